@@ -1,0 +1,121 @@
+"""The `tapwork` command. Commands import their domain lazily so `--help` stays instant."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tapwork.config import Settings
+
+app = typer.Typer(help="TAPWORK: attendance from signed badges.", no_args_is_help=True)
+console = Console()
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply database migrations, then bring the four system roles up to date."""
+    from tapwork.bootstrap import migrate_database
+
+    settings = _settings()
+    asyncio.run(migrate_database(settings, revision))
+    console.print(f"[green]Database at {revision}[/green]")
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option()] = "0.0.0.0",  # noqa: S104 - a container listens on all
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    reload: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run(
+        "tapwork.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="jobs run at once")] = 4,
+) -> None:
+    """Run the background worker: email delivery and periodic jobs."""
+    from tapwork.worker import run_worker
+
+    asyncio.run(run_worker(_settings(), concurrency=concurrency))
+
+
+@app.command()
+def up(
+    data_dir: Annotated[Path | None, typer.Option(help="where the embedded database lives")] = None,
+) -> None:
+    """Run the whole stack locally: database, mail catcher, migrations, API, worker, front ends."""
+    from tapwork.devstack import run_up
+
+    run_up(data_dir=data_dir)
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    first_name: Annotated[str, typer.Option()] = "Admin",
+    last_name: Annotated[str, typer.Option()] = "User",
+    employee_id: Annotated[str, typer.Option()] = "ADMIN-1",
+) -> None:
+    """Create (or promote) an administrator with a verified email."""
+    from tapwork.user.admin import create_admin as _create
+
+    asyncio.run(_create(_settings(), email, password, first_name, last_name, employee_id))
+    console.print(f"[green]Administrator {email} ready[/green]")
+
+
+@app.command("seed-demo")
+def seed_demo(
+    employees: Annotated[int, typer.Option(help="how many employees")] = 50,
+) -> None:
+    """Fill a realistic demo organisation and print the admin's credentials."""
+    from tapwork.demo import seed_demo as _seed
+
+    asyncio.run(_seed(_settings(), employees=employees, console=console))
+
+
+@app.command("import-users")
+def import_users(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    skip_invalid: Annotated[
+        bool, typer.Option(help="import the good rows, report the bad")
+    ] = False,
+) -> None:
+    """Import employees from a CSV file (validates every row first)."""
+    from tapwork.user.cli import import_users as _import
+
+    code = asyncio.run(_import(_settings(), file, skip_invalid=skip_invalid, console=console))
+    raise typer.Exit(code)
+
+
+def _register_subcommands() -> None:
+    # Domain command groups (`tapwork badges ...`) live beside their domain.
+    try:
+        from tapwork.badge.cli import app as badges_app
+    except ImportError:  # pragma: no cover - until the badge domain ships its commands
+        return
+    app.add_typer(badges_app, name="badges")
+
+
+_register_subcommands()

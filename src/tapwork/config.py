@@ -1,0 +1,168 @@
+"""One `Settings` for the whole service, read from the environment.
+
+Names follow the deployment seed (`DATABASE_URL`, `JWT_SECRET`, `SMTP_HOST`, `SMTP_PORT`).
+Every secret may also come from a file named by `<NAME>_FILE` (Kubernetes secrets mounted as
+files). In production the service refuses to start with a missing or placeholder secret.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_FIELDS = ("jwt_secret", "badge_secret", "smtp_password", "biometric_key")
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "secret",
+        "your_jwt_secret",
+        "your-jwt-secret",
+        "dev",
+        "development",
+        "dev-insecure-secret",
+        "please-change-me",
+    }
+)
+MIN_SECRET_LENGTH = 32
+DEV_SECRET = "dev-insecure-secret"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureSettings(RuntimeError):
+    """Raised at start-up when production settings are unsafe; the message names the setting."""
+
+
+def _read_secret_files(values: dict[str, Any]) -> dict[str, Any]:
+    for name in SECRET_FIELDS:
+        file_var = f"{name.upper()}_FILE"
+        path = values.pop(f"{name}_file", None) or os.environ.get(file_var)
+        if path and not values.get(name):
+            values[name] = Path(path).read_text(encoding="utf-8").strip()
+    return values
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: Environment = Field(Environment.DEVELOPMENT, alias="TAPWORK_ENV")
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/tapwork"
+    database_pool_size: int = 10
+    jwt_secret: SecretStr = SecretStr("")
+    badge_secret: SecretStr = SecretStr("")
+    biometric_key: SecretStr = SecretStr("")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "TAPWORK <no-reply@tapwork.local>"
+
+    # Where links in emails point (the portal) and which browser origins may call the API.
+    public_url: str = "http://localhost:3000"
+    api_url: str = "http://localhost:8000"
+    cors_origins: Annotated[list[str], NoDecode] = [
+        "http://localhost:3000",
+        "http://127.0.0.1:3000",
+    ]
+    max_body_bytes: int = 1_048_576
+    max_import_bytes: int = 5_242_880
+
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    verify_token_hours: int = 48
+    reset_token_minutes: int = 60
+    invite_token_hours: int = 168
+    registration_enabled: bool = True
+    # argon2id cost; tests lower it, production keeps the library defaults.
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    password_min_length: int = 12
+    password_max_length: int = 128
+
+    rate_limit_auth_per_minute: int = 5
+    rate_limit_scan_per_badge_per_minute: int = 10
+    rate_limit_scan_per_kiosk_per_minute: int = 600
+    rate_limit_general_per_minute: int = 100
+    rate_limit_reports_per_hour: int = 10
+
+    scan_debounce_seconds: int = 5
+    min_rest_minutes: int = 60
+    offline_max_age_hours: int = 72
+    offline_future_skew_seconds: int = 120
+    missing_clockout_hours: int = 4
+
+    outbox_max_attempts: int = 8
+    outbox_poll_seconds: float = 1.0
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    frontend_dist: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return _read_secret_files(values)
+        return values
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        # The seed writes plain postgresql:// URLs; one driver (psycopg 3) serves everything.
+        for prefix in ("postgresql://", "postgres://", "postgresql+asyncpg://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment is not Environment.PRODUCTION:
+            for name in ("jwt_secret", "badge_secret", "biometric_key"):
+                if not getattr(self, name).get_secret_value():
+                    setattr(self, name, SecretStr(f"{DEV_SECRET}-{name}"))
+            return self
+        for name in ("jwt_secret", "badge_secret"):
+            value = getattr(self, name).get_secret_value()
+            env_name = name.upper()
+            if not value:
+                raise InsecureSettings(f"{env_name} (or {env_name}_FILE) must be set in production")
+            if value.lower() in PLACEHOLDER_SECRETS or value.startswith(DEV_SECRET):
+                raise InsecureSettings(f"{env_name} is a placeholder value; set a real secret")
+            if len(value) < MIN_SECRET_LENGTH:
+                raise InsecureSettings(
+                    f"{env_name} is too short: use at least {MIN_SECRET_LENGTH} characters"
+                )
+        if "*" in self.cors_origins:
+            raise InsecureSettings("CORS_ORIGINS must list origins explicitly in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @cached_property
+    def libpq_url(self) -> str:
+        """The database URL without the SQLAlchemy driver suffix (for psycopg and procrastinate)."""
+        return self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)

@@ -1,0 +1,60 @@
+"""Liveness, readiness and Prometheus metrics (outside /api/v1, as the probes expect)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from tapwork.errors import AppError
+from tapwork.migration import head_revision
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    schema_revision: str | None
+    expected_revision: str
+
+
+class NotReady(AppError):
+    status_code = 503
+    code = "NOT_READY"
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    """Liveness: the process answers. Does not touch the database."""
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Readiness)
+async def ready(request: Request) -> Readiness:
+    """Readiness: the database answers and its schema is at the revision this code expects."""
+    expected = head_revision()
+    try:
+        async with request.app.state.sessionmaker() as session:
+            current = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as exc:
+        raise NotReady("Database unreachable", database="unreachable") from exc
+    if current != expected:
+        raise NotReady(
+            "Database schema is not at head; run `tapwork migrate`",
+            schema_revision=current,
+            expected_revision=expected,
+        )
+    return Readiness(
+        status="ok", database="ok", schema_revision=current, expected_revision=expected
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

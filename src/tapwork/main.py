@@ -1,0 +1,86 @@
+"""create_app(settings): lifespan, middleware, routers, error handlers — nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tapwork import __version__
+from tapwork.api import build_api_router
+from tapwork.config import Settings
+from tapwork.db import create_engine, create_sessionmaker
+from tapwork.errors import install_error_handlers
+from tapwork.health import router as health_router
+from tapwork.kit.clock import utcnow
+from tapwork.kit.logging import configure_logging
+from tapwork.kit.middleware import RequestMiddleware
+from tapwork.kit.security import PasswordHasher
+
+API_DESCRIPTION = """
+TAPWORK records employee attendance from signed badges scanned at kiosks.
+
+Authenticate with `POST /api/v1/auth/login`, then send `Authorization: Bearer <access token>`.
+Kiosks authenticate with their device token. Every error has the shape
+`{"error": {"code": "...", "message": "...", "details": {...}}}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Tests install their own sessionmaker bound to a rolled-back connection.
+        own_engine = not hasattr(app.state, "sessionmaker")
+        if own_engine:
+            app.state.engine = create_engine(settings)
+            app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        try:
+            yield
+        finally:
+            if own_engine:
+                await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="TAPWORK API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(build_api_router())
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Kiosk-Token"],
+        expose_headers=[
+            "X-Request-ID",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
+    )
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        large_body_paths={"/api/v1/users/import": settings.max_import_bytes},
+    )
+    return app

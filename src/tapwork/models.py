@@ -1,0 +1,36 @@
+"""Imports every model so `Base.metadata` is complete (Alembic, tests)."""
+
+from tapwork.attendance.models import AttendanceRecord, ScanEvent
+from tapwork.audit.models import AuditLog
+from tapwork.auth.models import ActionToken, RefreshToken
+from tapwork.badge.models import Badge, BadgeKey
+from tapwork.db import Base
+from tapwork.department.models import Department
+from tapwork.holiday.models import Holiday
+from tapwork.kiosk.models import Kiosk
+from tapwork.kit.models import RateLimit
+from tapwork.location.models import Location
+from tapwork.notification.models import OutboxEmail
+from tapwork.role.models import Role
+from tapwork.shift.models import Shift
+from tapwork.user.models import User
+
+__all__ = [
+    "ActionToken",
+    "AttendanceRecord",
+    "AuditLog",
+    "Badge",
+    "BadgeKey",
+    "Base",
+    "Department",
+    "Holiday",
+    "Kiosk",
+    "Location",
+    "OutboxEmail",
+    "RateLimit",
+    "RefreshToken",
+    "Role",
+    "ScanEvent",
+    "Shift",
+    "User",
+]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tapwork.db import Base, UUIDPk
+
+
+class OutboxEmail(UUIDPk, Base):
+    """An email to send, written in the transaction of the change that causes it.
+
+    The template is rendered by the worker at send time from `kind` + `context`, so the business
+    transaction (a scan, above all) pays for one INSERT and nothing else.
+    """
+
+    __tablename__ = "email_outbox"
+
+    kind: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    subject: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # A worker that claims a row leases it; a crashed worker's lease expires and another retries.
+    locked_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status"),
+        Index(
+            "ix_email_outbox_due",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('queued', 'sending')"),
+        ),
+        Index("ix_email_outbox_status_created", "status", "created_at"),
+    )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def test_health_answers_without_touching_the_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_when_schema_at_head(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+async def test_not_ready_when_schema_behind(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await session.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    await session.flush()
+    response = await client.get("/ready")
+    assert response.status_code == 503
+    body = response.json()["error"]
+    assert body["code"] == "NOT_READY"
+    assert body["details"]["schema_revision"] == "0001"
+
+
+async def test_metrics_exposes_request_counters(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert 'tapwork_http_requests_total{method="GET",route="/health",status="200"}' in response.text
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+    assert len((await client.get("/health")).headers["x-request-id"]) == 32
