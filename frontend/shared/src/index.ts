@@ -1,0 +1,3 @@
+export * from "./config";
+export * from "./api/client";
+export * from "./i18n";

@@ -1,0 +1,171 @@
+"""Builds and serves the front ends: the Scanner App at `/` and the portal at `/portal/`.
+
+`tapwork up` calls `build_if_stale()` then serves `create_static_app(settings)` on port 3000.
+The built assets live in `frontend/<package>/dist`; `FRONTEND_DIST` may point at another
+folder laid out the same way (`<dir>/scanner/dist`, `<dir>/portal/dist`), e.g. in a container
+image built by a separate stage.
+
+`python -m tapwork.frontend openapi PATH` writes the API's OpenAPI document (no server, no
+database) for `npm run gen:api`.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from tapwork.config import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FRONTEND_DIR = REPO_ROOT / "frontend"
+PACKAGES = ("scanner", "portal")
+# What a build reads: a change to any of these makes the dist stale.
+SOURCE_PARTS = ("src", "public", "index.html", "vite.config.ts", "package.json", "tsconfig.json")
+
+# Browsers refuse to stream-compile wasm, and to install a manifest, served as octet-stream.
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+
+
+def frontend_root(settings: Settings | None = None) -> Path:
+    configured = settings.frontend_dist if settings else os.environ.get("FRONTEND_DIST", "")
+    return Path(configured) if configured else FRONTEND_DIR
+
+
+def _walk(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+    elif path.is_dir():
+        for child in path.rglob("*"):
+            if child.is_file() and "node_modules" not in child.parts:
+                yield child
+
+
+def _newest_source_mtime(frontend: Path) -> float:
+    roots = [frontend / "package-lock.json", frontend / "tsconfig.base.json", frontend / "shared"]
+    for package in PACKAGES:
+        roots += [frontend / package / part for part in SOURCE_PARTS]
+    return max((f.stat().st_mtime for root in roots for f in _walk(root)), default=0.0)
+
+
+def is_stale(frontend: Path = FRONTEND_DIR) -> bool:
+    """True when a package's dist is missing or older than any source it is built from."""
+    built = [frontend / package / "dist" / "index.html" for package in PACKAGES]
+    if not all(index.exists() for index in built):
+        return True
+    oldest_build = min(index.stat().st_mtime for index in built)
+    return _newest_source_mtime(frontend) > oldest_build
+
+
+def _npm(*args: str, cwd: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed: install Node.js 20.19+ to build the front ends")
+    subprocess.run([npm, *args], cwd=cwd, check=True)  # noqa: S603 - fixed arguments
+
+
+def build_if_stale(frontend: Path = FRONTEND_DIR) -> None:
+    """Install the workspace when needed and rebuild when the built assets are missing or old."""
+    if not (frontend / "package.json").exists():
+        print(f"frontend: no workspace at {frontend}; serving prebuilt assets only", flush=True)
+        return
+    modules = frontend / "node_modules"
+    lock = frontend / "package-lock.json"
+    if not modules.is_dir() or (lock.exists() and lock.stat().st_mtime > modules.stat().st_mtime):
+        print("frontend: installing packages (npm ci)…", flush=True)
+        _npm("ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=frontend)
+    if not is_stale(frontend):
+        print("frontend: built assets are up to date", flush=True)
+        return
+    print("frontend: building the Scanner App and the portal (npm run build)…", flush=True)
+    _npm("run", "--silent", "build", cwd=frontend)
+    print("frontend: build finished", flush=True)
+
+
+class SpaStaticFiles(StaticFiles):
+    """Static files with the single-page-app fallback: unknown paths get index.html."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404 or Path(path).suffix:
+                raise
+            response = await super().get_response("index.html", scope)
+        name = Path(path).name
+        if path.startswith("assets/"):
+            # Vite puts a content hash in every asset name: safe to cache forever.
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        elif name in ("", ".", "index.html", "sw.js") or not Path(path).suffix:
+            # The shell and the Service Worker must be revalidated or updates never arrive.
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def _missing(package: str, directory: Path) -> Route:
+    async def explain(request: Request) -> Response:
+        return PlainTextResponse(
+            f"The {package} is not built ({directory} is missing). Run `npm run build` in "
+            "frontend/ or start with `tapwork up`.",
+            status_code=503,
+        )
+
+    return Route("/{path:path}", explain)
+
+
+def create_static_app(settings: Settings) -> Starlette:
+    """The Scanner App at `/`, the portal at `/portal/`, and `/config.js` with the API URL."""
+    root = frontend_root(settings)
+    config_js = f"window.TAPWORK_CONFIG = {json.dumps({'apiUrl': settings.api_url})};\n"
+
+    async def config(request: Request) -> Response:
+        return Response(
+            config_js,
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    routes: list[Route | Mount] = [Route("/config.js", config)]
+    for package, prefix in (("portal", "/portal"), ("scanner", "")):
+        directory = root / package / "dist"
+        if directory.is_dir():
+            app = SpaStaticFiles(directory=directory, html=True)
+            routes.append(Mount(prefix or "/", app=app))
+        else:
+            routes.append(Mount(prefix or "/", routes=[_missing(package, directory)]))
+    return Starlette(routes=routes)
+
+
+def openapi_document() -> dict[str, object]:
+    from tapwork.main import create_app
+
+    return create_app(Settings(log_json=False)).openapi()
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "openapi":
+        Path(argv[1]).write_text(json.dumps(openapi_document(), indent=2) + "\n", encoding="utf-8")
+        return 0
+    if argv == ["build"]:
+        build_if_stale()
+        return 0
+    print("usage: python -m tapwork.frontend openapi PATH | build", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
