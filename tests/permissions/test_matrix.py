@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from tests.permissions.rules import ANONYMOUS, KIOSK, PUBLIC, all_rules
 from tests.support.personas import PERSONAS, Org
@@ -17,10 +17,12 @@ _PARAM = re.compile(r"\{[^}]+\}")
 
 def api_routes(app: FastAPI) -> list[tuple[str, str]]:
     found = []
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path.startswith("/api/v1"):
-            for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
-                found.append((method, route.path))
+    # FastAPI >= 0.16x keeps included routers nested; iter_route_contexts flattens them.
+    for route in iter_route_contexts(app.routes):
+        path = route.path or ""
+        if isinstance(route.original_route, APIRoute) and path.startswith("/api/v1"):
+            for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
+                found.append((method, path))
     return sorted(found)
 
 
