@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     offline_max_age_hours: int = 72
     offline_future_skew_seconds: int = 120
     missing_clockout_hours: int = 4
+    # Badges issued from now on expire after this many days; 0 = never.
+    badge_valid_days: int = 0
+    # Kiosk pairing codes are short-lived one-time secrets typed by an admin.
+    kiosk_pairing_minutes: int = 15
+    rate_limit_kiosk_pair_per_minute: int = 10
 
     outbox_max_attempts: int = 8
     outbox_poll_seconds: float = 1.0

@@ -1,0 +1,210 @@
+"""Issuing, regenerating, revoking and resolving badges.
+
+Invariant: at most one active (unrevoked) badge per user, decided by the partial unique index
+`uq_badges_one_active_per_user`; races surface here as a clean `BadgeConflict` (409).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, contains_eager
+
+from tapwork.audit import service as audit
+from tapwork.badge import codec, keys
+from tapwork.badge.errors import (
+    BadgeConflict,
+    BadgeExpired,
+    BadgeRevoked,
+    BadgeSuperseded,
+    InvalidQrCode,
+)
+from tapwork.badge.models import Badge
+from tapwork.config import Settings
+from tapwork.errors import NotFound
+from tapwork.kit.actor import Actor
+from tapwork.user.models import User
+
+AUDIT_FIELDS = ("user_id", "kid", "issued_at", "expires_at", "revoked_at", "revoke_reason")
+
+
+class NoActiveBadge(NotFound):
+    code = "BADGE_NOT_FOUND"
+
+
+def _ring(settings: Settings | None) -> codec.Keyring:
+    return keys.keyring(settings) if settings is not None else keys.default_keyring()
+
+
+def default_expiry(settings: Settings | None, now: datetime) -> datetime | None:
+    """`now + BADGE_VALID_DAYS`, or None (never expires) when the setting is 0."""
+    days = settings.badge_valid_days if settings is not None else 0
+    return now + timedelta(days=days) if days > 0 else None
+
+
+async def active_badge(session: AsyncSession, user_id: uuid.UUID) -> Badge | None:
+    return await session.scalar(
+        select(Badge).where(Badge.user_id == user_id, Badge.revoked_at.is_(None))
+    )
+
+
+async def _issue(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    now: datetime,
+    settings: Settings | None,
+    expires_at: datetime | None,
+) -> Badge:
+    """Insert a new active badge inside a SAVEPOINT; IntegrityError means another won."""
+    kid = await keys.active_kid(session, now=now)
+    badge_id = uuid.uuid4()
+    badge = Badge(
+        id=badge_id,
+        user_id=user_id,
+        kid=kid,
+        code_data=codec.encode(badge_id, kid, _ring(settings)),
+        issued_at=now,
+        expires_at=expires_at if expires_at is not None else default_expiry(settings, now),
+    )
+    async with session.begin_nested():
+        session.add(badge)
+    return badge
+
+
+async def ensure_active(
+    session: AsyncSession, user: User, *, now: datetime, settings: Settings | None = None
+) -> Badge:
+    """The user's active badge, issuing one if there is none (also under a race)."""
+    badge = await active_badge(session, user.id)
+    if badge is not None:
+        return badge
+    try:
+        return await _issue(session, user.id, now=now, settings=settings, expires_at=None)
+    except IntegrityError:
+        # A concurrent request issued it first: theirs is the badge.
+        badge = await active_badge(session, user.id)
+        if badge is None:  # pragma: no cover - only if it was revoked in between
+            raise BadgeConflict("The badge changed concurrently; retry") from None
+        return badge
+
+
+async def regenerate(
+    session: AsyncSession,
+    user: User,
+    *,
+    actor: Actor,
+    now: datetime,
+    settings: Settings | None = None,
+    expires_at: datetime | None = None,
+) -> Badge:
+    """Revoke the current badge (reason 'superseded') and issue a new one.
+
+    Of two concurrent regenerations one wins; the other gets `BadgeConflict`.
+    """
+    old = await session.scalar(
+        update(Badge)
+        .where(Badge.user_id == user.id, Badge.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason="superseded")
+        .returning(Badge.id)
+    )
+    try:
+        badge = await _issue(session, user.id, now=now, settings=settings, expires_at=expires_at)
+    except IntegrityError as exc:
+        raise BadgeConflict("The badge was regenerated concurrently; retry") from exc
+    await audit.record(
+        session,
+        actor,
+        "badge.regenerate",
+        "badge",
+        badge.id,
+        old={"badge_id": old} if old else None,
+        new=audit.snapshot(badge, AUDIT_FIELDS),
+    )
+    return badge
+
+
+async def revoke(session: AsyncSession, user: User, *, actor: Actor, now: datetime) -> Badge:
+    """Revoke the user's active badge (a lost card). The next view issues a fresh one."""
+    badge = await session.scalar(
+        update(Badge)
+        .where(Badge.user_id == user.id, Badge.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason="revoked")
+        .returning(Badge)
+        .execution_options(populate_existing=True)
+    )
+    if badge is None:
+        raise NoActiveBadge("This user has no active badge")
+    await audit.record(
+        session,
+        actor,
+        "badge.revoke",
+        "badge",
+        badge.id,
+        old={"revoked_at": None},
+        new={"revoked_at": now, "revoke_reason": "revoked", "user_id": user.id},
+    )
+    return badge
+
+
+_newer = aliased(Badge)
+_SUPERSEDED = (
+    exists()
+    .where(_newer.user_id == Badge.user_id, _newer.revoked_at.is_(None), _newer.id != Badge.id)
+    .label("superseded")
+)
+
+
+async def resolve_with_user(
+    session: AsyncSession,
+    code_data: object,
+    *,
+    now: datetime,
+    keyring: codec.Keyring | None = None,
+) -> tuple[Badge, User]:
+    """Verify code data and load its badge, holder (with role) and supersession in ONE query.
+
+    Raises InvalidQrCode, BadgeRevoked, BadgeSuperseded or BadgeExpired; each rejection for a
+    known badge carries it as `.badge`.
+    """
+    ring = keyring if keyring is not None else keys.default_keyring()
+    badge_id = codec.verify(code_data, ring)
+    row = (
+        await session.execute(
+            select(Badge, _SUPERSEDED)
+            .join(Badge.user)
+            .options(contains_eager(Badge.user))
+            .where(Badge.id == badge_id)
+        )
+    ).first()
+    if row is None:
+        raise InvalidQrCode(reason="unknown_badge")
+    badge, superseded = row
+    if badge.code_data != code_data:
+        raise InvalidQrCode(reason="unknown_badge")
+    if badge.revoked_at is not None:
+        if superseded:
+            raise BadgeSuperseded(badge=badge, revoked_at=badge.revoked_at.isoformat())
+        raise BadgeRevoked(badge=badge, revoked_at=badge.revoked_at.isoformat())
+    if badge.expires_at is not None and badge.expires_at <= now:
+        raise BadgeExpired(badge=badge, expired_at=badge.expires_at.isoformat())
+    return badge, badge.user
+
+
+async def resolve_for_scan(
+    session: AsyncSession,
+    code_data: object,
+    *,
+    now: datetime,
+    keyring: codec.Keyring | None = None,
+) -> Badge:
+    """The badge a scanned code belongs to, or the rejection (one SQL round trip).
+
+    The holder (with role) is loaded by the same query as `badge.user`.
+    """
+    badge, _ = await resolve_with_user(session, code_data, now=now, keyring=keyring)
+    return badge
