@@ -15,11 +15,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
+from tapwork.auth.sessions import Client
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import Forbidden, Unauthorized
 from tapwork.kit.actor import Actor
-from tapwork.kit.security import decode_access_token
+from tapwork.kit.security import PasswordHasher, decode_access_token
 from tapwork.user.models import User
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
@@ -92,3 +93,20 @@ def require(*permissions: str) -> Any:
 
     gate.__name__ = "require_" + "_or_".join(p.replace(":", "_") for p in permissions)
     return Depends(gate)
+
+
+def _client(request: Request) -> Client:
+    return Client(
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+def _hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+RequestClient = Annotated[Client, Depends(_client)]
+Hasher = Annotated[PasswordHasher, Depends(_hasher)]

@@ -1,0 +1,399 @@
+"""Accounts: registration, verification, sign-in, password reset, invitations, password change.
+
+None of these answers reveals whether an email address has an account: registration and reset
+answer the same whatever the address, and a wrong address fails sign-in exactly like a wrong
+password (after verifying against a dummy hash, so it also takes as long).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tapwork.audit import service as audit
+from tapwork.auth import password as policy
+from tapwork.auth import sessions, tokens
+from tapwork.auth.errors import (
+    AccountDisabled,
+    EmailNotVerified,
+    EmployeeIdTaken,
+    InvalidCredentials,
+    InvalidToken,
+    RefreshTokenReused,
+    RegistrationDisabled,
+    field_error,
+)
+from tapwork.auth.models import ActionToken
+from tapwork.auth.schemas import RegisterIn
+from tapwork.auth.sessions import Client, IssuedSession
+from tapwork.auth.tokens import Purpose
+from tapwork.config import Settings
+from tapwork.department.models import Department
+from tapwork.kit.security import PasswordHasher
+from tapwork.notification import service as notification
+from tapwork.notification.kinds import Kind
+from tapwork.role import service as role_service
+from tapwork.role.permissions import DEFAULT_ROLE
+from tapwork.shift.models import Shift
+from tapwork.user.models import User
+
+USER_FIELDS = (
+    "email",
+    "employee_id",
+    "first_name",
+    "last_name",
+    "role_id",
+    "department_id",
+    "shift_id",
+    "is_active",
+    "email_verified_at",
+)
+
+
+def portal_url(settings: Settings, page: str, token: str | None = None) -> str:
+    """Links in emails open the portal, which calls the API with the token."""
+    url = f"{settings.public_url.rstrip('/')}/portal/{page}"
+    return f"{url}?{urlencode({'token': token})}" if token else url
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    return name if isinstance(name, str) else None
+
+
+async def _verify(
+    hasher: PasswordHasher, password: str, hashed: str | None
+) -> tuple[bool, str | None]:
+    try:
+        return await hasher.verify(policy.normalise(password), hashed)
+    except ValueError:
+        # bcrypt refuses input over 72 bytes; such a password cannot match a bcrypt hash.
+        return False, None
+
+
+async def queue_welcome(session: AsyncSession, user: User, *, settings: Settings) -> None:
+    """The one place the welcome mail is queued (after verification or an accepted invite)."""
+    context: dict[str, Any] = {"login_url": portal_url(settings, "login")}
+    # BADGE HELPER: replace this line with context["badge_code"] = <the user's active badge>.
+    await notification.enqueue(session, Kind.WELCOME, to=user, context=context)
+
+
+async def register(
+    session: AsyncSession,
+    data: RegisterIn,
+    *,
+    hasher: PasswordHasher,
+    settings: Settings,
+    now: datetime,
+    client: Client,
+) -> None:
+    """Create an unverified employee and mail a verification link.
+
+    An address that already has an account gets an `account_exists` mail instead, and the
+    caller answers the same either way.
+    """
+    if not settings.registration_enabled:
+        raise RegistrationDisabled("Self-registration is switched off; ask HR for an invitation")
+    password = policy.normalise(data.password)
+    policy.check(password, email=data.email, settings=settings, field="password")
+    if data.department_id and await session.get(Department, data.department_id) is None:
+        raise field_error("department_id", "No such department")
+    if data.shift_id and await session.get(Shift, data.shift_id) is None:
+        raise field_error("shift_id", "No such shift")
+    # Hashed before the address is looked up, so both answers take the same time.
+    password_hash = await hasher.hash(password)
+    # employee_id before email: a 409 must not depend on whether the email exists.
+    if await session.scalar(select(User.id).where(User.employee_id == data.employee_id)):
+        raise EmployeeIdTaken()
+    existing = await session.scalar(select(User).where(User.email == data.email))
+    if existing is not None:
+        await notification.enqueue(
+            session,
+            Kind.ACCOUNT_EXISTS,
+            to=existing,
+            context={
+                "login_url": portal_url(settings, "login"),
+                "reset_url": portal_url(settings, "reset-password"),
+            },
+        )
+        return
+    role = await role_service.get_by_name(session, DEFAULT_ROLE)
+    assert role is not None, "system roles are seeded by `tapwork migrate`"
+    user = User(
+        email=data.email,
+        employee_id=data.employee_id,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        password_hash=password_hash,
+        role=role,
+        department_id=data.department_id,
+        shift_id=data.shift_id,
+        password_changed_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:
+        # A concurrent registration passed the checks above at the same time.
+        if _constraint(exc) == "uq_users_employee_id":
+            raise EmployeeIdTaken() from exc
+        if _constraint(exc) == "uq_users_email":
+            return
+        raise
+    await audit.record(
+        session,
+        client.actor(user),
+        "auth.register",
+        "user",
+        user.id,
+        new=audit.snapshot(user, USER_FIELDS),
+    )
+    raw = await tokens.issue(
+        session,
+        user,
+        Purpose.VERIFY_EMAIL,
+        now=now,
+        ttl=timedelta(hours=settings.verify_token_hours),
+    )
+    await notification.enqueue(
+        session,
+        Kind.EMAIL_VERIFICATION,
+        to=user,
+        context={"verify_url": portal_url(settings, "verify-email", raw)},
+    )
+
+
+async def _token_user(
+    session: AsyncSession, raw: str, purpose: Purpose, *, now: datetime
+) -> tuple[ActionToken, User]:
+    token = await tokens.consume(session, raw, purpose, now=now)
+    user = await session.get(User, token.user_id) if token else None
+    if token is None or user is None or not user.is_active:
+        raise InvalidToken("This link is invalid, already used or expired")
+    return token, user
+
+
+async def verify_email(
+    session: AsyncSession, raw: str, *, settings: Settings, now: datetime, client: Client
+) -> User:
+    _, user = await _token_user(session, raw, Purpose.VERIFY_EMAIL, now=now)
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        await audit.record(
+            session,
+            client.actor(user),
+            "auth.verify_email",
+            "user",
+            user.id,
+            old={"email_verified_at": None},
+            new={"email_verified_at": now},
+        )
+        await queue_welcome(session, user, settings=settings)
+    return user
+
+
+async def login(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    hasher: PasswordHasher,
+    settings: Settings,
+    now: datetime,
+    client: Client,
+) -> IssuedSession:
+    user = await session.scalar(select(User).where(User.email == email))
+    # An unknown address verifies against a dummy hash: same error, same time.
+    valid, upgraded = await _verify(hasher, password, user.password_hash if user else None)
+    if user is None or not valid:
+        raise InvalidCredentials("Email or password is incorrect")
+    # Only now, with the password proven, may the answer say more about the account.
+    if not user.is_active:
+        raise AccountDisabled("This account is deactivated; contact HR")
+    if user.email_verified_at is None:
+        raise EmailNotVerified("Confirm your email address first: open the link we emailed you")
+    if upgraded:
+        user.password_hash = upgraded  # bcrypt (or an older argon2 cost) → current argon2id
+    issued = await sessions.start(session, user, settings=settings, now=now, client=client)
+    await audit.record(
+        session,
+        client.actor(user),
+        "auth.login",
+        "user",
+        user.id,
+        new={"family_id": issued.family_id, "password_rehashed": bool(upgraded)},
+    )
+    return issued
+
+
+async def refresh(
+    session: AsyncSession, raw: str, *, settings: Settings, now: datetime, client: Client
+) -> IssuedSession:
+    """Rotate; on reuse the family is revoked and the caller must commit (see sessions.rotate)."""
+    try:
+        issued, old = await sessions.rotate(session, raw, settings=settings, now=now, client=client)
+    except RefreshTokenReused as exc:
+        owner = await session.get(User, exc.user_id)
+        if owner is not None:
+            await audit.record(
+                session,
+                client.actor(owner),
+                "auth.refresh_reused",
+                "user",
+                owner.id,
+                new={"revoked_family_id": exc.family_id},
+            )
+        raise
+    await audit.record(
+        session,
+        client.actor(issued.user),
+        "auth.refresh",
+        "user",
+        issued.user.id,
+        new={"family_id": issued.family_id, "rotated_token_id": old.id},
+    )
+    return issued
+
+
+async def logout(session: AsyncSession, raw: str, *, now: datetime, client: Client) -> None:
+    token = await sessions.end(session, raw, now=now)
+    user = await session.get(User, token.user_id) if token else None
+    if token is not None and user is not None:
+        await audit.record(
+            session,
+            client.actor(user),
+            "auth.logout",
+            "user",
+            user.id,
+            new={"revoked_family_id": token.family_id},
+        )
+
+
+async def request_password_reset(
+    session: AsyncSession, email: str, *, settings: Settings, now: datetime, client: Client
+) -> None:
+    """Mail a single-use reset link when the address has an active account; else nothing."""
+    user = await session.scalar(select(User).where(User.email == email))
+    if user is None or not user.is_active:
+        return
+    raw = await tokens.issue(
+        session,
+        user,
+        Purpose.PASSWORD_RESET,
+        now=now,
+        ttl=timedelta(minutes=settings.reset_token_minutes),
+    )
+    await notification.enqueue(
+        session,
+        Kind.PASSWORD_RESET,
+        to=user,
+        context={"reset_url": portal_url(settings, "reset-password", raw)},
+    )
+    await audit.record(
+        session, client.actor(user), "auth.password_reset_requested", "user", user.id
+    )
+
+
+async def _set_password(
+    session: AsyncSession, user: User, password: str, *, hasher: PasswordHasher, now: datetime
+) -> None:
+    """New hash; every earlier session (access and refresh tokens) ends; mail the owner."""
+    user.password_hash = await hasher.hash(password)
+    user.password_changed_at = now
+    user.sessions_valid_after = now
+    await sessions.revoke_all(session, user.id, now=now)
+    await notification.enqueue(
+        session, Kind.PASSWORD_CHANGED, to=user, context={"changed_at": now.isoformat()}
+    )
+
+
+async def confirm_password_reset(
+    session: AsyncSession,
+    raw: str,
+    new_password: str,
+    *,
+    hasher: PasswordHasher,
+    settings: Settings,
+    now: datetime,
+    client: Client,
+) -> None:
+    # A policy failure below rolls the request back, so the token stays usable for a retry.
+    _, user = await _token_user(session, raw, Purpose.PASSWORD_RESET, now=now)
+    password = policy.normalise(new_password)
+    policy.check(password, email=user.email, settings=settings, field="new_password")
+    await _set_password(session, user, password, hasher=hasher, now=now)
+    changes: dict[str, Any] = {"password_changed_at": now}
+    if user.email_verified_at is None:
+        # The link reached the mailbox: that proves the address as well as a verify link.
+        user.email_verified_at = now
+        changes["email_verified_at"] = now
+    await audit.record(
+        session, client.actor(user), "auth.password_reset", "user", user.id, new=changes
+    )
+
+
+async def accept_invite(
+    session: AsyncSession,
+    raw: str,
+    password: str,
+    *,
+    hasher: PasswordHasher,
+    settings: Settings,
+    now: datetime,
+    client: Client,
+) -> IssuedSession:
+    """Set the first password of an invited user; the invitation proves the address."""
+    _, user = await _token_user(session, raw, Purpose.INVITE, now=now)
+    password = policy.normalise(password)
+    policy.check(password, email=user.email, settings=settings, field="password")
+    user.password_hash = await hasher.hash(password)
+    user.password_changed_at = now
+    user.sessions_valid_after = now
+    await sessions.revoke_all(session, user.id, now=now)
+    first_verification = user.email_verified_at is None
+    if first_verification:
+        user.email_verified_at = now
+    await audit.record(
+        session,
+        client.actor(user),
+        "auth.invite_accepted",
+        "user",
+        user.id,
+        new={"password_changed_at": now, "email_verified_at": user.email_verified_at},
+    )
+    await queue_welcome(session, user, settings=settings)
+    return await sessions.start(session, user, settings=settings, now=now, client=client)
+
+
+async def change_password(
+    session: AsyncSession,
+    user: User,
+    current_password: str,
+    new_password: str,
+    *,
+    hasher: PasswordHasher,
+    settings: Settings,
+    now: datetime,
+    client: Client,
+) -> IssuedSession:
+    """Ends every other session; the returned pair keeps this client signed in."""
+    valid, _ = await _verify(hasher, current_password, user.password_hash)
+    if not valid:
+        raise field_error("current_password", "is not your current password")
+    password = policy.normalise(new_password)
+    policy.check(password, email=user.email, settings=settings, field="new_password")
+    await _set_password(session, user, password, hasher=hasher, now=now)
+    await audit.record(
+        session,
+        client.actor(user),
+        "auth.password_changed",
+        "user",
+        user.id,
+        new={"password_changed_at": now},
+    )
+    return await sessions.start(session, user, settings=settings, now=now, client=client)

@@ -1,0 +1,117 @@
+"""Rate-limit dependencies for routes, on the PostgreSQL limiter of `kit/ratelimit.py`.
+
+    @router.post("/login", dependencies=[auth_limit("auth.login", by_ip(), by_body("email"))])
+
+Put the dependency in the route's `dependencies=[...]`: FastAPI resolves those before the
+endpoint's own parameters, so the hit is counted (and committed in its own transaction) before
+the request's session runs its first query. A failed attempt rolls its request back, and must
+still count; and in tests, where every session shares one connection, counting first keeps the
+limiter's SAVEPOINT from nesting inside the request's.
+
+Every limited response carries `X-RateLimit-Limit/Remaining/Reset` (for the tightest key);
+over the limit the answer is 429 `RATE_LIMITED` with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Depends, Request
+
+from tapwork.config import Settings
+from tapwork.deps import AppSettings, Now, client_ip
+from tapwork.errors import RateLimited
+from tapwork.kit import ratelimit
+
+MINUTE = timedelta(minutes=1)
+
+KeyPart = Callable[[Request], Awaitable[str | None]]
+"""Returns the value to count under (None: this request has none, skip the key)."""
+
+
+def _digest(value: str) -> str:
+    # Keys stay short (the column is 200 chars) and hold no addresses or tokens in clear.
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def by_ip() -> KeyPart:
+    async def part(request: Request) -> str | None:
+        ip = client_ip(request)
+        return f"ip:{ip}" if ip else None
+
+    return part
+
+
+def by_body(field: str) -> KeyPart:
+    """Count per value of a top-level JSON body field, case-insensitively (e.g. the email)."""
+
+    async def part(request: Request) -> str | None:
+        try:
+            # Starlette caches the body, so FastAPI's own parsing reads the same bytes.
+            body = json.loads(await request.body() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        value = body.get(field) if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            return None
+        return f"{field}:{_digest(value.strip().lower())}"
+
+    return part
+
+
+def by_header(name: str) -> KeyPart:
+    async def part(request: Request) -> str | None:
+        value = request.headers.get(name)
+        return f"{name.lower()}:{_digest(value)}" if value else None
+
+    return part
+
+
+def rate_limit(
+    bucket: str,
+    *parts: KeyPart,
+    limit: Callable[[Settings], int],
+    window: timedelta = MINUTE,
+) -> Any:
+    """A route dependency counting one hit per key part; 429 when any key is over `limit`.
+
+    `limit` reads the settings at request time, so a deployment (or a test) can change it.
+    """
+    keyed = parts or (by_ip(),)
+
+    async def dependency(request: Request, settings: AppSettings, now: Now) -> None:
+        allowed = limit(settings)
+        keys = [f"{bucket}:{value}" for part in keyed if (value := await part(request))]
+        if not keys:
+            return
+        states = []
+        async with request.app.state.sessionmaker() as session:
+            for key in keys:
+                states.append(
+                    await ratelimit.hit_in(session, key, limit=allowed, window=window, now=now)
+                )
+            await session.commit()
+        tightest = min(states, key=lambda s: s.remaining)
+        request.scope.setdefault("state", {})["ratelimit_headers"] = tightest.headers(now)
+        exceeded = [s for s in states if s.exceeded]
+        if exceeded:
+            reset_at = max(s.reset_at for s in exceeded)
+            retry_after = max(1, int((reset_at - now).total_seconds()))
+            raise RateLimited(
+                f"Too many attempts; try again in {retry_after} seconds",
+                retry_after=retry_after,
+                limit=allowed,
+                window_seconds=int(window.total_seconds()),
+            )
+
+    dependency.__name__ = f"rate_limit_{bucket.replace('.', '_')}"
+    return Depends(dependency)
+
+
+def auth_limit(bucket: str, *parts: KeyPart) -> Any:
+    """The brute-force limit of the auth endpoints (settings.rate_limit_auth_per_minute)."""
+    return rate_limit(bucket, *parts, limit=lambda s: s.rate_limit_auth_per_minute)
