@@ -9,6 +9,7 @@ class Kind(StrEnum):
     EMAIL_VERIFICATION = "email_verification"
     WELCOME = "welcome"
     INVITATION = "invitation"
+    ACCOUNT_EXISTS = "account_exists"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
     ATTENDANCE_CONFIRMATION = "attendance_confirmation"
@@ -24,6 +25,7 @@ SECURITY_KINDS: frozenset[Kind] = frozenset(
     {
         Kind.EMAIL_VERIFICATION,
         Kind.INVITATION,
+        Kind.ACCOUNT_EXISTS,
         Kind.PASSWORD_RESET,
         Kind.PASSWORD_CHANGED,
         Kind.ADMIN_ALERT,

@@ -1,0 +1,104 @@
+"""The procrastinate App that every domain declares its tasks on, and what those tasks work with.
+
+Domains write `<domain>/jobs.py`:
+
+    from tapwork import jobs
+    from tapwork.jobs import app
+
+    @app.periodic(cron="*/5 * * * *", periodic_id="missing_clockouts")
+    @app.task(queueing_lock="missing_clockouts")
+    async def flag_missing_clockouts(timestamp: int) -> None:
+        async with jobs.unit_of_work() as session:
+            await do_the_work(session, settings=jobs.runtime().settings, now=jobs.runtime().now())
+
+Periodic tasks run once per period across all workers (procrastinate defers each period once).
+The worker (`tapwork.worker`) points the App at `settings.libpq_url` and installs the runtime
+(settings, sessionmaker, clock) before any task runs; tests call `install_runtime` themselves.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import procrastinate
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tapwork.config import Settings
+from tapwork.kit.clock import utcnow
+
+# Every domain module that declares tasks. A module not written yet is skipped, so the worker
+# starts while the domains are still being built.
+JOB_MODULES = ("tapwork.notification.jobs", "tapwork.attendance.jobs")
+
+
+def _present(modules: Iterable[str]) -> list[str]:
+    found = []
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                found.append(name)
+        except ModuleNotFoundError:
+            continue
+    return found
+
+
+# The connector carries no address here: importing the App must not read settings (a
+# production process without secrets would refuse to import). `open_app` supplies the URL.
+app = procrastinate.App(
+    connector=procrastinate.PsycopgConnector(), import_paths=_present(JOB_MODULES)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What a task needs from the process that runs it."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+_runtime: Runtime | None = None
+
+
+def install_runtime(runtime: Runtime | None) -> None:
+    """Set (or clear, with None) the runtime that tasks read through `runtime()`."""
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("tapwork.jobs runtime not installed: run tasks through `tapwork worker`")
+    return _runtime
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[AsyncSession]:
+    """One transaction for a task: committed when the block ends, rolled back on error."""
+    async with runtime().sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+@asynccontextmanager
+async def open_app(settings: Settings, *, pool_size: int = 4) -> AsyncIterator[procrastinate.App]:
+    """The App connected to `settings.libpq_url` (to run a worker or defer jobs)."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=settings.libpq_url, min_size=1, max_size=pool_size
+    )
+    with app.replace_connector(connector):
+        async with app.open_async():
+            yield app
