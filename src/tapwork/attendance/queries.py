@@ -1,0 +1,239 @@
+"""The scan's SQL: one statement to read everything a decision needs, one to write its outcome.
+
+The scan is the hot path (every badge at every door), so it runs hand-written SQL on the
+request's own connection (psycopg, server-side prepared after a few runs) instead of building
+an ORM object graph:
+
+1. `READ`: the stored answer for this (kiosk, scan id); the rate-limit hits for the badge and
+   the kiosk (an upsert in a data-modifying CTE, skipped for replays); the badge, its holder,
+   the holder's shift, department manager, latest attendance record (with its shift) and the
+   holidays around the scan date — one round trip.
+2. `WRITE_*`: the record insert (or check-out update), the scan event, the audit entry and the
+   outbox rows as ONE statement of CTEs. The open-record race is decided inside it by the
+   partial unique index (`ON CONFLICT ... DO NOTHING`) and the check-out's
+   `WHERE check_out_at IS NULL`: a lost race writes a DUPLICATE_SCAN event instead, no
+   SAVEPOINT needed.
+
+Both statements run inside the request's transaction, committed before the response is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
+    """The psycopg connection under the session's current transaction."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, AsyncConnection)
+    return driver
+
+
+_SUBJECT = """
+  b.id AS badge_id, b.code_data AS badge_code, b.revoked_at AS badge_revoked_at,
+  b.expires_at AS badge_expires_at,
+  (b.revoked_at IS NOT NULL AND EXISTS (
+     SELECT 1 FROM badges nb
+     WHERE nb.user_id = b.user_id AND nb.revoked_at IS NULL AND nb.id <> b.id
+  )) AS badge_superseded,
+  u.id AS user_id, u.first_name, u.last_name, u.email, u.is_active,
+  u.email_verified_at, u.notification_preferences AS user_prefs,
+  s.id AS shift_id, s.start_time, s.end_time, s.grace_minutes, s.early_threshold_minutes,
+  s.working_days,
+  d.name AS department_name,
+  m.id AS manager_id, m.email AS manager_email, m.first_name AS manager_first_name,
+  m.last_name AS manager_last_name, m.is_active AS manager_active,
+  m.notification_preferences AS manager_prefs,
+  r.id AS record_id, r.work_date AS record_work_date, r.check_in_at AS record_check_in_at,
+  r.check_out_at AS record_check_out_at, r.status AS record_status,
+  r.shift_id AS record_shift_id,
+  rs.start_time AS record_start_time, rs.end_time AS record_end_time,
+  rs.grace_minutes AS record_grace_minutes,
+  rs.early_threshold_minutes AS record_early_threshold_minutes,
+  rs.working_days AS record_working_days,
+  ARRAY(
+    SELECT h.holiday_date FROM holidays h
+    WHERE h.holiday_date BETWEEN (%(at)s AT TIME ZONE l.timezone)::date - 1
+                             AND (%(at)s AT TIME ZONE l.timezone)::date + 1
+      AND (h.location_id IS NULL OR h.location_id = l.id)
+  ) AS holidays
+"""
+
+_SUBJECT_JOINS = """
+LEFT JOIN users u ON u.id = b.user_id
+LEFT JOIN shifts s ON s.id = u.shift_id
+LEFT JOIN departments d ON d.id = u.department_id
+LEFT JOIN users m ON m.id = d.manager_id
+LEFT JOIN LATERAL (
+  SELECT * FROM attendance_records ar
+  WHERE ar.user_id = u.id
+  ORDER BY ar.work_date DESC, ar.check_in_at DESC
+  LIMIT 1
+) r ON true
+LEFT JOIN shifts rs ON rs.id = r.shift_id
+"""
+
+READ = f"""
+WITH prior AS (
+  SELECT payload_hash, (response->>'http_status')::int AS http_status,
+         (response->'body')::text AS body
+  FROM scan_events WHERE kiosk_id = %(kiosk_id)s AND client_scan_id = %(scan_id)s
+), hits AS (
+  INSERT INTO rate_limits AS rl (key, window_start, hits, expires_at)
+  SELECT k, %(window_start)s, 1, %(window_end)s FROM unnest(%(rl_keys)s::text[]) AS k
+  WHERE NOT EXISTS (SELECT 1 FROM prior)
+  ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + 1
+  RETURNING rl.key, rl.hits
+)
+SELECT
+  (SELECT payload_hash FROM prior) AS prior_hash,
+  (SELECT http_status FROM prior) AS prior_status,
+  (SELECT body FROM prior) AS prior_body,
+  (SELECT hits FROM hits WHERE key = %(kiosk_key)s) AS kiosk_hits,
+  (SELECT hits FROM hits WHERE key = %(badge_key)s) AS badge_hits,
+  l.timezone, l.name AS location_name,
+  {_SUBJECT}
+FROM locations l
+LEFT JOIN badges b ON b.id = %(badge_id)s
+{_SUBJECT_JOINS}
+WHERE l.id = %(location_id)s
+"""  # noqa: S608 - composed of constants; every value is a bound parameter
+
+# The same subject for a held scan HR approves: the badge it was made with, at its location.
+SUBJECT = f"""
+SELECT l.timezone, l.name AS location_name, {_SUBJECT}
+FROM locations l
+LEFT JOIN badges b ON b.id = %(badge_id)s
+{_SUBJECT_JOINS}
+WHERE l.id = %(location_id)s
+"""  # noqa: S608 - composed of constants; every value is a bound parameter
+
+_EVENT = """
+ev AS (
+  INSERT INTO scan_events (id, kiosk_id, client_scan_id, payload_hash, code_data, user_id,
+                           badge_id, record_id, result, error_code, captured_at, received_at,
+                           response, review_status)
+  SELECT %(event_id)s, %(kiosk_id)s, %(scan_id)s, %(payload_hash)s, %(code_data)s, %(user_id)s,
+         %(badge_id)s,
+         (SELECT id FROM rec),
+         CASE WHEN EXISTS (SELECT 1 FROM rec) THEN %(result)s ELSE 'duplicate' END,
+         CASE WHEN EXISTS (SELECT 1 FROM rec) THEN NULL ELSE 'DUPLICATE_SCAN' END,
+         %(captured_at)s, %(now)s,
+         CASE WHEN EXISTS (SELECT 1 FROM rec) THEN %(response)s::jsonb
+              ELSE %(lost_response)s::jsonb END,
+         NULL
+  RETURNING id
+), {_SIDE}
+"""
+
+# HR approving a held scan: the stored event gets the outcome instead of a new event.
+_EVENT_REVIEWED = """
+ev AS (
+  UPDATE scan_events
+  SET record_id = (SELECT id FROM rec), review_status = 'approved',
+      reviewed_by = %(reviewer_id)s, reviewed_at = %(now)s,
+      result = CASE WHEN EXISTS (SELECT 1 FROM rec) THEN %(result)s ELSE result END
+  WHERE id = %(event_id)s AND EXISTS (SELECT 1 FROM rec)
+  RETURNING id
+), {_SIDE}
+"""
+
+_SIDE = """au AS (
+  INSERT INTO audit_logs (id, actor_id, actor_type, actor_label, action, resource_type,
+                          resource_id, new_values, ip, request_id, created_at)
+  SELECT gen_random_uuid(), %(actor_id)s, %(actor_type)s, %(actor_label)s, %(action)s,
+         'attendance_record', rec.id::text, %(audit)s::jsonb, %(ip)s, %(request_id)s, %(now)s
+  FROM rec
+  RETURNING id
+), ob AS (
+  INSERT INTO email_outbox (id, kind, to_address, user_id, context, created_at,
+                            next_attempt_at)
+  SELECT gen_random_uuid(), o.kind, o.to_address, o.user_id, o.context::jsonb, %(now)s, %(now)s
+  FROM unnest(%(mail_kinds)s::text[], %(mail_to)s::text[], %(mail_users)s::uuid[],
+              %(mail_contexts)s::text[]) AS o(kind, to_address, user_id, context)
+  WHERE EXISTS (SELECT 1 FROM rec)
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM rec) AS applied
+"""
+
+_SIDE_SQL = _SIDE
+_EVENT_SQL = _EVENT.replace("{_SIDE}", _SIDE_SQL)
+_EVENT_REVIEWED_SQL = _EVENT_REVIEWED.replace("{_SIDE}", _SIDE_SQL)
+
+_CHECK_IN = """
+WITH rec AS (
+  INSERT INTO attendance_records (id, user_id, shift_id, location_id, kiosk_id, work_date,
+                                  check_in_at, status, minutes_late, source, created_at,
+                                  updated_at)
+  VALUES (%(record_id)s, %(user_id)s, %(shift_id)s, %(location_id)s, %(kiosk_id)s,
+          %(work_date)s, %(at)s, %(status)s, %(minutes_late)s, %(source)s, %(now)s, %(now)s)
+  ON CONFLICT (user_id) WHERE check_out_at IS NULL DO NOTHING
+  RETURNING id
+), """
+
+_CHECK_OUT = """
+WITH rec AS (
+  UPDATE attendance_records
+  SET check_out_at = %(at)s, worked_minutes = %(worked_minutes)s,
+      overtime_minutes = %(overtime_minutes)s, early_leave_minutes = %(early_leave_minutes)s,
+      missing_checkout_flagged_at = NULL, updated_at = %(now)s
+  WHERE id = %(record_id)s AND check_out_at IS NULL
+  RETURNING id
+), """
+
+WRITE_CHECK_IN = _CHECK_IN + _EVENT_SQL
+WRITE_CHECK_OUT = _CHECK_OUT + _EVENT_SQL
+APPLY_CHECK_IN = _CHECK_IN + _EVENT_REVIEWED_SQL
+APPLY_CHECK_OUT = _CHECK_OUT + _EVENT_REVIEWED_SQL
+
+WRITE_EVENT = """
+INSERT INTO scan_events (id, kiosk_id, client_scan_id, payload_hash, code_data, user_id,
+                         badge_id, result, error_code, captured_at, received_at, response,
+                         review_status)
+VALUES (%(event_id)s, %(kiosk_id)s, %(scan_id)s, %(payload_hash)s, %(code_data)s, %(user_id)s,
+        %(badge_id)s, %(result)s, %(error_code)s, %(captured_at)s, %(now)s, %(response)s::jsonb,
+        %(review_status)s)
+"""
+
+
+async def fetch_one(
+    conn: AsyncConnection[Any], sql: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql, params)
+        return await cur.fetchone()
+
+
+async def execute(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> int:
+    """Run a write; returns the `applied` count for the record-writing statements."""
+    async with conn.cursor() as cur:
+        await cur.execute(sql, params)
+        if cur.description is None:
+            return 0
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+def empty_mail() -> dict[str, list[Any]]:
+    return {"mail_kinds": [], "mail_to": [], "mail_users": [], "mail_contexts": []}
+
+
+def add_mail(
+    params: dict[str, list[Any]],
+    kind: str,
+    to: str,
+    user_id: uuid.UUID | None,
+    context: str,
+) -> None:
+    params["mail_kinds"].append(kind)
+    params["mail_to"].append(to)
+    params["mail_users"].append(user_id)
+    params["mail_contexts"].append(context)

@@ -1,0 +1,434 @@
+"""The scan transaction: read (one statement), decide (pure), write (one statement).
+
+Every attempt a kiosk makes is stored as a scan event with the answer it got, rejected ones
+included, so a retry of the same client scan id replays that answer byte for byte. Only two
+answers are not stored, because a retry should get a fresh decision: 429 (rate limited) and
+422 SCAN_ID_REUSED (the id is already taken by another payload).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tapwork.attendance import queries, rules
+from tapwork.attendance.errors import DuplicateScan, RestPeriod, ScanIdReused, UserInactive
+from tapwork.badge import codec
+from tapwork.badge.errors import BadgeExpired, BadgeRevoked, BadgeSuperseded, InvalidQrCode
+from tapwork.config import Settings
+from tapwork.errors import AppError, RateLimited, error_body
+from tapwork.kit.ratelimit import RateLimitState
+from tapwork.kit.ratelimit import window_start as rl_window_start
+from tapwork.notification.kinds import Kind
+
+WINDOW = timedelta(minutes=1)
+HELD_TOO_OLD = "OFFLINE_TOO_OLD"
+HELD_IN_FUTURE = "OFFLINE_IN_FUTURE"
+HELD_OUT_OF_ORDER = "OFFLINE_OUT_OF_ORDER"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    kiosk_id: uuid.UUID
+    kiosk_name: str
+    location_id: uuid.UUID
+    code_data: str
+    client_scan_id: str
+    captured_at: datetime | None
+    now: datetime
+    ip: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    http_status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a valid scan does: open a record or close the open one."""
+
+    action: str  # check_in | check_out
+    at: datetime
+    source: str
+    record_id: uuid.UUID
+    work_date: date
+    status: str
+    minutes_late: int
+    check_out: rules.CheckOut | None = None
+
+
+class Held(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def payload_hash(code_data: str, captured_at: datetime | None) -> str:
+    stamp = captured_at.isoformat() if captured_at else ""
+    return hashlib.sha256(f"{code_data}\x1f{stamp}".encode()).hexdigest()
+
+
+def shift_of(row: dict[str, Any], prefix: str = "") -> rules.ShiftRule | None:
+    if row[f"{prefix}start_time"] is None:
+        return None
+    return rules.ShiftRule(
+        start_time=row[f"{prefix}start_time"],
+        end_time=row[f"{prefix}end_time"],
+        grace_minutes=row[f"{prefix}grace_minutes"],
+        early_threshold_minutes=row[f"{prefix}early_threshold_minutes"],
+        working_days=frozenset(row[f"{prefix}working_days"] or ()),
+    )
+
+
+def check_holder(row: dict[str, Any], now: datetime) -> None:
+    """Badge and user rejections, in the order the kiosk should report them."""
+    if row["badge_id"] is None:
+        raise InvalidQrCode(reason="unknown_badge")
+    if row["badge_revoked_at"] is not None:
+        revoked = row["badge_revoked_at"].isoformat()
+        if row["badge_superseded"]:
+            raise BadgeSuperseded(revoked_at=revoked)
+        raise BadgeRevoked(revoked_at=revoked)
+    if row["badge_expires_at"] is not None and row["badge_expires_at"] <= now:
+        raise BadgeExpired(expired_at=row["badge_expires_at"].isoformat())
+    if not row["is_active"] or row["email_verified_at"] is None:
+        raise UserInactive("This employee may not scan: the account is inactive or unverified")
+
+
+def scan_time(captured_at: datetime | None, now: datetime, settings: Settings) -> datetime:
+    """The instant a scan counts at; out-of-range offline captures are held for review."""
+    if captured_at is None:
+        return now
+    if captured_at < now - timedelta(hours=settings.offline_max_age_hours):
+        raise Held(HELD_TOO_OLD)
+    if captured_at > now + timedelta(seconds=settings.offline_future_skew_seconds):
+        raise Held(HELD_IN_FUTURE)
+    return captured_at
+
+
+def decide(row: dict[str, Any], at: datetime, source: str, settings: Settings) -> Plan:
+    """Check-in or check-out for a validated holder at `at`, or the rule that refuses it."""
+    tz = ZoneInfo(row["timezone"])
+    debounce = timedelta(seconds=settings.scan_debounce_seconds)
+    offline = source == "offline"
+    check_in_at, check_out_at = row["record_check_in_at"], row["record_check_out_at"]
+    if row["record_id"] is not None and check_out_at is None:
+        if abs(at - check_in_at) < debounce:
+            raise DuplicateScan("Already checked in a moment ago", last_scan_at=check_in_at)
+        if at < check_in_at:
+            raise Held(HELD_OUT_OF_ORDER)
+        shift = shift_of(row, "record_")
+        out = rules.classify_check_out(
+            check_in_at, at, rules.Status(row["record_status"]), shift, row["record_work_date"], tz
+        )
+        return Plan(
+            "check_out", at, source, row["record_id"], row["record_work_date"],
+            row["record_status"], 0, out,
+        )  # fmt: skip
+    if check_out_at is not None:
+        if abs(at - check_out_at) < debounce:
+            raise DuplicateScan("Already checked out a moment ago", last_scan_at=check_out_at)
+        if offline and at < check_out_at:
+            raise Held(HELD_OUT_OF_ORDER)
+        available = check_out_at + timedelta(minutes=settings.min_rest_minutes)
+        if at < available:
+            raise RestPeriod(
+                "Too soon after the last check-out", available_at=available.isoformat()
+            )
+    result = rules.classify_check_in(at, shift_of(row), tz, frozenset(row["holidays"] or ()))
+    return Plan(
+        "check_in", at, source, uuid.uuid4(), result.work_date, result.status.value,
+        result.minutes_late,
+    )  # fmt: skip
+
+
+def display_name(row: dict[str, Any]) -> str:
+    return f"{row['first_name']} {row['last_name']}"
+
+
+def answer(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
+    out = plan.check_out
+    return {
+        "action": plan.action,
+        "status": plan.status,
+        "minutes_late": plan.minutes_late if plan.action == "check_in" else None,
+        "worked_minutes": out.worked_minutes if out else None,
+        "overtime_minutes": out.overtime_minutes if out else None,
+        "early_leave_minutes": out.early_leave_minutes if out else None,
+        "employee": {"id": row["user_id"], "display_name": display_name(row)},
+        "at": plan.at,
+        "location": row["location_name"],
+        "record_id": plan.record_id,
+        "source": plan.source,
+        "work_date": plan.work_date,
+    }
+
+
+def _wants(prefs: dict[str, Any] | None, kind: Kind) -> bool:
+    return bool((prefs or {}).get(kind.value, True))
+
+
+def mails(plan: Plan, row: dict[str, Any]) -> dict[str, list[Any]]:
+    """The outbox rows of an applied scan (contexts per CONTRACTS.md)."""
+    params = queries.empty_mail()
+    at_local = plan.at.astimezone(ZoneInfo(row["timezone"])).strftime("%Y-%m-%d %H:%M")
+    if _wants(row["user_prefs"], Kind.ATTENDANCE_CONFIRMATION):
+        context: dict[str, Any] = {
+            "first_name": row["first_name"],
+            "full_name": display_name(row),
+            "action": plan.action,
+            "at_local": at_local,
+            "location": row["location_name"],
+            "status": plan.status,
+        }
+        if plan.check_out is not None:
+            context["worked_minutes"] = plan.check_out.worked_minutes
+            context["overtime_minutes"] = plan.check_out.overtime_minutes
+        elif plan.minutes_late:
+            context["minutes_late"] = plan.minutes_late
+        queries.add_mail(
+            params, Kind.ATTENDANCE_CONFIRMATION.value, row["email"], row["user_id"], dumps(context)
+        )
+    if (
+        plan.action == "check_in"
+        and plan.status == rules.Status.LATE
+        and row["manager_id"] is not None
+        and row["manager_active"]
+        and row["manager_id"] != row["user_id"]
+        and _wants(row["manager_prefs"], Kind.LATE_ALERT)
+    ):
+        context = {
+            "first_name": row["manager_first_name"],
+            "full_name": f"{row['manager_first_name']} {row['manager_last_name']}",
+            "employee_name": display_name(row),
+            "at_local": at_local,
+            "minutes_late": plan.minutes_late,
+            "location": row["location_name"],
+            "department": row["department_name"],
+        }
+        queries.add_mail(
+            params, Kind.LATE_ALERT.value, row["manager_email"], row["manager_id"], dumps(context)
+        )
+    return params
+
+
+def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of WRITE_CHECK_IN / WRITE_CHECK_OUT (and their APPLY_ variants)."""
+    out = plan.check_out
+    audit: dict[str, Any] = {
+        "user_id": row["user_id"],
+        "work_date": plan.work_date,
+        "status": plan.status,
+        "source": plan.source,
+    }
+    if out is None:
+        audit.update(check_in_at=plan.at, minutes_late=plan.minutes_late)
+    else:
+        audit.update(
+            check_out_at=plan.at,
+            worked_minutes=out.worked_minutes,
+            overtime_minutes=out.overtime_minutes,
+            early_leave_minutes=out.early_leave_minutes,
+        )
+    return {
+        "record_id": plan.record_id,
+        "user_id": row["user_id"],
+        "shift_id": row["shift_id"],
+        "work_date": plan.work_date,
+        "at": plan.at,
+        "status": plan.status,
+        "minutes_late": plan.minutes_late,
+        "source": plan.source,
+        "worked_minutes": out.worked_minutes if out else None,
+        "overtime_minutes": out.overtime_minutes if out else None,
+        "early_leave_minutes": out.early_leave_minutes if out else None,
+        "result": plan.action,
+        "action": f"attendance.{plan.action}",
+        "audit": dumps(audit),
+        **actor,
+        **mails(plan, row),
+    }
+
+
+def _error(exc: AppError) -> tuple[int, dict[str, Any]]:
+    return exc.status_code, error_body(exc.code, exc.message, exc.details)
+
+
+def _envelope(status: int, body: Any) -> str:
+    return dumps({"http_status": status, "body": body})
+
+
+async def perform(session: AsyncSession, req: ScanRequest, settings: Settings) -> Outcome:
+    """Run one scan in the session's transaction (the caller commits)."""
+    try:
+        return await _perform(session, req, settings)
+    except UniqueViolation:
+        # The same (kiosk, scan id) committed by a concurrent retry: answer as it did.
+        await session.rollback()
+        return await _perform(session, req, settings)
+
+
+async def _perform(session: AsyncSession, req: ScanRequest, settings: Settings) -> Outcome:
+    conn = await queries.driver_connection(session)
+    ring = codec.keyring_for(settings.badge_secret.get_secret_value())
+    invalid: InvalidQrCode | None = None
+    badge_id: uuid.UUID | None = None
+    try:
+        badge_id = codec.verify(req.code_data, ring)
+    except InvalidQrCode as exc:
+        invalid = exc
+    now = req.now
+    start = rl_window_start(now, WINDOW)
+    kiosk_key = f"scan:kiosk:{req.kiosk_id}"
+    badge_key = f"scan:badge:{badge_id}" if badge_id else None
+    digest = payload_hash(req.code_data, req.captured_at)
+    row = await queries.fetch_one(
+        conn,
+        queries.READ,
+        {
+            "kiosk_id": req.kiosk_id,
+            "scan_id": req.client_scan_id,
+            "window_start": start,
+            "window_end": start + WINDOW,
+            "rl_keys": [kiosk_key, badge_key] if badge_key else [kiosk_key],
+            "kiosk_key": kiosk_key,
+            "badge_key": badge_key,
+            "badge_id": badge_id,
+            "location_id": req.location_id,
+            "at": req.captured_at or now,
+        },
+    )
+    assert row is not None, "a kiosk's location always exists (foreign key)"
+    if row["prior_hash"] is not None:
+        if row["prior_hash"] != digest:
+            status, body = _error(ScanIdReused("This scan id was already used for another scan"))
+            return Outcome(status, orjson.dumps(body))
+        return Outcome(row["prior_status"], row["prior_body"].encode())
+
+    headers, limited = _rate_limit(row, settings, now, start)
+    if limited is not None:
+        return limited
+    outcome = await _apply(conn, req, row, digest, invalid, settings)
+    outcome.headers = headers
+    return outcome
+
+
+async def _apply(
+    conn: AsyncConnection[Any],
+    req: ScanRequest,
+    row: dict[str, Any],
+    digest: str,
+    invalid: InvalidQrCode | None,
+    settings: Settings,
+) -> Outcome:
+    now = req.now
+    event: dict[str, Any] = {
+        "event_id": uuid.uuid4(),
+        "kiosk_id": req.kiosk_id,
+        "scan_id": req.client_scan_id,
+        "payload_hash": digest,
+        "code_data": req.code_data,
+        "user_id": row["user_id"],
+        "badge_id": row["badge_id"],
+        "captured_at": req.captured_at,
+        "now": now,
+    }
+    try:
+        if invalid is not None:
+            raise invalid
+        if row["badge_code"] != req.code_data:
+            raise InvalidQrCode(reason="unknown_badge")
+        check_holder(row, now)
+        source = "offline" if req.captured_at is not None else "online"
+        plan = decide(row, scan_time(req.captured_at, now, settings), source, settings)
+    except Held as held:
+        body = {
+            "action": "held",
+            "reason": held.reason,
+            "employee": {"id": row["user_id"], "display_name": display_name(row)},
+            "at": req.captured_at,
+            "location": row["location_name"],
+        }
+        await queries.execute(
+            conn,
+            queries.WRITE_EVENT,
+            {**event, "result": "held", "error_code": held.reason,
+             "response": _envelope(202, body), "review_status": "pending"},
+        )  # fmt: skip
+        return Outcome(202, orjson.dumps(body))
+    except AppError as exc:
+        status, body = _error(exc)
+        result = "duplicate" if isinstance(exc, DuplicateScan) else "rejected"
+        await queries.execute(
+            conn,
+            queries.WRITE_EVENT,
+            {**event, "result": result, "error_code": exc.code,
+             "response": _envelope(status, body), "review_status": None},
+        )  # fmt: skip
+        return Outcome(status, orjson.dumps(body))
+
+    ok = answer(plan, row)
+    lost_status, lost = _error(DuplicateScan("Another scan of this badge was just recorded"))
+    actor = {
+        "actor_id": req.kiosk_id,
+        "actor_type": "kiosk",
+        "actor_label": req.kiosk_name,
+        "ip": req.ip,
+        "request_id": req.request_id,
+    }
+    params = write_params(plan, row, actor)
+    params.update(
+        event,
+        location_id=req.location_id,
+        kiosk_id=req.kiosk_id,
+        response=_envelope(200, ok),
+        lost_response=_envelope(lost_status, lost),
+    )
+    sql = queries.WRITE_CHECK_IN if plan.action == "check_in" else queries.WRITE_CHECK_OUT
+    applied = await queries.execute(conn, sql, params)
+    if not applied:
+        return Outcome(lost_status, orjson.dumps(lost))
+    return Outcome(200, orjson.dumps(ok))
+
+
+def _rate_limit(
+    row: dict[str, Any], settings: Settings, now: datetime, start: datetime
+) -> tuple[dict[str, str], Outcome | None]:
+    checks = [(row["kiosk_hits"], settings.rate_limit_scan_per_kiosk_per_minute, "kiosk")]
+    if row["badge_hits"] is not None:
+        checks.append((row["badge_hits"], settings.rate_limit_scan_per_badge_per_minute, "badge"))
+    worst: tuple[RateLimitState, str] | None = None
+    for hits, limit, scope in checks:
+        state = RateLimitState(
+            limit=limit, remaining=max(0, limit - hits), reset_at=start + WINDOW,
+            exceeded=hits > limit,
+        )  # fmt: skip
+        if worst is None or state.remaining < worst[0].remaining or state.exceeded:
+            worst = (state, scope)
+    assert worst is not None
+    state, scope = worst
+    headers = state.headers(now)
+    if not state.exceeded:
+        return headers, None
+    retry = max(1, int((state.reset_at - now).total_seconds()))
+    status, body = _error(
+        RateLimited(f"Too many scans for this {scope}; retry shortly", retry_after=retry)
+    )
+    return headers, Outcome(status, orjson.dumps(body), {**headers, "Retry-After": str(retry)})

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from tapwork.kit.types import Reason
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL bytes")
+    return value
+
+
+CodeData = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
+ScanId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
+Notes = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_no_nul)
+]
+
+
+class ScanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code_data: CodeData = Field(description="The text read from the badge (QR or Code128)")
+    client_scan_id: ScanId = Field(
+        description="Idempotency key chosen by the kiosk; a retry with the same id returns the "
+        "first answer"
+    )
+    captured_at: AwareDatetime | None = Field(
+        None, description="When the scan happened, for scans sent later from the offline queue"
+    )
+
+
+class Employee(BaseModel):
+    id: uuid.UUID
+    display_name: str
+
+
+class ScanResult(BaseModel):
+    action: Literal["check_in", "check_out", "held"]
+    status: str | None = None
+    minutes_late: int | None = None
+    worked_minutes: int | None = None
+    overtime_minutes: int | None = None
+    early_leave_minutes: int | None = None
+    employee: Employee | None = None
+    at: datetime | None = None
+    location: str | None = None
+    record_id: uuid.UUID | None = None
+    source: str | None = None
+    work_date: date | None = None
+    reason: str | None = Field(None, description="Why a held scan awaits HR review")
+
+
+class RecordRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    employee_name: str | None = None
+    department_id: uuid.UUID | None = None
+    shift_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    kiosk_id: uuid.UUID | None
+    work_date: date
+    check_in_at: datetime
+    check_out_at: datetime | None
+    status: str
+    minutes_late: int
+    worked_minutes: int | None
+    overtime_minutes: int | None
+    early_leave_minutes: int | None
+    source: str
+    notes: str | None
+    missing_checkout_flagged_at: datetime | None
+
+
+class Totals(BaseModel):
+    records: int
+    days_present: int
+    late_count: int
+    minutes_late: int
+    worked_minutes: int
+    overtime_minutes: int
+    early_leave_minutes: int
+    open_records: int
+
+
+class MyAttendance(BaseModel):
+    start_date: date
+    end_date: date
+    items: list[RecordRead]
+    totals: Totals
+
+
+class LivePerson(BaseModel):
+    user_id: uuid.UUID
+    employee_name: str
+    department_id: uuid.UUID | None
+    record_id: uuid.UUID
+    check_in_at: datetime
+    status: str
+
+
+class LiveLocation(BaseModel):
+    location_id: uuid.UUID | None
+    location: str | None
+    count: int
+    people: list[LivePerson]
+
+
+class Live(BaseModel):
+    at: datetime
+    total: int
+    locations: list[LiveLocation]
+
+
+class CorrectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+    check_in_at: AwareDatetime
+    check_out_at: AwareDatetime | None = None
+    location_id: uuid.UUID | None = None
+    reason: Reason
+    notes: Notes | None = None
+
+
+class RecordUpdate(BaseModel):
+    """Edit or close a record. Omitted fields keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_in_at: AwareDatetime | None = None
+    check_out_at: AwareDatetime | None = None
+    notes: Notes | None = None
+    reason: Reason
+
+
+class ReviewDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Notes | None = None
+
+
+class HeldScan(BaseModel):
+    id: uuid.UUID
+    kiosk_id: uuid.UUID
+    user_id: uuid.UUID | None
+    employee_name: str | None
+    captured_at: datetime | None
+    received_at: datetime
+    reason: str | None
+    review_status: str | None
+
+
+class ReviewQueue(BaseModel):
+    held_scans: list[HeldScan]
+    missing_checkouts: list[RecordRead]
