@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tapwork.db import Base, Timestamps, UUIDPk
+from tapwork.location.models import Location
 
 
 class Kiosk(UUIDPk, Timestamps, Base):
@@ -28,3 +29,12 @@ class Kiosk(UUIDPk, Timestamps, Base):
     # Kiosk clock minus server clock, as last reported; shown to admins.
     clock_offset_ms: Mapped[int | None] = mapped_column(Integer)
     revoked_at: Mapped[datetime | None]
+
+    # Joined into the token lookup: the scan path needs the location's timezone anyway.
+    location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if self.token_hash is not None else "pending"

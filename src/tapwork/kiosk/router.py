@@ -1,5 +1,160 @@
+"""/api/v1/kiosks: enrolment and pairing of scanning devices (admins), and the kiosk's own view."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from tapwork.auth.deps import Principal, require
+from tapwork.db import DbSession
+from tapwork.deps import AppSettings, Now, client_ip
+from tapwork.errors import RateLimited
+from tapwork.kiosk import service as kiosk_service
+from tapwork.kiosk.deps import CurrentKiosk
+from tapwork.kiosk.schemas import (
+    KioskCreate,
+    KioskEnrolled,
+    KioskMe,
+    KioskRead,
+    KioskUpdate,
+    LocationBrief,
+    PairedKiosk,
+    PairRequest,
+    PairResponse,
+)
+from tapwork.kit import ratelimit
+from tapwork.kit.pagination import Page, Pagination
+from tapwork.role.permissions import P
 
 router = APIRouter(prefix="/kiosks", tags=["kiosks"])
+
+Readers = Annotated[Principal, require(P.KIOSKS_READ)]
+Writers = Annotated[Principal, require(P.KIOSKS_WRITE)]
+
+
+@router.get("/me", response_model=KioskMe)
+async def read_me(kiosk: CurrentKiosk, now: Now) -> KioskMe:
+    """The calling kiosk (by `X-Kiosk-Token`), its location and the server's clock.
+
+    Kiosks may send `X-Kiosk-Version` and `X-Kiosk-Time` (ISO 8601) on any call; they are
+    recorded as app version and clock offset. 401 `KIOSK_UNAUTHORIZED` for a missing or unknown
+    token, 401 `KIOSK_REVOKED` once an admin revoked the kiosk.
+    """
+    location = LocationBrief.model_validate(kiosk.location)
+    return KioskMe(
+        kiosk=PairedKiosk.model_validate(kiosk),
+        location=location,
+        server_time=now,
+        clock_offset_ms=kiosk.clock_offset_ms,
+    )
+
+
+@router.post("/pair", response_model=PairResponse)
+async def pair(
+    body: PairRequest, request: Request, session: DbSession, settings: AppSettings, now: Now
+) -> PairResponse:
+    """Exchange a one-time pairing code for this device's token (no other authentication).
+
+    The code works once and expires (`PAIRING_CODE_INVALID`, `PAIRING_CODE_EXPIRED`, both 400).
+    Attempts are limited per IP address (429 `RATE_LIMITED`).
+    """
+    limit = await ratelimit.hit(
+        request.app.state.sessionmaker,
+        f"kiosk_pair:{client_ip(request) or 'unknown'}",
+        limit=settings.rate_limit_kiosk_pair_per_minute,
+        window=timedelta(minutes=1),
+        now=now,
+    )
+    if limit.exceeded:
+        retry = max(1, int((limit.reset_at - now).total_seconds()))
+        raise RateLimited("Too many pairing attempts; wait and retry", retry_after=retry)
+    kiosk, token = await kiosk_service.pair(
+        session, body.pairing_code, app_version=body.app_version, now=now
+    )
+    return PairResponse(device_token=token, kiosk=PairedKiosk.model_validate(kiosk))
+
+
+@router.get("", response_model=Page[KioskRead])
+async def list_kiosks(
+    principal: Readers,
+    session: DbSession,
+    pagination: Pagination,
+    location_id: Annotated[uuid.UUID | None, Query(description="only this location")] = None,
+) -> Page[KioskRead]:
+    """Kiosks by name, with status (pending / active / revoked), last seen time, app version
+    and clock offset."""
+    items, total = await kiosk_service.list_kiosks(session, pagination, location_id=location_id)
+    return Page(
+        items=[KioskRead.of(k) for k in items],
+        total=total,
+        page=pagination.page,
+        limit=pagination.limit,
+    )
+
+
+@router.post("", response_model=KioskEnrolled, status_code=status.HTTP_201_CREATED)
+async def create_kiosk(
+    body: KioskCreate, principal: Writers, session: DbSession, settings: AppSettings, now: Now
+) -> KioskEnrolled:
+    """Enrol a kiosk at a location. The answer holds a one-time `pairing_code` (8 characters,
+    valid 15 minutes) to enter on the device; it is not shown again."""
+    kiosk, code = await kiosk_service.create(
+        session, body, actor=principal.actor, now=now, settings=settings
+    )
+    assert kiosk.pairing_expires_at is not None
+    return KioskEnrolled(
+        kiosk=KioskRead.of(kiosk), pairing_code=code, pairing_expires_at=kiosk.pairing_expires_at
+    )
+
+
+@router.get("/{kiosk_id}", response_model=KioskRead)
+async def read_kiosk(kiosk_id: uuid.UUID, principal: Readers, session: DbSession) -> KioskRead:
+    """One kiosk. 404 `KIOSK_NOT_FOUND`."""
+    return KioskRead.of(await kiosk_service.get(session, kiosk_id))
+
+
+@router.put("/{kiosk_id}", response_model=KioskRead)
+async def update_kiosk(
+    kiosk_id: uuid.UUID, body: KioskUpdate, principal: Writers, session: DbSession
+) -> KioskRead:
+    """Rename a kiosk or move it to another location (fields left out keep their value)."""
+    kiosk = await kiosk_service.get(session, kiosk_id)
+    kiosk = await kiosk_service.update(session, kiosk, body, actor=principal.actor)
+    return KioskRead.of(kiosk)
+
+
+@router.delete("/{kiosk_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_kiosk(kiosk_id: uuid.UUID, principal: Writers, session: DbSession) -> Response:
+    """Delete a kiosk that never scanned. One with scan history is 409 `KIOSK_IN_USE`: revoke
+    it instead, so its scan log is kept."""
+    kiosk = await kiosk_service.get(session, kiosk_id)
+    await kiosk_service.delete(session, kiosk, actor=principal.actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{kiosk_id}/pairing-code", response_model=KioskEnrolled)
+async def new_pairing_code(
+    kiosk_id: uuid.UUID, principal: Writers, session: DbSession, settings: AppSettings, now: Now
+) -> KioskEnrolled:
+    """Issue a new one-time pairing code. The kiosk's current device token stops working at
+    once (also re-enables a revoked kiosk once it pairs again)."""
+    kiosk = await kiosk_service.get(session, kiosk_id)
+    code = await kiosk_service.reissue_pairing_code(
+        session, kiosk, actor=principal.actor, now=now, settings=settings
+    )
+    assert kiosk.pairing_expires_at is not None
+    return KioskEnrolled(
+        kiosk=KioskRead.of(kiosk), pairing_code=code, pairing_expires_at=kiosk.pairing_expires_at
+    )
+
+
+@router.post("/{kiosk_id}/revoke", response_model=KioskRead)
+async def revoke_kiosk(
+    kiosk_id: uuid.UUID, principal: Writers, session: DbSession, now: Now
+) -> KioskRead:
+    """Revoke a kiosk: its token is refused from the next request (401 `KIOSK_REVOKED`)."""
+    kiosk = await kiosk_service.get(session, kiosk_id)
+    return KioskRead.of(await kiosk_service.revoke(session, kiosk, actor=principal.actor, now=now))

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from tapwork.kiosk.models import Kiosk
+from tapwork.kit.types import Label
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL bytes")
+    return value
+
+
+AppVersion = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_no_nul)
+]
+PairingCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+    AfterValidator(_no_nul),
+]
+
+
+class KioskCreate(BaseModel):
+    name: Label
+    location_id: uuid.UUID
+
+
+class KioskUpdate(BaseModel):
+    """Fields left out keep their value."""
+
+    name: Label | None = None
+    location_id: uuid.UUID | None = None
+
+
+class LocationBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    timezone: str
+
+
+class KioskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    location: LocationBrief
+    status: Literal["pending", "active", "revoked"] = Field(
+        description="pending: enrolled, not yet paired; active: paired; revoked"
+    )
+    paired_at: datetime | None
+    pairing_expires_at: datetime | None = Field(description="when the open pairing code expires")
+    last_seen_at: datetime | None = Field(description="updated at most every 30 s")
+    app_version: str | None
+    clock_offset_ms: int | None = Field(description="kiosk clock minus server clock")
+    revoked_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, kiosk: Kiosk) -> KioskRead:
+        return cls.model_validate(kiosk)
+
+
+class KioskEnrolled(BaseModel):
+    kiosk: KioskRead
+    pairing_code: str = Field(description="one-time code for POST /kiosks/pair; shown once")
+    pairing_expires_at: datetime
+
+
+class PairRequest(BaseModel):
+    pairing_code: PairingCode = Field(description="case, spaces and dashes are ignored")
+    app_version: AppVersion | None = None
+
+
+class PairedKiosk(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    location: LocationBrief
+
+
+class PairResponse(BaseModel):
+    device_token: str = Field(description="send as X-Kiosk-Token; shown once, stored hashed")
+    kiosk: PairedKiosk
+
+
+class KioskMe(BaseModel):
+    kiosk: PairedKiosk
+    location: LocationBrief
+    server_time: datetime = Field(description="server clock, for the kiosk's offset display")
+    clock_offset_ms: int | None
