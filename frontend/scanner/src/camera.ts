@@ -1,0 +1,108 @@
+// Camera scanning with zxing-wasm (QR + Code128). The wasm is served by us (locateFile) and
+// compiled at page load, so a kiosk that goes offline before its first scan still decodes.
+import { prepareZXingModule, readBarcodes, type ReaderOptions } from "zxing-wasm/reader";
+import wasmUrl from "zxing-wasm/reader/zxing_reader.wasm?url";
+
+export type CameraChoice = { kind: "device"; deviceId: string } | { kind: "facing"; facing: "user" | "environment" };
+
+const READER: ReaderOptions = {
+  formats: ["QRCode", "Code128"],
+  tryHarder: true,
+  maxNumberOfSymbols: 1,
+};
+const MAX_WIDTH = 640;
+
+let ready: Promise<unknown> | null = null;
+
+/** Start fetching and compiling the decoder now; resolves when it can decode. */
+export function prepareDecoder(): Promise<unknown> {
+  ready ??= prepareZXingModule({
+    overrides: {
+      locateFile: (path: string, prefix: string) => (path.endsWith(".wasm") ? wasmUrl : prefix + path),
+    },
+    fireImmediately: true,
+  });
+  return ready;
+}
+
+export interface Detection {
+  text: string;
+  format: string;
+  /** performance.now() when the frame that held the code was grabbed. */
+  frameAt: number;
+  decodeMs: number;
+}
+
+export async function listCameras(): Promise<MediaDeviceInfo[]> {
+  if (!navigator.mediaDevices?.enumerateDevices) return [];
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  return devices.filter((d) => d.kind === "videoinput");
+}
+
+export class CameraScanner {
+  private stream: MediaStream | null = null;
+  private running = false;
+  private readonly canvas = document.createElement("canvas");
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly onDetect: (d: Detection) => void,
+  ) {}
+
+  async start(choice: CameraChoice): Promise<void> {
+    this.stop();
+    const video: MediaTrackConstraints =
+      choice.kind === "device"
+        ? { deviceId: { exact: choice.deviceId } }
+        : { facingMode: { ideal: choice.facing } };
+    this.stream = await navigator.mediaDevices.getUserMedia({
+      audio: false,
+      video: { ...video, width: { ideal: 1280 }, height: { ideal: 720 } },
+    });
+    this.video.srcObject = this.stream;
+    this.video.muted = true;
+    this.video.playsInline = true;
+    await this.video.play();
+    await prepareDecoder();
+    this.running = true;
+    void this.loop();
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const track of this.stream?.getTracks() ?? []) track.stop();
+    this.stream = null;
+  }
+
+  private grab(): ImageData | null {
+    const { videoWidth: w, videoHeight: h } = this.video;
+    if (!w || !h) return null;
+    const scale = Math.min(1, MAX_WIDTH / w);
+    this.canvas.width = Math.round(w * scale);
+    this.canvas.height = Math.round(h * scale);
+    const ctx = this.canvas.getContext("2d", { willReadFrequently: true });
+    if (!ctx) return null;
+    ctx.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
+    return ctx.getImageData(0, 0, this.canvas.width, this.canvas.height);
+  }
+
+  // Keep decoding frame after frame: the first frames of a stream are often black.
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const frameAt = performance.now();
+      const frame = this.grab();
+      if (frame) {
+        try {
+          const results = await readBarcodes(frame, READER);
+          const decodeMs = performance.now() - frameAt;
+          for (const r of results) {
+            if (r.isValid && r.text) this.onDetect({ text: r.text, format: r.format, frameAt, decodeMs });
+          }
+        } catch (error) {
+          console.warn("decode failed", error);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+  }
+}
