@@ -1,0 +1,185 @@
+"""`tapwork up` as a real process: embedded PostgreSQL, mail catcher, API, front ends.
+
+Free ports and a data dir under /tmp (as root the postgres user must reach it). Each test
+starts the real command, waits for /ready, and checks that a signal leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tapwork.embedded_pg import free_port, port_is_free
+
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 15.0
+TAPWORK = str(Path(sys.executable).parent / "tapwork")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has already exited
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+@dataclass
+class Up:
+    data_dir: Path
+    ports: dict[str, int] = field(
+        default_factory=lambda: {n: free_port() for n in ("api", "smtp", "inbox", "web", "db")}
+    )
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    def start(self) -> dict[str, object]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "SMTP_HOST", "SMTP_PORT", "TAPWORK_DATA_DIR"}
+        }
+        env.update({f"TAPWORK_UP_{name.upper()}_PORT": str(p) for name, p in self.ports.items()})
+        self.log = self.data_dir / f"up-{time.monotonic_ns()}.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [TAPWORK, "up", "--data-dir", str(self.data_dir)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        state_file = self.data_dir / "stack.json"
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"tapwork up exited:\n{self.output()}"
+            if state_file.exists() and "Ready in" in self.output():
+                return json.loads(state_file.read_text())
+            time.sleep(0.1)
+        raise AssertionError(f"not ready in {START_TIMEOUT}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log else ""
+
+    def stop(self, sig: signal.Signals) -> set[int]:
+        """Send `sig`; return every process the stack had (all must be gone afterwards)."""
+        assert self.process is not None
+        state = json.loads((self.data_dir / "stack.json").read_text())
+        pids = _descendants(self.process.pid) | {state["postgres_pid"]}
+        self.process.send_signal(sig)
+        code = self.process.wait(STOP_TIMEOUT)
+        assert code == 0, self.output()
+        return pids
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+def up() -> Iterator[Up]:
+    data_dir = Path(tempfile.mkdtemp(prefix="tapwork-up-", dir="/tmp"))
+    stack = Up(data_dir)
+    yield stack
+    stack.kill()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _assert_all_gone(pids: set[int], ports: dict[str, int]) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.05)
+    assert not [p for p in pids if _alive(p)], "processes left running"
+    assert [n for n, p in ports.items() if not port_is_free(p)] == [], "ports still bound"
+
+
+# The first start may install and build the front ends (npm), which takes a while.
+@pytest.mark.timeout(300)
+def test_up_serves_the_stack_and_ctrl_c_stops_everything(up: Up) -> None:
+    state = up.start()
+    api = f"http://127.0.0.1:{up.ports['api']}"
+    assert httpx.get(f"{api}/ready").json()["status"] == "ok"
+    assert httpx.get(f"{api}/docs").status_code == 200
+    assert httpx.get(f"http://127.0.0.1:{up.ports['web']}/").status_code == 200
+    banner = up.output()
+    for url in (f"localhost:{up.ports['api']}/docs", f"localhost:{up.ports['inbox']}", "Portal"):
+        assert url in banner
+    assert f"127.0.0.1:{up.ports['db']}/tapwork" in banner
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "Hola"
+    message.set_content("plain words")
+    message.add_alternative("<p>html <b>words</b></p>", subtype="html")
+    with smtplib.SMTP("127.0.0.1", up.ports["smtp"], timeout=5) as smtp:
+        smtp.send_message(message)
+    inbox = f"http://127.0.0.1:{up.ports['inbox']}"
+    listed = httpx.get(f"{inbox}/api/messages").json()
+    assert [(m["subject"], m["to"]) for m in listed["items"]] == [("Hola", ["b@example.com"])]
+    detail = httpx.get(f"{inbox}/api/messages/{listed['items'][0]['id']}").json()
+    assert detail["text"].strip() == "plain words"
+    assert "<b>words</b>" in detail["html"]
+    assert "Hola" in httpx.get(f"{inbox}/").text
+
+    # The generated secrets are used instead of the built-in development placeholders.
+    secrets_file = json.loads((up.data_dir / "secrets.json").read_text())
+    assert len(secrets_file["jwt_secret"]) >= 32
+    assert oct((up.data_dir / "secrets.json").stat().st_mode & 0o777) == "0o600"
+    assert state["urls"]["database"].startswith("postgresql://postgres:")  # type: ignore[index]
+
+    pids = up.stop(signal.SIGINT)
+    assert len(pids) >= 4  # mail catcher, API, front ends, PostgreSQL (+ its helpers)
+    _assert_all_gone(pids, up.ports)
+    assert "Stopped." in up.output()
+
+
+@pytest.mark.timeout(300)
+def test_up_keeps_the_data_across_restarts(up: Up) -> None:
+    state = up.start()
+    database = str(state["urls"]["database"])  # type: ignore[index]
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO locations (name, timezone) VALUES ('Survives restarts', 'Europe/Madrid')"
+        )
+    pids = up.stop(signal.SIGTERM)
+    _assert_all_gone(pids, up.ports)
+
+    state = up.start()
+    assert state["urls"]["database"] == database  # same port, same generated password
+    with psycopg.connect(database) as conn:
+        row = conn.execute("SELECT timezone FROM locations WHERE name = 'Survives restarts'")
+        assert row.fetchone() == ("Europe/Madrid",)
+    _assert_all_gone(up.stop(signal.SIGINT), up.ports)
