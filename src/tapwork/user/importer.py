@@ -1,0 +1,456 @@
+"""Bulk CSV import of employees, shared by `POST /users/import` and `tapwork import-users`.
+
+Two phases. Validation reads every row and resolves every name with ONE query per table
+(departments, shifts, locations, roles, existing users), so a 5,000-row file costs a handful of
+queries, not thousands. Only when every row is good (or the caller asked to skip bad rows) are
+the users written, in the caller's transaction: all or nothing.
+
+Idempotent on employee_id: an existing employee is updated in place. A column missing from the
+file, or an empty cell, leaves that field of an existing user unchanged (a re-import of a file
+without a `role` column must not demote anyone); clearing is done through the API.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tapwork.audit import service as audit
+from tapwork.auth.models import ActionToken, RefreshToken
+from tapwork.auth.tokens import Purpose
+from tapwork.config import Settings
+from tapwork.department.models import Department
+from tapwork.kit.actor import Actor
+from tapwork.kit.security import hash_token, new_token
+from tapwork.kit.types import Email, EmployeeId, Label, Name
+from tapwork.location.models import Location
+from tapwork.notification import service as notification
+from tapwork.notification.kinds import Kind
+from tapwork.role.models import Role
+from tapwork.role.permissions import DEFAULT_ROLE
+from tapwork.shift.models import Shift
+from tapwork.user import service as user_service
+from tapwork.user.errors import ImportInvalid
+from tapwork.user.models import User
+from tapwork.user.schemas import ImportResult, ImportRowError
+
+REQUIRED_COLUMNS = ("email", "employee_id", "first_name", "last_name")
+OPTIONAL_COLUMNS = ("department", "shift", "location", "role")
+CHUNK = 500
+
+# phase ("validate" | "import"), done, total
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+class ImportRow(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    email: Email
+    employee_id: EmployeeId
+    first_name: Name
+    last_name: Name
+    department: Label | None = None
+    shift: Label | None = None
+    location: Label | None = None
+    role: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")] | None = None
+
+
+@dataclass
+class _Good:
+    number: int
+    row: ImportRow
+    role: Role | None
+    department_id: uuid.UUID | None
+    shift_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    existing: User | None
+
+
+@dataclass
+class Plan:
+    rows: int
+    good: list[_Good] = field(default_factory=list)
+    errors: list[ImportRowError] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+
+# ---- parsing ------------------------------------------------------------------------------
+
+
+def _delimiter(header_line: str) -> str:
+    # Spreadsheets in comma-decimal locales (es-ES among them) save CSV with semicolons.
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    number: int  # as in the file: the header is row 1
+    cells: dict[str, str]
+    extra_values: bool = False
+
+
+def parse(data: bytes) -> list[RawRow]:
+    """The data rows of a CSV file. Raises ImportInvalid for problems that make the whole file
+    unreadable (encoding, header)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _unreadable(
+            [_err(line, "file", "The file is not UTF-8 text (save it as CSV UTF-8)")]
+        ) from exc
+    if not text.strip():
+        raise _unreadable([_err(1, "file", "The file is empty")])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]))
+    records: list[tuple[int, list[str]]] = []
+    try:
+        for number, cells in enumerate(reader, start=1):
+            records.append((number, cells))
+    except csv.Error as exc:
+        raise _unreadable([_err(reader.line_num, "file", f"Unreadable CSV: {exc}")]) from exc
+    header = [h.strip().lower().replace(" ", "_") for h in records[0][1]]
+    problems = [
+        _err(1, column, "Required column is missing")
+        for column in REQUIRED_COLUMNS
+        if column not in header
+    ]
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    problems += [_err(1, h or "(empty)", "Unknown column") for h in header if h not in known]
+    problems += [_err(1, h, "Column appears twice") for h in set(header) if header.count(h) > 1]
+    if problems:
+        raise _unreadable(problems)
+    rows = []
+    for number, cells in records[1:]:
+        if not any(c.strip() for c in cells):
+            continue  # blank line; numbering still follows the file
+        values = dict(zip(header, cells, strict=False))
+        rows.append(RawRow(number, values, extra_values=len(cells) > len(header)))
+    return rows
+
+
+def _unreadable(errors: list[ImportRowError]) -> ImportInvalid:
+    return ImportInvalid([e.model_dump() for e in errors], rows=0)
+
+
+def _err(row: int, field: str, message: str) -> ImportRowError:
+    return ImportRowError(row=row, field=field, message=message)
+
+
+def _message(error: Any) -> str:
+    if error["type"] in ("string_too_short", "missing") or error.get("input") == "":
+        return "Required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+# ---- validation ---------------------------------------------------------------------------
+
+
+Named = TypeVar("Named", Department, Shift, Location, Role)
+
+
+async def _by_name(
+    session: AsyncSession, model: type[Named], names: set[str]
+) -> dict[str, list[Named]]:
+    """lower(name) -> rows: names match case-insensitively, exact case wins on a tie."""
+    if not names:
+        return {}
+    found: dict[str, list[Named]] = {}
+    query = select(model).where(func.lower(model.name).in_({n.lower() for n in names}))
+    for obj in (await session.scalars(query)).all():
+        found.setdefault(obj.name.lower(), []).append(obj)
+    return found
+
+
+def _pick(found: dict[str, list[Any]], name: str) -> Any | None:
+    candidates = found.get(name.lower(), [])
+    exact = [c for c in candidates if c.name == name]
+    if exact:
+        return exact[0]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+async def validate(
+    session: AsyncSession,
+    rows: list[RawRow],
+    *,
+    actor: Actor,
+    progress: Progress = _no_progress,
+) -> Plan:
+    plan = Plan(rows=len(rows))
+    parsed: list[tuple[int, ImportRow]] = []
+    for i, raw in enumerate(rows, start=1):
+        number = raw.number
+        if i % CHUNK == 0:
+            progress("validate", i, len(rows))
+        if raw.extra_values:
+            plan.errors.append(_err(number, "row", "More values than columns in the header"))
+            continue
+        values = {
+            k: (v.strip() or None) if k in OPTIONAL_COLUMNS else v for k, v in raw.cells.items()
+        }
+        try:
+            parsed.append((number, ImportRow.model_validate(values)))
+        except ValidationError as exc:
+            for error in exc.errors():
+                column = str(error["loc"][0]) if error["loc"] else "row"
+                plan.errors.append(_err(number, column, _message(error)))
+
+    departments = await _by_name(
+        session, Department, {r.department for _, r in parsed if r.department}
+    )
+    shifts = await _by_name(session, Shift, {r.shift for _, r in parsed if r.shift})
+    locations = await _by_name(session, Location, {r.location for _, r in parsed if r.location})
+    roles = await _by_name(session, Role, {r.role or DEFAULT_ROLE for _, r in parsed})
+    employee_ids = {r.employee_id for _, r in parsed}
+    emails = {r.email for _, r in parsed}
+    existing = (
+        (
+            await session.scalars(
+                select(User).where(or_(User.employee_id.in_(employee_ids), User.email.in_(emails)))
+            )
+        ).all()
+        if parsed
+        else []
+    )
+    by_employee_id = {u.employee_id: u for u in existing}
+    by_email = {u.email: u for u in existing}
+
+    seen_ids: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    for number, row in parsed:
+        errors: list[ImportRowError] = []
+        if row.employee_id in seen_ids:
+            errors.append(
+                _err(number, "employee_id", f"Duplicate of row {seen_ids[row.employee_id]}")
+            )
+        if row.email in seen_emails:
+            errors.append(_err(number, "email", f"Duplicate of row {seen_emails[row.email]}"))
+        seen_ids.setdefault(row.employee_id, number)
+        seen_emails.setdefault(row.email, number)
+        target = by_employee_id.get(row.employee_id)
+        owner = by_email.get(row.email)
+        if owner is not None and owner is not target:
+            errors.append(_err(number, "email", "Already used by another user"))
+        if target is not None and not user_service.may_hold(actor, target.role):
+            errors.append(
+                _err(number, "employee_id", "Belongs to a user whose role you cannot change")
+            )
+        refs: dict[str, Any] = {}
+        for column, found in (
+            ("department", departments),
+            ("shift", shifts),
+            ("location", locations),
+        ):
+            name = getattr(row, column)
+            refs[column] = _pick(found, name) if name else None
+            if name and refs[column] is None:
+                errors.append(_err(number, column, f"No {column} named {name!r}"))
+        role: Role | None = None
+        if row.role or target is None:
+            role = _pick(roles, row.role or DEFAULT_ROLE)
+            if role is None:
+                errors.append(_err(number, "role", f"No role named {row.role!r}"))
+            elif not user_service.may_hold(actor, role):
+                errors.append(_err(number, "role", f"You cannot assign the role {role.name}"))
+        if errors:
+            plan.errors.extend(errors)
+        else:
+            plan.good.append(
+                _Good(
+                    number=number,
+                    row=row,
+                    role=role,
+                    department_id=refs["department"].id if refs["department"] else None,
+                    shift_id=refs["shift"].id if refs["shift"] else None,
+                    location_id=refs["location"].id if refs["location"] else None,
+                    existing=target,
+                )
+            )
+    progress("validate", len(rows), len(rows))
+    plan.errors.sort(key=lambda e: e.row)
+    return plan
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+
+def _invitation(user: User, *, settings: Settings, now: datetime) -> tuple[ActionToken, str]:
+    # What auth.tokens.issue does, minus its per-user UPDATE of earlier tokens: a user created
+    # by this import has none, and 5,000 extra round trips would dominate the import.
+    raw = new_token()
+    token = ActionToken(
+        user_id=user.id,
+        purpose=Purpose.INVITE.value,
+        token_hash=hash_token(raw),
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.invite_token_hours),
+    )
+    return token, raw
+
+
+def _chunks(items: list[_Good]) -> Iterable[list[_Good]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _new_user(good: _Good, now: datetime) -> User:
+    assert good.role is not None  # validation defaults it to `employee` for new rows
+    return User(
+        id=uuid.uuid4(),
+        email=good.row.email,
+        employee_id=good.row.employee_id,
+        first_name=good.row.first_name,
+        last_name=good.row.last_name,
+        role=good.role,
+        department_id=good.department_id,
+        shift_id=good.shift_id,
+        location_id=good.location_id,
+        password_hash=None,
+        is_active=True,
+        notification_preferences={},
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _update(good: _Good, now: datetime) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Apply a row to its existing user: (old values, new values, role changed)."""
+    user = good.existing
+    assert user is not None
+    old = user_service.audit_snapshot(user)
+    user.email = good.row.email
+    user.first_name = good.row.first_name
+    user.last_name = good.row.last_name
+    # Empty cells leave a field unchanged (see the module docstring).
+    for column in ("department_id", "shift_id", "location_id"):
+        value = getattr(good, column)
+        if value is not None:
+            setattr(user, column, value)
+    role_changed = good.role is not None and good.role.id != user.role_id
+    if role_changed:
+        assert good.role is not None
+        user.role = good.role
+        user.sessions_valid_after = now
+    before, after = audit.changed(old, user_service.audit_snapshot(user))
+    if after:
+        user_service.touch(user, now)
+    return before, after, role_changed
+
+
+async def apply(
+    session: AsyncSession,
+    plan: Plan,
+    *,
+    actor: Actor,
+    settings: Settings,
+    now: datetime,
+    send_invites: bool,
+    invited_by: str,
+    progress: Progress = _no_progress,
+) -> tuple[int, int]:
+    """Write the plan's good rows; (created, updated). Flushes, never commits."""
+    created = updated = done = 0
+    sessions_ended: list[uuid.UUID] = []
+    progress("import", 0, len(plan.good))
+    for chunk in _chunks(plan.good):
+        new_users: list[User] = []
+        for good in chunk:
+            if good.existing is None:
+                new_users.append(_new_user(good, now))
+                continue
+            before, after, role_changed = _update(good, now)
+            updated += 1
+            if role_changed:
+                sessions_ended.append(good.existing.id)
+            if after:
+                await audit.record(
+                    session, actor, "user.update", "user", good.existing.id, old=before, new=after
+                )
+        created += len(new_users)
+        session.add_all(new_users)
+        # Users first, so the tokens and outbox rows below find them.
+        await user_service.flush_unique(session)
+        for user in new_users:
+            new = user_service.audit_snapshot(user)
+            await audit.record(session, actor, "user.create", "user", user.id, new=new)
+            if send_invites:
+                token, raw = _invitation(user, settings=settings, now=now)
+                session.add(token)
+                await notification.enqueue(
+                    session,
+                    Kind.INVITATION,
+                    to=user,
+                    context={
+                        "accept_url": user_service.accept_url(settings, raw),
+                        "invited_by": invited_by,
+                    },
+                )
+        await session.flush()
+        done += len(chunk)
+        progress("import", done, len(plan.good))
+    if sessions_ended:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id.in_(sessions_ended), RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    return created, updated
+
+
+async def run(
+    session: AsyncSession,
+    data: bytes,
+    *,
+    actor: Actor,
+    settings: Settings,
+    now: datetime,
+    skip_invalid: bool = False,
+    send_invites: bool = True,
+    invited_by: str = "TAPWORK",
+    progress: Progress = _no_progress,
+) -> ImportResult:
+    """Validate, then import. Raises ImportInvalid (nothing written) when a row is bad and
+    `skip_invalid` is false."""
+    rows = parse(data)
+    plan = await validate(session, rows, actor=actor, progress=progress)
+    if plan.errors and not skip_invalid:
+        raise ImportInvalid([e.model_dump() for e in plan.errors], rows=plan.rows)
+    created, updated = await apply(
+        session,
+        plan,
+        actor=actor,
+        settings=settings,
+        now=now,
+        send_invites=send_invites,
+        invited_by=invited_by,
+        progress=progress,
+    )
+    result = ImportResult(
+        created=created, updated=updated, skipped=plan.bad_rows, errors=plan.errors
+    )
+    await audit.record(
+        session,
+        actor,
+        "user.import",
+        "user",
+        None,
+        new={"rows": plan.rows, "created": created, "updated": updated, "skipped": plan.bad_rows},
+    )
+    return result

@@ -1,0 +1,158 @@
+"""Request and response bodies of /api/v1/users."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from tapwork.kit.types import Email, EmployeeId, Name
+from tapwork.notification.kinds import OPTIONAL_KINDS, SECURITY_KINDS, Kind
+from tapwork.user.models import User
+
+_KIND_VALUES = {k.value for k in Kind}
+_SECURITY_VALUES = {k.value for k in SECURITY_KINDS}
+NotificationPreferences = Annotated[
+    dict[Annotated[str, Field(max_length=64)], bool],
+    Field(
+        max_length=len(Kind),
+        description="Email kind → wanted. Optional kinds: "
+        + ", ".join(sorted(k.value for k in OPTIONAL_KINDS))
+        + ". Security mail cannot be turned off.",
+    ),
+]
+
+
+class _Strict(BaseModel):
+    # An unknown key is a client bug (a typo, or a field that is not writable here): say so.
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    employee_id: str
+    first_name: str
+    last_name: str
+    full_name: str
+    role: str
+    role_id: uuid.UUID
+    department_id: uuid.UUID | None
+    shift_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    is_active: bool
+    email_verified_at: datetime | None
+    invitation_pending: bool = Field(description="Invited and has not set a password yet")
+    notification_preferences: dict[str, bool]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserRead:
+        return cls(
+            id=user.id,
+            email=user.email,
+            employee_id=user.employee_id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            full_name=user.full_name,
+            role=user.role.name,
+            role_id=user.role_id,
+            department_id=user.department_id,
+            shift_id=user.shift_id,
+            location_id=user.location_id,
+            is_active=user.is_active,
+            email_verified_at=user.email_verified_at,
+            invitation_pending=user.password_hash is None,
+            notification_preferences={
+                k: bool(v) for k, v in (user.notification_preferences or {}).items()
+            },
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class MeRead(UserRead):
+    permissions: list[str]
+
+    @classmethod
+    def of(cls, user: User) -> MeRead:
+        base = UserRead.of(user).model_dump()
+        return cls(**base, permissions=sorted(user.permissions))
+
+
+def _check_preferences(value: dict[str, bool] | None) -> dict[str, bool] | None:
+    if value is None:
+        return None
+    unknown = sorted(set(value) - _KIND_VALUES)
+    if unknown:
+        raise ValueError(f"unknown notification kind(s): {', '.join(unknown)}")
+    locked = sorted(k for k, wanted in value.items() if k in _SECURITY_VALUES and not wanted)
+    if locked:
+        raise ValueError(f"security mail cannot be turned off: {', '.join(locked)}")
+    # Security kinds are always on; storing `true` for them would only be noise.
+    return {k: v for k, v in value.items() if k not in _SECURITY_VALUES}
+
+
+class MeUpdate(_Strict):
+    first_name: Name | None = None
+    last_name: Name | None = None
+    notification_preferences: NotificationPreferences | None = Field(
+        None, description="Merged into the stored preferences; kinds not sent are unchanged."
+    )
+
+    _prefs = field_validator("notification_preferences")(_check_preferences)
+
+
+class UserCreate(_Strict):
+    email: Email
+    employee_id: EmployeeId
+    first_name: Name
+    last_name: Name
+    role_id: uuid.UUID | None = Field(None, description="Defaults to the `employee` role")
+    department_id: uuid.UUID | None = None
+    shift_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+
+
+class UserUpdate(_Strict):
+    """Only the fields sent change; send `null` to clear department, shift or location."""
+
+    email: Email | None = None
+    employee_id: EmployeeId | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    role_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    shift_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    is_active: bool | None = Field(
+        None, description="false deactivates: the user's sessions end on their next request"
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent. Only nullable references may be cleared with null."""
+        sent = self.model_dump(exclude_unset=True)
+        clearable = {"department_id", "shift_id", "location_id"}
+        return {k: v for k, v in sent.items() if v is not None or k in clearable}
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="Row number in the file; the header is row 1")
+    field: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    skipped: int
+    errors: list[ImportRowError]
+
+
+RoleName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00]+$"),
+]
