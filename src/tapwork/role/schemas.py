@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from tapwork.kit.types import Description
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL bytes")
+    return value
+
+
+RoleName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_no_nul),
+]
+PermissionName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_no_nul),
+]
+Permissions = Annotated[
+    list[PermissionName],
+    Field(max_length=200, description="permission strings from GET /roles/permissions"),
+]
+
+
+class RoleCreate(BaseModel):
+    name: RoleName
+    description: Description = ""
+    permissions: Permissions = Field(default_factory=list)
+
+
+class RoleUpdate(BaseModel):
+    """Only the fields sent change; null means unchanged. `permissions` replaces the set."""
+
+    name: RoleName | None = None
+    description: Description | None = None
+    permissions: Permissions | None = None
+
+
+class RoleRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    permissions: list[str]
+    is_system: bool = Field(description="seeded role: cannot be edited, renamed or deleted")
+    user_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PermissionRead(BaseModel):
+    name: str
+    description: str
