@@ -113,6 +113,12 @@ class Settings(BaseSettings):
 
     outbox_max_attempts: int = 8
     outbox_poll_seconds: float = 1.0
+    outbox_batch_size: int = 50
+    # A claimed mail belongs to its worker this long; after it, another worker may retry it.
+    outbox_lease_seconds: int = 300
+    outbox_retry_base_seconds: int = 30
+    outbox_retry_max_seconds: int = 3600
+    outbox_retention_days: int = 90
 
     log_level: str = "INFO"
     log_json: bool = True

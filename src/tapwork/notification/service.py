@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tapwork.audit import service as audit_service
+from tapwork.audit.service import snapshot
+from tapwork.kit.actor import Actor
+from tapwork.kit.pagination import PageParams, paginate
+from tapwork.notification.errors import NotificationNotFailed, NotificationNotFound
 from tapwork.notification.kinds import SECURITY_KINDS, Kind
 from tapwork.notification.models import OutboxEmail
 from tapwork.user.models import User
+
+RETRY_FIELDS = ("status", "attempts", "next_attempt_at", "last_error")
 
 
 def wants(user: User, kind: Kind) -> bool:
@@ -43,4 +52,56 @@ async def enqueue(
         id=uuid.uuid4(), kind=kind.value, to_address=address, user_id=user_id, context=context
     )
     session.add(row)
+    return row
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_emails(
+    session: AsyncSession,
+    params: PageParams,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    to: str | None = None,
+) -> tuple[list[OutboxEmail], int]:
+    """Newest first."""
+    query = select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    if status is not None:
+        query = query.where(OutboxEmail.status == status)
+    if kind is not None:
+        query = query.where(OutboxEmail.kind == kind)
+    if to is not None:
+        query = query.where(OutboxEmail.to_address.ilike(_like(to), escape="\\"))
+    return await paginate(session, query, params)
+
+
+async def retry(
+    session: AsyncSession, email_id: uuid.UUID, *, now: datetime, actor: Actor
+) -> OutboxEmail:
+    """Queue a failed mail again with a fresh set of attempts (the last error is kept)."""
+    row = await session.scalar(
+        select(OutboxEmail).where(OutboxEmail.id == email_id).with_for_update()
+    )
+    if row is None:
+        raise NotificationNotFound("No such email", id=str(email_id))
+    if row.status != "failed":
+        raise NotificationNotFailed(
+            "Only failed email can be retried", id=str(email_id), status=row.status
+        )
+    old = snapshot(row, RETRY_FIELDS)
+    row.status, row.attempts, row.next_attempt_at, row.locked_until = "queued", 0, now, None
+    await session.flush()
+    await audit_service.record(
+        session,
+        actor,
+        "notification.retry",
+        "email_outbox",
+        row.id,
+        old=old,
+        new=snapshot(row, RETRY_FIELDS),
+    )
     return row

@@ -1,0 +1,391 @@
+"""Outbox delivery: claim due mail, send it over one SMTP connection, record each outcome.
+
+Exactly-once between workers comes from the lease: claiming (`FOR UPDATE SKIP LOCKED`, then
+status `sending` + `locked_until`) commits before any SMTP traffic, so other workers skip the
+row until the lease ends, and no transaction stays open while a slow server answers. A worker
+that dies mid-batch leaves `sending` rows whose lease expires; the next claim takes them again
+(at-least-once in that one case: the mail may have gone out just before the crash).
+
+Every function takes `now` (or a clock) so tests move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosmtplib
+import structlog
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tapwork.config import Settings
+from tapwork.notification.models import OutboxEmail
+from tapwork.notification.render import build_message, render
+
+log = structlog.get_logger("tapwork.notification.delivery")
+
+ERROR_MAX = 2000
+# Errors that mean the server (not this one mail) is unusable: the rest of the batch waits.
+_CONNECTION_ERRORS = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPTimeoutError,
+    aiosmtplib.SMTPHeloError,
+    aiosmtplib.SMTPAuthenticationError,
+    aiosmtplib.SMTPNotSupported,
+    OSError,
+)
+# A send runs a handful of commands, each bounded by the SMTP timeout.
+_COMMANDS_PER_SEND = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: uuid.UUID
+    kind: str
+    to_address: str
+    context: dict[str, Any]
+    attempts: int
+
+
+@dataclass(slots=True)
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int, settings: Settings, rng: random.Random | None = None) -> timedelta:
+    """Delay before attempt `attempts + 1`: exponential, capped, with equal jitter.
+
+    Half the delay is fixed and half random, so mail that failed together does not retry in
+    lock-step, and the wait never drops below half the nominal delay.
+    """
+    nominal = min(
+        settings.outbox_retry_max_seconds,
+        settings.outbox_retry_base_seconds * 2 ** max(attempts - 1, 0),
+    )
+    jitter = (rng or random).uniform(0, nominal / 2)
+    return timedelta(seconds=nominal / 2 + jitter)
+
+
+def _due(now: datetime) -> Any:
+    # Never-attempted mail is due at once whatever clock wrote it (rows get the database's
+    # now() on insert; retries are scheduled on the worker's clock).
+    return or_(
+        and_(
+            OutboxEmail.status == "queued",
+            or_(OutboxEmail.attempts == 0, OutboxEmail.next_attempt_at <= now),
+        ),
+        and_(OutboxEmail.status == "sending", OutboxEmail.locked_until < now),
+    )
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, limit: int, settings: Settings
+) -> list[Claimed]:
+    """Lease up to `limit` due rows to the caller. Commit right after: the lease is the lock."""
+    # A lease that expired on its last allowed attempt: the worker died sending it, give up.
+    await session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.status == "sending",
+            OutboxEmail.locked_until < now,
+            OutboxEmail.attempts >= settings.outbox_max_attempts,
+        )
+        .values(
+            status="failed",
+            locked_until=None,
+            last_error="worker stopped while sending; attempts exhausted",
+        )
+    )
+    due = (
+        select(OutboxEmail.id)
+        .where(_due(now))
+        .order_by(OutboxEmail.created_at, OutboxEmail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id.in_(due))
+        .values(
+            status="sending",
+            locked_until=now + timedelta(seconds=settings.outbox_lease_seconds),
+            attempts=OutboxEmail.attempts + 1,
+        )
+        .returning(
+            OutboxEmail.id,
+            OutboxEmail.kind,
+            OutboxEmail.to_address,
+            OutboxEmail.context,
+            OutboxEmail.attempts,
+            OutboxEmail.created_at,
+        )
+    )
+    claimed = sorted(rows.all(), key=lambda r: (r.created_at, r.id))
+    return [Claimed(r.id, r.kind, r.to_address, dict(r.context or {}), r.attempts) for r in claimed]
+
+
+async def mark_sent(session: AsyncSession, row: Claimed, *, now: datetime, subject: str) -> None:
+    await session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == row.id, OutboxEmail.status == "sending")
+        .values(status="sent", sent_at=now, locked_until=None, subject=subject)
+    )
+
+
+async def mark_attempt_failed(
+    session: AsyncSession,
+    row: Claimed,
+    error: str,
+    *,
+    now: datetime,
+    settings: Settings,
+    permanent: bool = False,
+    rng: random.Random | None = None,
+) -> str:
+    """Schedule the next attempt, or give up. Returns the new status."""
+    give_up = permanent or row.attempts >= settings.outbox_max_attempts
+    values: dict[str, Any] = {"last_error": error[:ERROR_MAX], "locked_until": None}
+    if give_up:
+        values["status"] = "failed"
+    else:
+        values["status"] = "queued"
+        values["next_attempt_at"] = now + backoff(row.attempts, settings, rng)
+    await session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == row.id, OutboxEmail.status == "sending")
+        .values(**values)
+    )
+    return str(values["status"])
+
+
+async def release(session: AsyncSession, rows: list[Claimed]) -> None:
+    """Hand back claimed rows that were not tried (stopping, or the lease ran short)."""
+    if not rows:
+        return
+    await session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id.in_([r.id for r in rows]), OutboxEmail.status == "sending")
+        .values(status="queued", locked_until=None, attempts=OutboxEmail.attempts - 1)
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {text}"
+
+
+def _is_permanent(exc: aiosmtplib.SMTPException) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(r.code >= 500 for r in exc.recipients)
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500
+
+
+class _Connection:
+    """One SMTP session for a batch, opened on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+        self.last_error = ""
+
+    async def send(self, message: Any) -> None:
+        if self._smtp is None:
+            s = self._settings
+            smtp = aiosmtplib.SMTP(
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_user or None,
+                password=s.smtp_password.get_secret_value() or None,
+                start_tls=s.smtp_starttls,
+                timeout=s.smtp_timeout_seconds,
+            )
+            await smtp.connect()
+            self._smtp = smtp
+        await self._smtp.send_message(message)
+
+    def discard(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    async def close(self) -> None:
+        if self._smtp is None:
+            return
+        try:
+            await self._smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            self._smtp.close()
+        self._smtp = None
+
+
+async def deliver_batch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime],
+    should_stop: Callable[[], bool] = lambda: False,
+    rng: random.Random | None = None,
+) -> BatchResult:
+    """Claim one batch of due mail and try each once. Safe to run in many workers at once."""
+    result = BatchResult()
+    async with sessionmaker() as session:
+        pending = await claim(
+            session, now=clock(), limit=settings.outbox_batch_size, settings=settings
+        )
+        await session.commit()
+    result.claimed = len(pending)
+    if not pending:
+        return result
+    started = time.monotonic()
+    # Never start a send that could outlive the lease: another worker would then resend it.
+    budget = settings.outbox_lease_seconds - _COMMANDS_PER_SEND * settings.smtp_timeout_seconds
+    connection = _Connection(settings)
+    try:
+        while pending:
+            if should_stop() or time.monotonic() - started > budget:
+                break
+            row = pending.pop(0)
+            outcome = await _deliver_one(
+                sessionmaker, settings, connection, row, pending, clock=clock, rng=rng
+            )
+            if outcome == "sent":
+                result.sent += 1
+            elif outcome == "failed":
+                result.failed += 1
+            else:
+                result.retrying += 1
+            if connection.last_error:
+                # The server is unusable: every remaining row counts this attempt and waits.
+                error = connection.last_error
+                async with sessionmaker() as session:
+                    for other in pending:
+                        status = await mark_attempt_failed(
+                            session, other, error, now=clock(), settings=settings, rng=rng
+                        )
+                        result.retrying += status == "queued"
+                        result.failed += status == "failed"
+                    await session.commit()
+                pending = []
+    finally:
+        if pending:
+            result.released = len(pending)
+            async with sessionmaker() as session:
+                await release(session, pending)
+                await session.commit()
+        await connection.close()
+    if result.errors or result.failed or result.retrying:
+        log.warning("outbox_batch", **_summary(result))
+    else:
+        log.info("outbox_batch", **_summary(result))
+    return result
+
+
+def _summary(result: BatchResult) -> dict[str, Any]:
+    return {
+        "claimed": result.claimed,
+        "sent": result.sent,
+        "retrying": result.retrying,
+        "failed": result.failed,
+        "released": result.released,
+    }
+
+
+async def _deliver_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    connection: _Connection,
+    row: Claimed,
+    pending: list[Claimed],
+    *,
+    clock: Callable[[], datetime],
+    rng: random.Random | None,
+) -> str:
+    """Render and send one row; record the outcome in its own short transaction."""
+    now = clock()
+    try:
+        rendered = render(row.kind, row.context, settings=settings)
+        message = build_message(
+            rendered, to=row.to_address, sender=settings.mail_from, message_id=str(row.id), date=now
+        )
+    except Exception as exc:
+        # A template or address problem will not fix itself on retry.
+        log.exception("outbox_render_failed", outbox_id=str(row.id), kind=row.kind)
+        async with sessionmaker() as session:
+            await mark_attempt_failed(
+                session,
+                row,
+                f"render: {_describe(exc)}",
+                now=now,
+                settings=settings,
+                permanent=True,
+            )
+            await session.commit()
+        return "failed"
+    try:
+        await connection.send(message)
+    except _CONNECTION_ERRORS as exc:
+        connection.discard()
+        error = f"smtp {settings.smtp_host}:{settings.smtp_port}: {_describe(exc)}"
+        connection.last_error = error
+        log.warning("outbox_smtp_unavailable", error=error, waiting=len(pending) + 1)
+        async with sessionmaker() as session:
+            status = await mark_attempt_failed(
+                session, row, error, now=clock(), settings=settings, rng=rng
+            )
+            await session.commit()
+        return "failed" if status == "failed" else "retrying"
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+        return await _record_refusal(sessionmaker, settings, row, exc, clock=clock, rng=rng)
+    async with sessionmaker() as session:
+        await mark_sent(session, row, now=clock(), subject=rendered.subject)
+        await session.commit()
+    return "sent"
+
+
+async def _record_refusal(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    row: Claimed,
+    exc: aiosmtplib.SMTPException,
+    *,
+    clock: Callable[[], datetime],
+    rng: random.Random | None,
+) -> str:
+    permanent = _is_permanent(exc)
+    log.warning("outbox_refused", outbox_id=str(row.id), error=_describe(exc), permanent=permanent)
+    async with sessionmaker() as session:
+        status = await mark_attempt_failed(
+            session,
+            row,
+            f"smtp refused: {_describe(exc)}",
+            now=clock(),
+            settings=settings,
+            permanent=permanent,
+            rng=rng,
+        )
+        await session.commit()
+    return "failed" if status == "failed" else "retrying"
+
+
+async def prune_sent(session: AsyncSession, *, now: datetime, retention_days: int) -> int:
+    """Delete mail delivered more than `retention_days` ago. Failed mail is kept for review."""
+    result = await session.execute(
+        delete(OutboxEmail).where(
+            OutboxEmail.status == "sent",
+            OutboxEmail.sent_at < now - timedelta(days=retention_days),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

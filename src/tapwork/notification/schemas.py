@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class NotificationRead(BaseModel):
+    """One email in the outbox and how its delivery went."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    id: uuid.UUID
+    kind: str
+    to: str = Field(validation_alias="to_address", description="recipient address")
+    subject: str | None = Field(description="set when the mail is rendered for sending")
+    status: DeliveryStatus
+    attempts: int = Field(description="delivery attempts started so far")
+    last_error: str | None = Field(description="why the latest failed attempt failed")
+    created_at: datetime
+    next_attempt_at: datetime | None = Field(
+        description="when a queued mail is tried next (after a failure)"
+    )
+    sent_at: datetime | None

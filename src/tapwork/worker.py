@@ -1,0 +1,143 @@
+"""`tapwork worker`: the procrastinate worker (periodic and deferred tasks of every domain) and
+the outbox delivery loop, in one process. Run as many as you like: periodic tasks run once per
+period across all of them, and every mail is leased to exactly one.
+
+SIGTERM/SIGINT stop both cleanly: the mail being sent is finished and recorded, the rest of the
+claimed batch is handed back, running tasks get `shutdown_grace_seconds` to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+from procrastinate.worker import Worker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tapwork import jobs
+from tapwork.config import Settings
+from tapwork.db import create_engine, create_sessionmaker
+from tapwork.kit.clock import utcnow
+from tapwork.kit.logging import configure_logging
+from tapwork.notification.delivery import deliver_batch
+
+log = structlog.get_logger("tapwork.worker")
+
+SHUTDOWN_GRACE_SECONDS = 30.0
+# After a database or other unexpected error, wait this long before polling again.
+ERROR_PAUSE_SECONDS = 5.0
+
+
+def _route_stdlib_logging(settings: Settings) -> None:
+    """procrastinate and psycopg log through `logging`: render those lines like ours."""
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    # procrastinate is chatty at INFO (one line per job); keep it one notch quieter.
+    root.setLevel(settings.log_level.upper())
+    logging.getLogger("procrastinate").setLevel(
+        max(logging.getLevelName(settings.log_level.upper()), logging.WARNING)
+    )
+
+
+async def run_delivery(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    """Deliver outbox mail until `stop` is set: drain while batches come back full, else poll."""
+    while not stop.is_set():
+        try:
+            result = await deliver_batch(
+                sessionmaker, settings, clock=clock, should_stop=stop.is_set
+            )
+            pause = 0.0 if result.claimed >= settings.outbox_batch_size else None
+        except Exception:
+            log.exception("outbox_loop_error")
+            pause = ERROR_PAUSE_SECONDS
+        if pause == 0.0:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=pause or settings.outbox_poll_seconds)
+
+
+async def run_worker(settings: Settings, *, concurrency: int) -> None:
+    """Run until SIGTERM/SIGINT (or until the surrounding task is cancelled)."""
+    configure_logging(settings.log_level, json=settings.log_json)
+    _route_stdlib_logging(settings)
+    engine = create_engine(settings, pool_size=2, max_overflow=2)
+    sessionmaker = create_sessionmaker(engine)
+    jobs.install_runtime(jobs.Runtime(settings=settings, sessionmaker=sessionmaker))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    try:
+        async with jobs.open_app(settings, pool_size=concurrency + 3) as app:
+            app.perform_import_paths()  # type: ignore[no-untyped-call]
+            worker = Worker(
+                app=app,
+                concurrency=concurrency,
+                install_signal_handlers=False,
+                shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
+                name="tapwork",
+            )
+
+            def request_stop(signum: int) -> None:
+                log.info("worker_stopping", signal=signal.Signals(signum).name)
+                stop.set()
+                worker.stop()  # type: ignore[no-untyped-call]
+
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, request_stop, signum)
+            log.info(
+                "worker_started",
+                concurrency=concurrency,
+                tasks=sorted(app.tasks),
+                poll_seconds=settings.outbox_poll_seconds,
+            )
+            delivery = asyncio.create_task(run_delivery(sessionmaker, settings, stop))
+            procrastinate_worker = asyncio.create_task(worker.run())  # type: ignore[no-untyped-call]
+            try:
+                await asyncio.wait(
+                    {delivery, procrastinate_worker}, return_when=asyncio.FIRST_COMPLETED
+                )
+                # Either part ending on its own (a crash) stops the other: a half-working
+                # worker that looks alive is worse than a restart by the supervisor.
+                stop.set()
+                worker.stop()  # type: ignore[no-untyped-call]
+                await asyncio.gather(delivery, procrastinate_worker)
+            finally:
+                for task in (delivery, procrastinate_worker):
+                    task.cancel()
+                await asyncio.gather(delivery, procrastinate_worker, return_exceptions=True)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        jobs.install_runtime(None)
+        await engine.dispose()
+        log.info("worker_stopped")
