@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit.models import AuditLog
 from tapwork.kit.actor import Actor
+from tapwork.kit.pagination import PageParams, paginate
 
 REDACTED_FIELDS = frozenset({"password", "password_hash", "token_hash", "pairing_code_hash"})
 
@@ -60,6 +63,40 @@ async def record(
         new_values=_jsonable(new) if new is not None else None,
         ip=actor.ip,
         request_id=actor.request_id,
+        # now() is the transaction's start, shared by every entry of a request; the wall clock
+        # keeps entries of one transaction in the order they were made (newest-first lists).
+        created_at=func.clock_timestamp(),
     )
     session.add(entry)
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor_id: uuid.UUID | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+async def list_entries(
+    session: AsyncSession, params: PageParams, filters: AuditFilter
+) -> tuple[list[AuditLog], int]:
+    """Newest first; each filter narrows (AND). Served by the actor, action, resource and
+    created_at indexes."""
+    query = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    if filters.actor_id is not None:
+        query = query.where(AuditLog.actor_id == filters.actor_id)
+    if filters.action is not None:
+        query = query.where(AuditLog.action == filters.action)
+    if filters.resource_type is not None:
+        query = query.where(AuditLog.resource_type == filters.resource_type)
+    if filters.resource_id is not None:
+        query = query.where(AuditLog.resource_id == filters.resource_id)
+    if filters.since is not None:
+        query = query.where(AuditLog.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(AuditLog.created_at < filters.until)
+    return await paginate(session, query, params)

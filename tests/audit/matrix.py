@@ -1,0 +1,5 @@
+from tests.permissions.rules import ADMIN_ONLY
+
+RULES = {
+    ("GET", "/api/v1/audit"): ADMIN_ONLY,
+}
