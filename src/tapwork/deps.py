@@ -11,12 +11,13 @@ from fastapi import Depends, Request
 from tapwork.config import Settings
 
 
-def _settings(request: Request) -> Settings:
+# async on purpose: FastAPI runs a sync dependency in the threadpool, a thread hop per request.
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
 
