@@ -1,0 +1,203 @@
+"""Real worker processes and misbehaving SMTP servers, with real commits (`committed_db`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tapwork.config import Settings
+from tapwork.db import DbSession
+from tapwork.main import create_app
+from tapwork.notification import delivery
+from tapwork.notification.kinds import Kind
+from tapwork.notification.models import OutboxEmail
+from tapwork.notification.service import enqueue
+from tests.support.clock import FrozenClock
+from tests.support.smtp import SmtpServer
+
+Maker = async_sessionmaker[AsyncSession]
+TAPWORK = Path(sys.executable).parent / "tapwork"
+# Importing the service takes seconds on a loaded 2-core box; the bound is generous on purpose.
+START_TIMEOUT = 90.0
+
+
+async def _until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _status(maker: Maker, row_id: uuid.UUID) -> str:
+    async with maker() as session:
+        return str(await session.scalar(select(OutboxEmail.status).where(OutboxEmail.id == row_id)))
+
+
+async def test_a_hanging_smtp_server_neither_slows_requests_nor_loses_mail(
+    committed_db: Maker,
+    settings: Settings,
+    clock: FrozenClock,
+    smtp: SmtpServer,
+    hanging_smtp: int,
+) -> None:
+    app = create_app(settings, clock=clock)
+    app.state.sessionmaker = committed_db
+
+    @app.post("/probe/enqueue")
+    async def queue_mail(session: DbSession) -> dict[str, bool]:
+        await enqueue(session, Kind.ADMIN_ALERT, to="queued-meanwhile@example.com", context={})
+        return {"queued": True}
+
+    async with committed_db() as session:
+        stuck = await enqueue(session, Kind.ADMIN_ALERT, to="stuck@example.com", context={})
+        assert stuck is not None
+        await session.commit()
+    settings.smtp_port = hanging_smtp
+    settings.smtp_timeout_seconds = 5.0
+    sending = asyncio.create_task(delivery.deliver_batch(committed_db, settings, clock=clock))
+
+    async def leased() -> bool:
+        return await _status(committed_db, stuck.id) == "sending"
+
+    await _until(leased, 10, "the worker to lease the mail")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        started = time.monotonic()
+        response = await client.post("/probe/enqueue")
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 200
+    assert not sending.done()  # the request did not wait for the stuck send
+    assert elapsed < settings.smtp_timeout_seconds / 2
+    result = await sending
+    assert (result.sent, result.retrying) == (0, 1)
+    async with committed_db() as session:
+        row = await session.get(OutboxEmail, stuck.id)
+        assert row is not None
+        assert (row.status, row.attempts) == ("queued", 1)
+        assert "Timeout" in (row.last_error or "")
+
+    settings.smtp_port = smtp.port
+    clock.advance(minutes=5)
+    result = await delivery.deliver_batch(committed_db, settings, clock=clock)
+
+    assert result.sent == 2
+    assert len(smtp.inbox.wait_for("stuck@example.com")) == 1
+    assert len(smtp.inbox.wait_for("queued-meanwhile@example.com")) == 1
+
+
+def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(TAPWORK), "worker", "--concurrency", "2"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _events(log: Path) -> list[dict[str, object]]:
+    events = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            events.append(json.loads(line))
+    return events
+
+
+async def test_two_worker_processes_deliver_every_mail_exactly_once(
+    committed_db: Maker, database_url: str, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    domain = f"{tag}.example.com"
+    env = {
+        **os.environ,
+        "TAPWORK_ENV": "test",
+        "DATABASE_URL": database_url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "LOG_LEVEL": "INFO",
+        "LOG_JSON": "true",
+        "OUTBOX_BATCH_SIZE": "10",
+        "PYTHONUNBUFFERED": "1",
+    }
+    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+    workers = [_spawn(env, log) for log in logs]
+    try:
+
+        async def both_up() -> bool:
+            started = [any(e["event"] == "worker_started" for e in _events(p)) for p in logs]
+            for worker, log in zip(workers, logs, strict=True):
+                assert worker.poll() is None, log.read_text()
+            return all(started)
+
+        await _until(both_up, START_TIMEOUT, "two workers to start")
+
+        def arrived(address_part: str) -> int:
+            return sum(address_part in str(m["To"]) for m in list(smtp.inbox.messages))
+
+        # One mail on an idle system: how long from commit to the SMTP server.
+        async with committed_db() as session:
+            await enqueue(session, Kind.ADMIN_ALERT, to=f"first@{domain}", context={})
+            await session.commit()
+        committed = time.monotonic()
+
+        async def first_arrived() -> bool:
+            return arrived(f"first@{domain}") == 1
+
+        await _until(first_arrived, 10, "the first mail")
+        latency = time.monotonic() - committed
+
+        async with committed_db() as session:
+            for n in range(200):
+                context = {"subject": f"Batch {n}"}
+                await enqueue(session, Kind.ADMIN_ALERT, to=f"m{n}@{domain}", context=context)
+            await session.commit()
+
+        async def all_marked_sent() -> bool:
+            async with committed_db() as session:
+                waiting = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxEmail)
+                    .where(OutboxEmail.status != "sent")
+                )
+            return waiting == 0
+
+        await _until(all_marked_sent, 60, "all 201 mails to be marked sent")
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        codes = [worker.wait(timeout=30) for worker in workers]
+
+    # Once every row is `sent` no worker can claim it again, so this count is final.
+    recipients = [str(m["To"]) for m in list(smtp.inbox.messages) if domain in str(m["To"])]
+    assert len(recipients) == 201
+    assert len(set(recipients)) == 201
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+    per_worker = [
+        sum(int(e.get("sent", 0)) for e in _events(log) if e["event"] == "outbox_batch")  # type: ignore[call-overload]
+        for log in logs
+    ]
+    assert sum(per_worker) == 201
+    assert min(per_worker) > 0, per_worker  # both really took part
+    for log in logs:
+        assert any(e["event"] == "worker_stopped" for e in _events(log))
+    assert latency < 3.0, f"first mail took {latency:.2f}s"
+    print(f"commit→SMTP latency {latency:.2f}s; share per worker {per_worker}")
+    async with committed_db() as session:
+        left = await session.scalar(text("SELECT count(*) FROM procrastinate_workers"))
+    assert left == 0  # both unregistered on SIGTERM
