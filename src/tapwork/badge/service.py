@@ -7,9 +7,10 @@ Invariant: at most one active (unrevoked) badge per user, decided by the partial
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, contains_eager
@@ -24,9 +25,12 @@ from tapwork.badge.errors import (
     InvalidQrCode,
 )
 from tapwork.badge.models import Badge
+from tapwork.badge.sheet import Card
 from tapwork.config import Settings
+from tapwork.department.models import Department
 from tapwork.errors import NotFound
 from tapwork.kit.actor import Actor
+from tapwork.user.errors import UserNotFound
 from tapwork.user.models import User
 
 AUDIT_FIELDS = ("user_id", "kid", "issued_at", "expires_at", "revoked_at", "revoke_reason")
@@ -208,3 +212,45 @@ async def resolve_for_scan(
     """
     badge, _ = await resolve_with_user(session, code_data, now=now, keyring=keyring)
     return badge
+
+
+async def user_or_404(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+async def cards_for(
+    session: AsyncSession,
+    *,
+    department_id: uuid.UUID | None = None,
+    user_ids: Sequence[uuid.UUID] = (),
+    employee_ids: Sequence[str] = (),
+    now: datetime,
+    settings: Settings | None = None,
+) -> list[Card]:
+    """ID cards for the active users of a department and/or the listed users, sorted by
+    name; badges are issued for those who have none yet (so printing is the first issue)."""
+    filters = []
+    if department_id is not None:
+        filters.append(User.department_id == department_id)
+    if user_ids:
+        filters.append(User.id.in_(list(user_ids)))
+    if employee_ids:
+        filters.append(User.employee_id.in_(list(employee_ids)))
+    if not filters:
+        return []
+    rows = (
+        await session.execute(
+            select(User, Department.name)
+            .outerjoin(Department, Department.id == User.department_id)
+            .where(or_(*filters), User.is_active)
+            .order_by(User.last_name, User.first_name, User.employee_id)
+        )
+    ).all()
+    cards = []
+    for user, department in rows:
+        badge = await ensure_active(session, user, now=now, settings=settings)
+        cards.append(Card(user.full_name, user.employee_id, department or "", badge.code_data))
+    return cards
