@@ -1,14 +1,38 @@
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import date, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import func, select
 
+from tapwork.attendance import review, service
 from tapwork.attendance import scan as scan_engine
-from tapwork.attendance.schemas import ScanIn, ScanResult
+from tapwork.attendance.models import RECORD_STATUSES, AttendanceRecord
+from tapwork.attendance.schemas import (
+    CorrectionCreate,
+    HeldScan,
+    Live,
+    LiveLocation,
+    LivePerson,
+    MyAttendance,
+    RecordRead,
+    RecordUpdate,
+    ReviewDecision,
+    ReviewQueue,
+    ScanIn,
+    ScanResult,
+    Totals,
+)
+from tapwork.auth.deps import Principal, require
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now, client_ip
+from tapwork.errors import InvalidInput
 from tapwork.kiosk.deps import CurrentKiosk
+from tapwork.kit.pagination import Page, Pagination
+from tapwork.role.permissions import P
+from tapwork.user.models import User
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
 
@@ -69,3 +93,188 @@ async def scan(
     return Response(
         outcome.body, status_code=outcome.http_status, media_type="application/json", headers=extra
     )
+
+
+def _read(record: AttendanceRecord, user: User | None = None) -> RecordRead:
+    out = RecordRead.model_validate(record)
+    if user is not None:
+        out.employee_name, out.department_id = user.full_name, user.department_id
+    return out
+
+
+def _range(start_date: date | None, end_date: date | None, today: date) -> tuple[date, date]:
+    end = end_date or today
+    start = start_date or end - timedelta(days=30)
+    if start > end:
+        raise InvalidInput("start_date must not be after end_date")
+    if (end - start).days > 366:
+        raise InvalidInput("A date range may span at most 366 days")
+    return start, end
+
+
+Reader = Annotated[
+    Principal, require(P.ATTENDANCE_READ_OWN, P.ATTENDANCE_READ_DEPARTMENT, P.ATTENDANCE_READ_ALL)
+]
+Supervisor = Annotated[Principal, require(P.ATTENDANCE_READ_DEPARTMENT, P.ATTENDANCE_READ_ALL)]
+Corrector = Annotated[Principal, require(P.ATTENDANCE_CORRECT)]
+Reviewer = Annotated[Principal, require(P.ATTENDANCE_REVIEW)]
+Status = Annotated[str | None, Query(description=f"one of {', '.join(RECORD_STATUSES)}")]
+
+
+@router.get("/me", response_model=MyAttendance)
+async def my_attendance(
+    principal: Annotated[Principal, require(P.ATTENDANCE_READ_OWN)],
+    session: DbSession,
+    now: Now,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> MyAttendance:
+    """Your own records between `start_date` and `end_date` (work dates, inclusive; default the
+    last 30 days) with totals: days present, late count and minutes, worked, overtime."""
+    start, end = _range(start_date, end_date, now.date())
+    records, totals = await service.my_records(session, principal.user.id, start, end)
+    return MyAttendance(
+        start_date=start,
+        end_date=end,
+        items=[_read(r, principal.user) for r in records],
+        totals=Totals(**totals),
+    )
+
+
+@router.get("", response_model=Page[RecordRead])
+async def list_attendance(
+    principal: Supervisor,
+    session: DbSession,
+    pagination: Pagination,
+    user_id: uuid.UUID | None = None,
+    date_: Annotated[date | None, Query(alias="date", description="one work date")] = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    status: Status = None,
+    department_id: uuid.UUID | None = None,
+) -> Page[RecordRead]:
+    """Attendance records, newest first. HR and admins see everyone; supervisors see the
+    departments they manage: asking for another `department_id` is 403 DEPARTMENT_FORBIDDEN,
+    and a `user_id` outside their departments matches nothing."""
+    if status is not None and status not in RECORD_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(RECORD_STATUSES)}")
+    if date_ is not None:
+        start_date = end_date = date_
+    query = await service.list_records(
+        session, principal, user_id=user_id, start_date=start_date, end_date=end_date,
+        status=status, department_id=department_id,
+    )  # fmt: skip
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = await session.execute(query.offset(pagination.offset).limit(pagination.limit))
+    return Page(
+        items=[_read(r, u) for r, u in rows.all()],
+        total=int(total or 0),
+        page=pagination.page,
+        limit=pagination.limit,
+    )
+
+
+@router.get("/live", response_model=Live)
+async def live(principal: Supervisor, session: DbSession, now: Now) -> Live:
+    """Who is in right now (an open record), grouped by the location they checked in at.
+    Supervisors see only the departments they manage."""
+    groups: dict[uuid.UUID | None, LiveLocation] = {}
+    for record, user, location in await service.live(session, principal):
+        key = location.id if location else None
+        group = groups.setdefault(
+            key,
+            LiveLocation(location_id=key, location=location.name if location else None,
+                         count=0, people=[]),
+        )  # fmt: skip
+        group.count += 1
+        group.people.append(
+            LivePerson(
+                user_id=user.id,
+                employee_name=user.full_name,
+                department_id=user.department_id,
+                record_id=record.id,
+                check_in_at=record.check_in_at,
+                status=record.status,
+            )
+        )
+    locations = list(groups.values())
+    return Live(at=now, total=sum(g.count for g in locations), locations=locations)
+
+
+@router.get("/review", response_model=ReviewQueue)
+async def review_queue(principal: Reviewer, session: DbSession) -> ReviewQueue:
+    """What awaits HR: held offline scans (pending approval) and open records flagged by the
+    missing clock-out job."""
+    held, flagged = await review.queue(session)
+    return ReviewQueue(
+        held_scans=[
+            HeldScan(
+                id=e.id,
+                kiosk_id=e.kiosk_id,
+                user_id=e.user_id,
+                employee_name=u.full_name if u else None,
+                captured_at=e.captured_at,
+                received_at=e.received_at,
+                reason=e.error_code,
+                review_status=e.review_status,
+            )
+            for e, u in held
+        ],
+        missing_checkouts=[_read(r, u) for r, u in flagged],
+    )
+
+
+@router.post("/review/{scan_id}/approve", response_model=ScanResult)
+async def approve_scan(
+    scan_id: uuid.UUID, principal: Reviewer, session: DbSession, settings: AppSettings, now: Now
+) -> dict[str, Any]:
+    """Apply a held offline scan at its capture time, with the normal scan rules. Refused with
+    409 SCAN_NOT_APPLICABLE when those rules no longer allow it (correct the day instead)."""
+    return await review.approve(session, scan_id, actor=principal.actor, settings=settings, now=now)
+
+
+@router.post("/review/{scan_id}/reject", response_model=HeldScan)
+async def reject_scan(
+    scan_id: uuid.UUID,
+    principal: Reviewer,
+    session: DbSession,
+    now: Now,
+    body: ReviewDecision | None = None,
+) -> HeldScan:
+    """Discard a held offline scan: it stays on record (rejected) and never counts."""
+    event = await review.reject(
+        session, scan_id, actor=principal.actor, now=now, note=body.note if body else None
+    )
+    return HeldScan(
+        id=event.id, kiosk_id=event.kiosk_id, user_id=event.user_id, employee_name=None,
+        captured_at=event.captured_at, received_at=event.received_at, reason=event.error_code,
+        review_status=event.review_status,
+    )  # fmt: skip
+
+
+@router.post("/corrections", response_model=RecordRead, status_code=201)
+async def create_correction(
+    body: CorrectionCreate, principal: Corrector, session: DbSession, now: Now
+) -> RecordRead:
+    """Add a record by hand (source `manual`) with a mandatory reason. Status and minutes are
+    computed as for a scan; the employee is notified and the audit log keeps the values.
+    409 OPEN_RECORD_EXISTS when it would be a second open record."""
+    record = await service.create_correction(session, body, actor=principal.actor, now=now)
+    return _read(record)
+
+
+@router.get("/{record_id}", response_model=RecordRead)
+async def get_record(record_id: uuid.UUID, principal: Reader, session: DbSession) -> RecordRead:
+    """One record: your own, one of your departments' (supervisors), or any (HR). Others 404."""
+    record, user = await service.get_visible(session, principal, record_id)
+    return _read(record, user)
+
+
+@router.put("/{record_id}", response_model=RecordRead)
+async def update_record(
+    record_id: uuid.UUID, body: RecordUpdate, principal: Corrector, session: DbSession, now: Now
+) -> RecordRead:
+    """Edit or close a record with a mandatory reason; status and minutes are recomputed, the
+    audit log keeps old and new values and the employee is notified."""
+    record = await service.update_record(session, record_id, body, actor=principal.actor, now=now)
+    return _read(record)

@@ -1,0 +1,276 @@
+"""Scan endpoint benchmark: seeds a bench database, runs the API under uvicorn and drives
+POST /api/v1/attendance and GET /health with wrk at several concurrencies.
+
+    uv run python bench/scan.py                    # defaults: 2000 employees, 50 kiosks
+    uv run python bench/scan.py --concurrency 50 --duration 10
+
+Needs `wrk` (Debian package) and a PostgreSQL server (BENCH_SERVER_URL, default
+postgresql://postgres@127.0.0.1:5432/postgres); the database `tapwork_bench` is recreated.
+Prints a Markdown table (and --json writes the raw figures).
+
+Each wrk connection cycles through badges and kiosks with fresh client scan ids, so every
+request is a real scan. Debounce and rest period are 0 and rate limits are lifted for the run,
+so a badge alternates check-in / check-out instead of being refused; every request therefore
+runs the full read-decide-write transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from tapwork.badge import codec  # noqa: E402
+from tapwork.kit.security import hash_token, new_token  # noqa: E402
+from tapwork.migration import upgrade  # noqa: E402
+from tapwork.role.permissions import SYSTEM_ROLES  # noqa: E402
+
+BADGE_SECRET = "bench-badge-secret-0123456789abcdef0123"
+DB_NAME = "tapwork_bench"
+
+LUA = r"""
+local pairs_ = {PAIRS}
+local counter = 0
+local tid = 0
+local nthreads = 0
+function setup(thread)
+  thread:set("tid", nthreads)
+  nthreads = nthreads + 1
+end
+function init(args)
+  math.randomseed(os.time() + tid * 7919)
+  counter = math.random(0, #pairs_ - 1)
+end
+function request()
+  counter = counter + 1
+  local p = pairs_[(counter % #pairs_) + 1]
+  local body = '{"code_data":"' .. p[2] .. '","client_scan_id":"b' .. tid .. '-' .. counter ..
+    '-' .. math.random(1, 1000000000) .. '"}'
+  return wrk.format("POST", "/api/v1/attendance",
+    {["Content-Type"] = "application/json", ["X-Kiosk-Token"] = p[1]}, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def seed(url: str, employees: int, kiosks: int) -> list[tuple[str, str]]:
+    """Recreate the bench database at head and seed it; returns (kiosk token, code) pairs."""
+    server = url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    bench_url = f"{server}/{DB_NAME}"
+    upgrade(bench_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    ring = codec.keyring_for(BADGE_SECRET)
+    with psycopg.connect(bench_url) as conn:
+        role_id = uuid.uuid4()
+        conn.execute(
+            "INSERT INTO roles (id, name, permissions, is_system) VALUES (%s, 'employee', %s, true)",
+            (role_id, sorted(SYSTEM_ROLES["employee"][1])),
+        )
+        location_id, shift_id, department_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        conn.execute(
+            "INSERT INTO locations (id, name, timezone) VALUES (%s, 'Bench', 'Europe/Madrid')",
+            (location_id,),
+        )
+        conn.execute(
+            "INSERT INTO shifts (id, name, start_time, end_time, working_days) "
+            "VALUES (%s, 'Day', '09:00', '17:00', '{1,2,3,4,5,6,7}')",
+            (shift_id,),
+        )
+        conn.execute(
+            "INSERT INTO departments (id, name) VALUES (%s, 'Bench')", (department_id,)
+        )
+        conn.execute("INSERT INTO badge_keys (kid, is_active) VALUES ('BNCH', true)")
+        codes = []
+        with conn.cursor() as cur:
+            users = []
+            badges = []
+            for n in range(employees):
+                user_id, badge_id = uuid.uuid4(), uuid.uuid4()
+                code = codec.encode(badge_id, "BNCH", ring)
+                codes.append(code)
+                users.append(
+                    (user_id, f"bench{n}@example.com", f"B{n:06d}", "Bench", f"User{n}",
+                     role_id, department_id, shift_id, location_id)
+                )  # fmt: skip
+                badges.append((badge_id, user_id, "BNCH", code))
+            cur.executemany(
+                "INSERT INTO users (id, email, employee_id, first_name, last_name, role_id, "
+                "department_id, shift_id, location_id, email_verified_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())",
+                users,
+            )
+            cur.executemany(
+                "INSERT INTO badges (id, user_id, kid, code_data) VALUES (%s, %s, %s, %s)", badges
+            )
+            tokens = []
+            for n in range(kiosks):
+                token = new_token()
+                tokens.append(token)
+                cur.execute(
+                    "INSERT INTO kiosks (id, name, location_id, token_hash, paired_at) "
+                    "VALUES (%s, %s, %s, %s, now())",
+                    (uuid.uuid4(), f"Kiosk {n}", location_id, hash_token(token)),
+                )
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+        if os.environ.get("BENCH_ASYNC_COMMIT"):
+            conn.execute(f'ALTER DATABASE "{DB_NAME}" SET synchronous_commit = off')
+    return [(tokens[i % kiosks], code) for i, code in enumerate(codes)]
+
+
+def start_api(bench_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "BADGE_SECRET": BADGE_SECRET,
+        "TAPWORK_ENV": "development",
+        "SCAN_DEBOUNCE_SECONDS": "0",
+        "MIN_REST_MINUTES": "0",
+        "RATE_LIMIT_SCAN_PER_BADGE_PER_MINUTE": "1000000000",
+        "RATE_LIMIT_SCAN_PER_KIOSK_PER_MINUTE": "1000000000",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_POOL_SIZE": "20",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tapwork.asgi:app", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the API did not start")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    assert match, text
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(url: str, concurrency: int, duration: int, script: str | None) -> dict[str, float]:
+    threads = min(2, concurrency)
+    cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{duration}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", out, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: (.*)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {
+        "rps": rps,
+        "p50_ms": _ms(lat["50"]),
+        "p90_ms": _ms(lat["90"]),
+        "p99_ms": _ms(lat["99"]),
+        "requests": total,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": sockets.group(1) if sockets else "",
+    }
+
+
+async def _count(bench_url: str) -> dict[str, int]:
+    async with await psycopg.AsyncConnection.connect(bench_url) as conn:
+        row = await (
+            await conn.execute(
+                "SELECT (SELECT count(*) FROM scan_events), "
+                "(SELECT count(*) FROM scan_events WHERE result IN ('check_in', 'check_out')), "
+                "(SELECT count(*) FROM attendance_records)"
+            )
+        ).fetchone()
+        assert row is not None
+        return {"scan_events": row[0], "applied": row[1], "records": row[2]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=2000)
+    parser.add_argument("--kiosks", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--concurrency", default="1,10,50,200")
+    parser.add_argument(
+        "--server-url",
+        default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is required: apt-get install wrk")
+    pairs = seed(args.server_url, args.employees, args.kiosks)
+    bench_url = args.server_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA.replace("{PAIRS}", "{" + ",".join(f'{{"{t}","{c}"}}' for t, c in pairs) + "}"))
+        script = f.name
+    proc = start_api(bench_url, port, args.workers)
+    results = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        run_wrk(f"{base}/health", 10, 2, None)  # warm up both workers
+        run_wrk(base, 10, 3, script)
+        for c in (int(x) for x in args.concurrency.split(",")):
+            health = run_wrk(f"{base}/health", c, args.duration, None)
+            scan = run_wrk(base, c, args.duration, script)
+            results.append({"concurrency": c, "health": health, "scan": scan})
+            print(
+                f"c={c}: scan {scan['rps']:.0f}/s p50 {scan['p50_ms']:.1f} p90 "
+                f"{scan['p90_ms']:.1f} p99 {scan['p99_ms']:.1f} ms non-2xx {scan['non_2xx']}"
+                f" | health {health['rps']:.0f}/s",
+                file=sys.stderr,
+            )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        os.unlink(script)
+    counts = asyncio.run(_count(bench_url))
+    print(f"\n{args.employees} employees, {args.kiosks} kiosks, {args.workers} uvicorn workers, "
+          f"{args.duration} s per run, wrk on the same box\n")  # fmt: skip
+    print("| c | scan req/s | p50 ms | p90 ms | p99 ms | non-2xx | /health req/s | scan/health |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        s, h = r["scan"], r["health"]
+        print(
+            f"| {r['concurrency']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p90_ms']:.1f} | "
+            f"{s['p99_ms']:.1f} | {s['non_2xx']} | {h['rps']:.0f} | {s['rps'] / h['rps']:.0%} |"
+        )
+    print(f"\ndatabase after the run: {counts}")
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "counts": counts}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
