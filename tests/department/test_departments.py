@@ -37,6 +37,10 @@ async def test_list_shows_member_counts_and_searches(client: httpx.AsyncClient, 
     assert counts == {"Engineering": 2, "Sales": 2}
     found = await client.get(URL, params={"search": "ENGIN"}, headers=org.headers(org.hr))
     assert [d["name"] for d in found.json()["items"]] == ["Engineering"]
+    managed = await client.get(
+        URL, params={"manager_id": str(org.supervisor.id)}, headers=org.headers(org.supervisor)
+    )
+    assert [d["name"] for d in managed.json()["items"]] == ["Engineering"]
 
 
 async def test_search_treats_wildcards_literally(

@@ -25,9 +25,15 @@ async def list_departments(
     session: DbSession,
     page: Pagination,
     search: Annotated[Search | None, Query(description="part of the name")] = None,
+    manager_id: Annotated[
+        uuid.UUID | None, Query(description="only departments this user manages")
+    ] = None,
 ) -> Page[DepartmentRead]:
-    """Departments ordered by name, with their manager and member count."""
-    rows, total = await service.list_departments(session, page, search=search)
+    """Departments ordered by name, with their manager and member count. A supervisor's own
+    departments: `manager_id=<their user id>`."""
+    rows, total = await service.list_departments(
+        session, page, search=search, manager_id=manager_id
+    )
     items = await service.describe(session, rows)
     return Page(items=items, total=total, page=page.page, limit=page.limit)
 

@@ -37,11 +37,17 @@ async def get(session: AsyncSession, department_id: uuid.UUID) -> Department:
 
 
 async def list_departments(
-    session: AsyncSession, params: PageParams, *, search: str | None = None
+    session: AsyncSession,
+    params: PageParams,
+    *,
+    search: str | None = None,
+    manager_id: uuid.UUID | None = None,
 ) -> tuple[list[Department], int]:
     query = select(Department).order_by(Department.name, Department.id)
     if search:
         query = query.where(contains(Department.name, search))
+    if manager_id is not None:
+        query = query.where(Department.manager_id == manager_id)
     return await paginate(session, query, params)
 
 
