@@ -144,7 +144,7 @@ async def get_visible(
     ).first()
     if row is None:
         raise RecordNotFound("No such attendance record")
-    record, user = row.tuple()
+    record, user = row[0], row[1]
     if principal.can(P.ATTENDANCE_READ_ALL) or record.user_id == principal.user.id:
         return record, user
     if principal.can(
