@@ -218,3 +218,25 @@ async def test_concurrent_regenerate_one_wins_other_conflicts(
         )
         assert [x.id for x in active] == [winner.id]
         assert winner.id != first.id
+
+
+async def test_concurrent_first_issue_returns_one_badge(
+    committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
+):
+    async with committed_db() as s:
+        user = await f.make_user(s)
+        await s.commit()
+
+    async def view(s: AsyncSession) -> Badge:
+        target = await s.get(User, user.id)
+        assert target is not None
+        return await badges.ensure_active(s, target, now=_T0, settings=base_settings)
+
+    async with committed_db() as a, committed_db() as b:
+        first = await view(a)
+        second = asyncio.create_task(view(b))
+        await _wait_until_blocked(committed_db)
+        await a.commit()
+        other = await second
+        await b.commit()
+    assert other.id == first.id
