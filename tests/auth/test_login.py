@@ -145,3 +145,12 @@ async def test_wrong_password_leaves_a_bcrypt_hash_alone(
     user = await f.make_user(session, password_hash=legacy)
     await login(client, user.email, "wrong password, long enough")
     assert (await fresh(session, user)).password_hash == legacy
+
+
+async def test_an_unrecognised_stored_hash_refuses_every_password(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user = await f.make_user(session, password_hash="!disabled")
+    response = await login(client, user.email, "!disabled")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "INVALID_CREDENTIALS"

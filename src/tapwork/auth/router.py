@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from tapwork.auth import service
+from tapwork.auth import registration, service
 from tapwork.auth.deps import CurrentUser, Hasher, RequestClient
 from tapwork.auth.errors import RefreshTokenReused
 from tapwork.auth.schemas import (
@@ -72,7 +72,9 @@ async def register(
     `REGISTRATION_DISABLED` when self-registration is switched off; 409 `EMPLOYEE_ID_TAKEN`;
     422 naming the field for a weak password or an unknown department or shift.
     """
-    await service.register(session, body, hasher=hasher, settings=settings, now=now, client=client)
+    await registration.register(
+        session, body, hasher=hasher, settings=settings, now=now, client=client
+    )
     return Accepted(message=REGISTERED)
 
 
@@ -84,7 +86,7 @@ async def verify_email(
 
     400 `INVALID_TOKEN` when the token is unknown, used or expired.
     """
-    await service.verify_email(session, body.token, settings=settings, now=now, client=client)
+    await registration.verify_email(session, body.token, settings=settings, now=now, client=client)
     return Verified(message="Email address confirmed; you can sign in now.")
 
 

@@ -1,4 +1,4 @@
-"""Accounts: registration, verification, sign-in, password reset, invitations, password change.
+"""Accounts: sign-in, refresh, logout, password reset, invitations, password change.
 
 None of these answers reveals whether an email address has an account: registration and reset
 answer the same whatever the address, and a wrong address fails sign-in exactly like a wrong
@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import structlog
+from pwdlib.exceptions import UnknownHashError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit import service as audit
@@ -21,26 +22,22 @@ from tapwork.auth import sessions, tokens
 from tapwork.auth.errors import (
     AccountDisabled,
     EmailNotVerified,
-    EmployeeIdTaken,
     InvalidCredentials,
     InvalidToken,
     RefreshTokenReused,
-    RegistrationDisabled,
     field_error,
 )
 from tapwork.auth.models import ActionToken
-from tapwork.auth.schemas import RegisterIn
 from tapwork.auth.sessions import Client, IssuedSession
 from tapwork.auth.tokens import Purpose
+from tapwork.badge import service as badge_service
 from tapwork.config import Settings
-from tapwork.department.models import Department
 from tapwork.kit.security import PasswordHasher
 from tapwork.notification import service as notification
 from tapwork.notification.kinds import Kind
-from tapwork.role import service as role_service
-from tapwork.role.permissions import DEFAULT_ROLE
-from tapwork.shift.models import Shift
 from tapwork.user.models import User
+
+log = structlog.get_logger("tapwork.auth")
 
 USER_FIELDS = (
     "email",
@@ -61,11 +58,6 @@ def portal_url(settings: Settings, page: str, token: str | None = None) -> str:
     return f"{url}?{urlencode({'token': token})}" if token else url
 
 
-def _constraint(exc: IntegrityError) -> str | None:
-    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-    return name if isinstance(name, str) else None
-
-
 async def _verify(
     hasher: PasswordHasher, password: str, hashed: str | None
 ) -> tuple[bool, str | None]:
@@ -74,101 +66,23 @@ async def _verify(
     except ValueError:
         # bcrypt refuses input over 72 bytes; such a password cannot match a bcrypt hash.
         return False, None
+    except UnknownHashError:
+        # An imported or hand-disabled hash ("!", "*"): no password opens it.
+        log.warning("unknown_password_hash_format")
+        return False, None
 
 
-async def queue_welcome(session: AsyncSession, user: User, *, settings: Settings) -> None:
+async def queue_welcome(
+    session: AsyncSession, user: User, *, settings: Settings, now: datetime
+) -> None:
     """The one place the welcome mail is queued (after verification or an accepted invite)."""
     context: dict[str, Any] = {"login_url": portal_url(settings, "login")}
-    # BADGE HELPER: replace this line with context["badge_code"] = <the user's active badge>.
+    badge = await badge_service.ensure_active(session, user, now=now, settings=settings)
+    context["badge_code"] = badge.code_data
     await notification.enqueue(session, Kind.WELCOME, to=user, context=context)
 
 
-async def register(
-    session: AsyncSession,
-    data: RegisterIn,
-    *,
-    hasher: PasswordHasher,
-    settings: Settings,
-    now: datetime,
-    client: Client,
-) -> None:
-    """Create an unverified employee and mail a verification link.
-
-    An address that already has an account gets an `account_exists` mail instead, and the
-    caller answers the same either way.
-    """
-    if not settings.registration_enabled:
-        raise RegistrationDisabled("Self-registration is switched off; ask HR for an invitation")
-    password = policy.normalise(data.password)
-    policy.check(password, email=data.email, settings=settings, field="password")
-    if data.department_id and await session.get(Department, data.department_id) is None:
-        raise field_error("department_id", "No such department")
-    if data.shift_id and await session.get(Shift, data.shift_id) is None:
-        raise field_error("shift_id", "No such shift")
-    # Hashed before the address is looked up, so both answers take the same time.
-    password_hash = await hasher.hash(password)
-    # employee_id before email: a 409 must not depend on whether the email exists.
-    if await session.scalar(select(User.id).where(User.employee_id == data.employee_id)):
-        raise EmployeeIdTaken()
-    existing = await session.scalar(select(User).where(User.email == data.email))
-    if existing is not None:
-        await notification.enqueue(
-            session,
-            Kind.ACCOUNT_EXISTS,
-            to=existing,
-            context={
-                "login_url": portal_url(settings, "login"),
-                "reset_url": portal_url(settings, "reset-password"),
-            },
-        )
-        return
-    role = await role_service.get_by_name(session, DEFAULT_ROLE)
-    assert role is not None, "system roles are seeded by `tapwork migrate`"
-    user = User(
-        email=data.email,
-        employee_id=data.employee_id,
-        first_name=data.first_name,
-        last_name=data.last_name,
-        password_hash=password_hash,
-        role=role,
-        department_id=data.department_id,
-        shift_id=data.shift_id,
-        password_changed_at=now,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(user)
-    except IntegrityError as exc:
-        # A concurrent registration passed the checks above at the same time.
-        if _constraint(exc) == "uq_users_employee_id":
-            raise EmployeeIdTaken() from exc
-        if _constraint(exc) == "uq_users_email":
-            return
-        raise
-    await audit.record(
-        session,
-        client.actor(user),
-        "auth.register",
-        "user",
-        user.id,
-        new=audit.snapshot(user, USER_FIELDS),
-    )
-    raw = await tokens.issue(
-        session,
-        user,
-        Purpose.VERIFY_EMAIL,
-        now=now,
-        ttl=timedelta(hours=settings.verify_token_hours),
-    )
-    await notification.enqueue(
-        session,
-        Kind.EMAIL_VERIFICATION,
-        to=user,
-        context={"verify_url": portal_url(settings, "verify-email", raw)},
-    )
-
-
-async def _token_user(
+async def token_user(
     session: AsyncSession, raw: str, purpose: Purpose, *, now: datetime
 ) -> tuple[ActionToken, User]:
     token = await tokens.consume(session, raw, purpose, now=now)
@@ -176,25 +90,6 @@ async def _token_user(
     if token is None or user is None or not user.is_active:
         raise InvalidToken("This link is invalid, already used or expired")
     return token, user
-
-
-async def verify_email(
-    session: AsyncSession, raw: str, *, settings: Settings, now: datetime, client: Client
-) -> User:
-    _, user = await _token_user(session, raw, Purpose.VERIFY_EMAIL, now=now)
-    if user.email_verified_at is None:
-        user.email_verified_at = now
-        await audit.record(
-            session,
-            client.actor(user),
-            "auth.verify_email",
-            "user",
-            user.id,
-            old={"email_verified_at": None},
-            new={"email_verified_at": now},
-        )
-        await queue_welcome(session, user, settings=settings)
-    return user
 
 
 async def login(
@@ -323,7 +218,7 @@ async def confirm_password_reset(
     client: Client,
 ) -> None:
     # A policy failure below rolls the request back, so the token stays usable for a retry.
-    _, user = await _token_user(session, raw, Purpose.PASSWORD_RESET, now=now)
+    _, user = await token_user(session, raw, Purpose.PASSWORD_RESET, now=now)
     password = policy.normalise(new_password)
     policy.check(password, email=user.email, settings=settings, field="new_password")
     await _set_password(session, user, password, hasher=hasher, now=now)
@@ -348,7 +243,7 @@ async def accept_invite(
     client: Client,
 ) -> IssuedSession:
     """Set the first password of an invited user; the invitation proves the address."""
-    _, user = await _token_user(session, raw, Purpose.INVITE, now=now)
+    _, user = await token_user(session, raw, Purpose.INVITE, now=now)
     password = policy.normalise(password)
     policy.check(password, email=user.email, settings=settings, field="password")
     user.password_hash = await hasher.hash(password)
@@ -366,7 +261,7 @@ async def accept_invite(
         user.id,
         new={"password_changed_at": now, "email_verified_at": user.email_verified_at},
     )
-    await queue_welcome(session, user, settings=settings)
+    await queue_welcome(session, user, settings=settings, now=now)
     return await sessions.start(session, user, settings=settings, now=now, client=client)
 
 
