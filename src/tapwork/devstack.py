@@ -1,9 +1,9 @@
 """`tapwork up`: the whole stack on one machine with one command.
 
 Order of start: embedded PostgreSQL (unless DATABASE_URL is set) → mail catcher (unless
-SMTP_HOST is set) → migrations → API and worker → front ends (when `tapwork.frontend` exists).
-Ctrl-C or SIGTERM stops them in the reverse order, PostgreSQL last, so the worker can still
-finish a delivery and nothing is left running.
+SMTP_HOST is set) → API (importing while) migrations run → worker → front ends (when
+`tapwork.frontend` exists). Ctrl-C or SIGTERM stops the front ends, API, worker, mail catcher,
+then PostgreSQL, so the worker can still finish a delivery and nothing is left running.
 
 Every child runs in its own session: the terminal's Ctrl-C reaches only this supervisor, which
 then stops the children one by one (instead of all of them racing the database's shutdown).
@@ -166,6 +166,12 @@ def _tapwork(*args: str) -> list[str]:
     return _python("-c", "from tapwork.cli import app; app()", *args)
 
 
+def _uvicorn(app: str, port: int, *options: str) -> list[str]:
+    return _python(
+        "-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--no-access-log", *options
+    )  # fmt: skip
+
+
 def web_app() -> Any:
     """uvicorn factory for port 3000: the front-end helper's static app, settings from env."""
     from tapwork.config import Settings
@@ -201,10 +207,6 @@ class Stack:
         self.children.append(child)
         return child
 
-    def _need_port(self, port: int, what: str, env: str) -> None:
-        if not port_is_free(port, HOST):
-            raise StackFailed(f"Port {port} ({what}) is in use: free it or set {env}")
-
     def start(self) -> None:
         secret_values = load_secrets(self.data_dir)
         embedded_db = not os.environ.get("DATABASE_URL")
@@ -212,12 +214,15 @@ class Stack:
         has_worker = importlib.util.find_spec("tapwork.worker") is not None
         has_frontend = importlib.util.find_spec("tapwork.frontend") is not None
         p = self.ports
-        self._need_port(p.api, "API", PORT_ENV["api"][0])
-        if catcher:
-            self._need_port(p.smtp, "mail catcher SMTP", PORT_ENV["smtp"][0])
-            self._need_port(p.inbox, "mail catcher inbox", PORT_ENV["inbox"][0])
-        if has_frontend:
-            self._need_port(p.web, "front ends", PORT_ENV["web"][0])
+        wanted = [("api", "API")] + (
+            [("smtp", "mail catcher SMTP"), ("inbox", "mail catcher inbox")] if catcher else []
+        )
+        for name, what in wanted + ([("web", "front ends")] if has_frontend else []):
+            port = getattr(p, name)
+            if not port_is_free(port, HOST):
+                raise StackFailed(
+                    f"Port {port} ({what}) is in use: free it or set {PORT_ENV[name][0]}"
+                )
 
         if embedded_db:
             self.console.print("Starting PostgreSQL…")
@@ -241,6 +246,10 @@ class Stack:
             self.urls["inbox"] = f"http://localhost:{p.inbox}/"
         self.urls["smtp"] = f"{os.environ['SMTP_HOST']}:{os.environ.get('SMTP_PORT', '25')}"
         self._child_environment(secret_values)
+        # The API imports while the migrations run; /ready stays 503 until they are done.
+        self._spawn("API", _uvicorn("tapwork.asgi:app", p.api, "--timeout-graceful-shutdown", "5"))
+        self.urls["api"] = f"http://localhost:{p.api}/api/v1"
+        self.urls["docs"] = f"http://localhost:{p.api}/docs"
 
         from tapwork.bootstrap import migrate_database
         from tapwork.config import Settings
@@ -251,30 +260,14 @@ class Stack:
             from tapwork.demo import seed_demo
 
             asyncio.run(seed_demo(Settings(), employees=50, console=self.console))
-
-        self._spawn(
-            "API",
-            _python(
-                "-m", "uvicorn", "tapwork.asgi:app", "--host", HOST, "--port", str(p.api),
-                "--no-access-log", "--timeout-graceful-shutdown", "5",
-            ),
-        )  # fmt: skip
-        self.urls["api"] = f"http://localhost:{p.api}/api/v1"
-        self.urls["docs"] = f"http://localhost:{p.api}/docs"
-        if has_worker:
+        if has_worker:  # after the migrations: it needs the job queue's tables
             self._spawn("worker", _tapwork("worker"))
         else:
             self.console.print("[yellow]No worker in this build: mail stays in the outbox[/]")
         if has_frontend:
             self.console.print("Building the front ends if stale…")
             importlib.import_module("tapwork.frontend").build_if_stale()
-            self._spawn(
-                "front ends",
-                _python(
-                    "-m", "uvicorn", "--factory", "tapwork.devstack:web_app",
-                    "--host", HOST, "--port", str(p.web), "--no-access-log",
-                ),
-            )  # fmt: skip
+            self._spawn("front ends", _uvicorn("tapwork.devstack:web_app", p.web, "--factory"))
             self.urls["kiosk"] = f"http://localhost:{p.web}/"
             self.urls["portal"] = f"http://localhost:{p.web}/portal/"
         self._wait_until_ready(catcher=catcher, frontend=has_frontend)
@@ -359,7 +352,9 @@ class Stack:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        for child in reversed(self.children):
+        # Entry points first, then the worker (it may be finishing a delivery), then its SMTP.
+        order = ["front ends", "API", "worker", "mail catcher"]
+        for child in sorted(self.children, key=lambda c: order.index(c.name)):
             child.stop()
         self.children.clear()
         if self.postgres is not None:

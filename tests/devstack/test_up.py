@@ -167,19 +167,41 @@ def test_up_serves_the_stack_and_ctrl_c_stops_everything(up: Up) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_up_keeps_the_data_across_restarts(up: Up) -> None:
+def test_data_survives_restarts_and_a_killed_supervisor_leaves_no_orphans(up: Up) -> None:
     state = up.start()
     database = str(state["urls"]["database"])  # type: ignore[index]
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO locations (name, timezone) VALUES ('Survives restarts', 'Europe/Madrid')"
         )
-    pids = up.stop(signal.SIGTERM)
-    _assert_all_gone(pids, up.ports)
+    assert up.process is not None
+    children = _descendants(up.process.pid)
+    up.process.kill()  # SIGKILL: the supervisor gets no chance to clean up
+    up.process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.05)
+    assert not [p for p in children if _alive(p)], "children outlived a killed supervisor"
 
+    # PostgreSQL (daemonised by pg_ctl) outlived it: the next `up` restarts it, data intact.
     state = up.start()
     assert state["urls"]["database"] == database  # same port, same generated password
     with psycopg.connect(database) as conn:
         row = conn.execute("SELECT timezone FROM locations WHERE name = 'Survives restarts'")
         assert row.fetchone() == ("Europe/Madrid",)
-    _assert_all_gone(up.stop(signal.SIGINT), up.ports)
+    _assert_all_gone(up.stop(signal.SIGTERM), up.ports)
+
+
+def test_a_busy_port_is_reported_and_nothing_is_started(up: Up) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", up.ports["api"]))
+        holder.listen()
+        with pytest.raises(AssertionError, match="exited"):
+            up.start()
+        assert up.process is not None
+        assert up.process.wait(STOP_TIMEOUT) == 1
+    assert f"Port {up.ports['api']} (API) is in use" in up.output()
+    assert "TAPWORK_UP_API_PORT" in up.output()
+    assert not (up.data_dir / "postgres").exists()  # it failed before starting anything
