@@ -13,7 +13,7 @@ import { WedgeDetector } from "./wedge";
 
 const FEEDBACK_MS = 3500;
 const REJECT_FEEDBACK_MS = 5000;
-const DEBOUNCE_MS = 4000;
+const DEBOUNCE_MS = 3000;
 const CLOCK_WARN_MS = 60_000;
 const ME_REFRESH_MS = 5 * 60_000;
 

@@ -10,7 +10,9 @@ const READER: ReaderOptions = {
   tryHarder: true,
   maxNumberOfSymbols: 1,
 };
-const MAX_WIDTH = 640;
+// Code128 of a 60-character badge is ~700 modules and needs ≥ 2 px per module: decode frames
+// at the camera's resolution up to 1920 px wide (QR alone would be fine at 640).
+const MAX_WIDTH = 1920;
 
 let ready: Promise<unknown> | null = null;
 
@@ -57,7 +59,7 @@ export class CameraScanner {
         : { facingMode: { ideal: choice.facing } };
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: false,
-      video: { ...video, width: { ideal: 1280 }, height: { ideal: 720 } },
+      video: { ...video, width: { ideal: 1920 }, height: { ideal: 1080 } },
     });
     this.video.srcObject = this.stream;
     this.video.muted = true;

@@ -1,5 +1,7 @@
 // Debounce per code text, not "same as the last code": a camera that sees two badges in turn
-// (or a looping clip) would otherwise post each of them again and again.
+// (or a looping clip) would otherwise post each of them again and again. The window slides:
+// a badge held in front of the camera stays one scan until it has been gone for windowMs
+// (otherwise holding it past the API's debounce would check the person out again).
 
 export class CodeDebouncer {
   private readonly seen = new Map<string, number>();
@@ -9,8 +11,8 @@ export class CodeDebouncer {
   /** True when this text was accepted less than windowMs ago (then the scan is dropped). */
   isRepeat(text: string, now: number): boolean {
     const last = this.seen.get(text);
-    if (last !== undefined && now - last < this.windowMs) return true;
     this.seen.set(text, now);
+    if (last !== undefined && now - last < this.windowMs) return true;
     if (this.seen.size > 256) this.prune(now);
     return false;
   }

@@ -1,20 +1,25 @@
 // Keyboard-wedge scanners (USB/Bluetooth) "type" a code as a burst of keystrokes ending in
-// Enter, far faster than a person types. We accept a burst only when every gap between keys is
-// short, so a person typing on the same keyboard never triggers a scan.
+// Enter, far faster than a person types. We accept a burst when its keys come, on average,
+// faster than any person types. An average (not every gap) because a busy kiosk delivers
+// keys in uneven clumps; a long pause still starts a new burst, so a person typing before a
+// scan never pollutes the code.
 
 export interface WedgeOptions {
-  /** Longest pause between two keys of one scan (scanners: < 20 ms; people: > 80 ms). */
-  maxGapMs: number;
+  /** Mean gap between keys of one scan (scanners: 5-20 ms; fast typists: > 60 ms). */
+  maxMeanGapMs: number;
+  /** A pause this long ends whatever came before: the next key starts a new burst. */
+  resetGapMs: number;
   /** Shortest code worth sending (badge codes are far longer). */
   minLength: number;
   /** Longest code we accept: beyond it the burst is garbage, not a badge. */
   maxLength: number;
 }
 
-export const DEFAULT_WEDGE: WedgeOptions = { maxGapMs: 50, minLength: 4, maxLength: 512 };
+export const DEFAULT_WEDGE: WedgeOptions = { maxMeanGapMs: 35, resetGapMs: 1000, minLength: 4, maxLength: 512 };
 
 export class WedgeDetector {
   private buffer = "";
+  private firstAt = 0;
   private lastAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: WedgeOptions = DEFAULT_WEDGE) {}
@@ -25,14 +30,17 @@ export class WedgeDetector {
     this.lastAt = at;
     if (key === "Enter") {
       const code = this.buffer;
+      const meanGap = (at - this.firstAt) / Math.max(1, code.length);
       this.buffer = "";
-      const ok = gap <= this.options.maxGapMs && code.length >= this.options.minLength;
-      return ok && code.length <= this.options.maxLength ? code : null;
+      const ok = gap <= this.options.resetGapMs && meanGap <= this.options.maxMeanGapMs;
+      return ok && code.length >= this.options.minLength && code.length <= this.options.maxLength ? code : null;
     }
     if (key.length !== 1) return null; // Shift, Alt... are part of a burst but add no text
-    // A slow key starts a new burst: whatever came before was typed by a person.
-    this.buffer = gap <= this.options.maxGapMs ? this.buffer + key : key;
-    if (this.buffer.length > this.options.maxLength) this.buffer = "";
+    if (gap > this.options.resetGapMs || this.buffer.length >= this.options.maxLength) {
+      this.buffer = "";
+    }
+    if (this.buffer === "") this.firstAt = at;
+    this.buffer += key;
     return null;
   }
 

@@ -27,11 +27,28 @@ describe("keyboard-wedge detector", () => {
     expect(type(d, "ab", 500, 5)).toBeNull();
   });
 
+  it("accepts a burst with a hiccup (a busy kiosk delivers keys in clumps)", () => {
+    const d = new WedgeDetector();
+    const text = "TW1:K1:ABCDEFGHIJKLMNOPQRSTUVWXYZ:MAC234567";
+    let at = 0;
+    let out: string | null = null;
+    [...text].forEach((key, i) => {
+      at += i === 10 ? 600 : 3;
+      d.feed(key, at);
+    });
+    out = d.feed("Enter", at + 3);
+    expect(out).toBe(text);
+  });
+
+  it("ignores a fast typist (60 ms a key)", () => {
+    expect(type(new WedgeDetector(), "TW1.ABCDEF123", 0, 60)).toBeNull();
+  });
+
   it("drops slow keys typed before the burst", () => {
     const d = new WedgeDetector();
     d.feed("x", 0);
     d.feed("y", 400);
-    expect(type(d, "CODE128-42", 2000, 10)).toBe("CODE128-42");
+    expect(type(d, "CODE128-42", 2500, 10)).toBe("CODE128-42");
   });
 
   it("ignores modifier keys inside a burst", () => {
@@ -54,7 +71,14 @@ describe("per-text debounce", () => {
     const d = new CodeDebouncer(3000);
     expect(d.isRepeat("A", 0)).toBe(false);
     expect(d.isRepeat("A", 1000)).toBe(true);
-    expect(d.isRepeat("A", 3500)).toBe(false);
+    expect(d.isRepeat("A", 4500)).toBe(false);
+  });
+
+  it("keeps a code held in view as one scan (sliding window)", () => {
+    const d = new CodeDebouncer(3000);
+    expect(d.isRepeat("A", 0)).toBe(false);
+    for (let t = 500; t <= 10_000; t += 500) expect(d.isRepeat("A", t)).toBe(true);
+    expect(d.isRepeat("A", 13_500)).toBe(false);
   });
 
   it("tracks texts independently (two badges alternating)", () => {

@@ -1,0 +1,250 @@
+"""The Scanner App in Debian's Chromium against the real API and PostgreSQL.
+
+Camera tests feed Chromium a y4m clip of a real badge (QR or Code128) as its webcam; wedge
+tests type the code as a USB scanner would. Each asserts what the person sees AND what the
+database holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Playwright
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tapwork.attendance.models import AttendanceRecord
+from tapwork.badge.models import Badge
+from tapwork.config import Settings
+from tests.e2e import clips
+from tests.e2e.conftest import (
+    Kiosks,
+    Staff,
+    feedback,
+    launch,
+    record_metric,
+    screenshot,
+    wedge_scan,
+)
+from tests.support import factories as f
+
+Db = async_sessionmaker[AsyncSession]
+
+
+async def records(db: Db, user_id: uuid.UUID) -> list[AttendanceRecord]:
+    async with db() as session:
+        rows = await session.scalars(
+            select(AttendanceRecord).where(AttendanceRecord.user_id == user_id)
+        )
+        return list(rows)
+
+
+async def wait_for_records(db: Db, user_id: uuid.UUID, count: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while len(await records(db, user_id)) < count:
+        assert time.monotonic() < deadline, f"expected {count} record(s) for {user_id}"
+        await asyncio.sleep(0.1)
+
+
+async def _camera_scan(
+    playwright: Playwright, kiosks: Kiosks, staff: Staff, clip: Path, name: str
+) -> dict[str, str]:
+    browser = await launch(playwright, clip)
+    try:
+        context = await kiosks.context(browser)
+        page = await kiosks.open_paired(context, staff)
+        shown = await feedback(page, wait_ms=15_000)
+        await screenshot(page, name)
+        ms = await page.get_attribute("#feedback", "data-frame-to-feedback-ms")
+        assert ms is not None
+        record_metric(f"{name}_frame_to_feedback_ms", float(ms))
+        return shown
+    finally:
+        await browser.close()
+
+
+async def test_qr_clip_checks_the_employee_in(
+    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, tmp_path: Path
+) -> None:
+    staff: Staff = await make_staff("Quinn")
+    clip = clips.clip(tmp_path / "qr.y4m", clips.qr_frame(staff.code))
+    shown = await _camera_scan(playwright, kiosks, staff, clip, "kiosk-camera-qr-check-in")
+    assert shown["tone"] in ("checkin", "warn")  # warn: late, depending on the hour
+    assert "Checked in" in shown["text"]
+    assert "Quinn" in shown["text"]
+    [record] = await records(e2e_db, staff.user.id)
+    assert record.check_in_at is not None
+    assert record.check_out_at is None
+
+
+async def test_code128_clip_checks_the_employee_in(
+    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, tmp_path: Path
+) -> None:
+    staff: Staff = await make_staff("Cora")
+    clip = clips.clip(tmp_path / "code128.y4m", clips.code128_frame(staff.code), seconds=1)
+    shown = await _camera_scan(playwright, kiosks, staff, clip, "kiosk-camera-code128-check-in")
+    assert "Checked in" in shown["text"]
+    [record] = await records(e2e_db, staff.user.id)
+    assert record.check_out_at is None
+
+
+async def test_wedge_scan_checks_in_then_out(
+    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+) -> None:
+    staff: Staff = await make_staff("Wendy")
+    page = await kiosks.open_paired(await kiosks.context(browser), staff)
+    assert await page.inner_text("#kiosk-name") == staff.kiosk.name
+    assert await page.inner_text("#kiosk-location") == staff.location_name
+    await screenshot(page, "kiosk-ready")
+    await wedge_scan(page, staff.code)
+    shown = await feedback(page)
+    assert "Checked in" in shown["text"]
+    assert "Wendy" in shown["text"]
+    await screenshot(page, "kiosk-wedge-check-in")
+    [record] = await records(e2e_db, staff.user.id)
+    assert record.check_out_at is None
+
+    # The same badge again at once: the API's debounce answers DUPLICATE_SCAN (amber).
+    await page.evaluate("document.getElementById('feedback').removeAttribute('data-tone')")
+    await page.wait_for_timeout(3100)  # past the kiosk's own per-code debounce window
+    await wedge_scan(page, staff.code)
+    shown = await feedback(page)
+    assert shown["tone"] == "warn", shown
+    assert "Already scanned" in shown["text"]
+    await screenshot(page, "kiosk-duplicate")
+
+
+async def test_a_person_typing_is_not_a_scan(browser, kiosks: Kiosks, make_staff, e2e_db: Db):
+    staff: Staff = await make_staff()
+    page = await kiosks.open_paired(await kiosks.context(browser), staff)
+    await page.keyboard.type(staff.code, delay=120)
+    await page.keyboard.press("Enter")
+    await page.wait_for_timeout(500)
+    assert await page.is_hidden("#feedback")
+    assert await records(e2e_db, staff.user.id) == []
+
+
+async def test_revoked_badge_shows_the_red_rejection(
+    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+) -> None:
+    staff: Staff = await make_staff("Rita")
+    async with e2e_db() as session:
+        await session.execute(
+            update(Badge)
+            .where(Badge.user_id == staff.user.id)
+            .values(revoked_at=func.now(), revoke_reason="revoked")
+        )
+        await session.commit()
+    page = await kiosks.open_paired(await kiosks.context(browser), staff)
+    await wedge_scan(page, staff.code)
+    shown = await feedback(page)
+    assert shown["tone"] == "reject"
+    assert "Badge revoked" in shown["text"]
+    background = await page.eval_on_selector(
+        "#feedback", "el => getComputedStyle(el).backgroundColor"
+    )
+    assert background == "rgb(185, 28, 28)"
+    await screenshot(page, "kiosk-rejected-revoked-badge")
+    assert await records(e2e_db, staff.user.id) == []
+
+
+async def test_offline_scan_is_queued_and_sent_once_back_online(
+    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+) -> None:
+    staff: Staff = await make_staff("Otto")
+    context = await kiosks.context(browser)
+    page = await kiosks.open_paired(context, staff)
+    await context.set_offline(True)
+    await wedge_scan(page, staff.code)
+    shown = await feedback(page)
+    assert shown["tone"] == "queued"
+    badge = page.locator("#queue-badge")
+    await badge.wait_for(state="visible")
+    assert await badge.inner_text() == "Offline — 1 queued"
+    await screenshot(page, "kiosk-offline-queued")
+    assert await records(e2e_db, staff.user.id) == []
+
+    await context.set_offline(False)
+    await badge.wait_for(state="hidden", timeout=15_000)
+    await wait_for_records(e2e_db, staff.user.id, 1)
+    await page.wait_for_timeout(1000)  # a second send would have landed by now
+    [record] = await records(e2e_db, staff.user.id)
+    assert record.check_in_at is not None
+
+
+async def test_reloads_with_no_network_and_still_scans(
+    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+) -> None:
+    staff: Staff = await make_staff("Nora")
+    context = await kiosks.context(browser)
+    page = await kiosks.open_paired(context, staff)
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    await context.set_offline(True)
+    await page.reload()
+    await page.wait_for_selector("[data-screen=ready]")
+    # The decoder (wasm) came from the Service Worker's cache too.
+    await page.wait_for_function("window.__tapwork && window.__tapwork.decoderReadyMs >= 0")
+    assert await page.inner_text("#kiosk-name") == staff.kiosk.name
+    await screenshot(page, "kiosk-reloaded-offline")
+    await wedge_scan(page, staff.code)
+    assert (await feedback(page))["tone"] == "queued"
+    await context.set_offline(False)
+    await wait_for_records(e2e_db, staff.user.id, 1)
+
+
+async def test_pairs_with_a_code_and_shows_revocation(
+    browser, kiosks: Kiosks, e2e_db: Db, e2e_settings: Settings, api_server: str
+) -> None:
+    async with e2e_db() as session:
+        location = await f.make_location(session, name=f.unique("Valencia "))
+        admin = await f.make_user(session, role_name="admin")
+        await session.commit()
+    headers = f.bearer(admin, e2e_settings, datetime.now(UTC))
+    name = f.unique("Lobby ")
+    async with httpx.AsyncClient(base_url=api_server, headers=headers) as api:
+        enrolled = await api.post(
+            "/api/v1/kiosks", json={"name": name, "location_id": str(location.id)}
+        )
+        assert enrolled.status_code == 201, enrolled.text
+        body = enrolled.json()
+        code = body["pairing_code"]
+        kiosk_id = body.get("kiosk", body)["id"]
+
+        page = await (await kiosks.context(browser)).new_page()
+        await page.goto("/")
+        await page.wait_for_selector("[data-screen=pairing]")
+        await screenshot(page, "kiosk-pairing")
+        await page.get_by_label("Pairing code").fill("WRONG123")
+        await page.get_by_role("button", name="Pair kiosk").click()
+        await page.get_by_role("alert").wait_for()
+        assert "did not work" in await page.get_by_role("alert").inner_text()
+        await page.get_by_label("Pairing code").fill(code)
+        await page.get_by_role("button", name="Pair kiosk").click()
+        await page.wait_for_selector("[data-screen=ready]")
+        assert await page.inner_text("#kiosk-name") == name
+        assert await page.inner_text("#kiosk-location") == location.name
+
+        revoked = await api.post(f"/api/v1/kiosks/{kiosk_id}/revoke")
+        assert revoked.status_code in (200, 204), revoked.text
+    await page.reload()
+    await page.wait_for_selector("[data-screen=revoked]")
+    assert "Ask them for a new pairing code" in await page.inner_text("main")
+    await screenshot(page, "kiosk-revoked")
+
+
+async def test_spanish_kiosk(browser, kiosks: Kiosks, make_staff) -> None:
+    staff: Staff = await make_staff()
+    context = await kiosks.context(browser)
+    page = await kiosks.open_paired(context, staff)
+    await page.select_option("#language", "es")
+    assert await page.inner_text(".prompt h1") == "Muestra tu credencial"
+    await page.reload()
+    await page.wait_for_selector("[data-screen=ready]")
+    assert await page.inner_text(".prompt h1") == "Muestra tu credencial"
+    await screenshot(page, "kiosk-ready-es")
