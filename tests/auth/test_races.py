@@ -101,3 +101,35 @@ async def test_racing_on_an_employee_id_answers_409(
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "EMPLOYEE_ID_TAKEN"
     assert await _count(engine, email=body["email"]) == 0
+
+
+async def test_two_refreshes_with_one_token_leave_no_live_session(
+    committed_client: httpx.AsyncClient, committed_db: async_sessionmaker[AsyncSession]
+) -> None:
+    # Real commits: the reuse answer must commit the family's revocation, not roll it back.
+    async with committed_db() as s:
+        user = await f.make_user(s)
+        await s.commit()
+    pair = (
+        await committed_client.post(
+            "/api/v1/auth/login", json={"email": user.email, "password": f.PASSWORD}
+        )
+    ).json()
+
+    answers = await asyncio.gather(
+        *(
+            committed_client.post(
+                "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+            )
+            for _ in range(2)
+        )
+    )
+
+    assert sorted(r.status_code for r in answers) == [200, 401]
+    [winner] = [r for r in answers if r.status_code == 200]
+    [loser] = [r for r in answers if r.status_code == 401]
+    assert loser.json()["error"]["code"] == "REFRESH_TOKEN_REUSED"
+    after = await committed_client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": winner.json()["refresh_token"]}
+    )
+    assert after.status_code == 401
