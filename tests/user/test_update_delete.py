@@ -141,7 +141,9 @@ async def test_hr_cannot_promote_to_admin(
 async def test_hr_cannot_change_an_admin(client: httpx.AsyncClient, org: Org) -> None:
     # Changing an admin's email would let HR take the account over with a password reset.
     response = await client.put(
-        f"{USERS}/{org.admin.id}", headers=org.headers(org.hr), json={"email": "takeover@example.com"}
+        f"{USERS}/{org.admin.id}",
+        headers=org.headers(org.hr),
+        json={"email": "takeover@example.com"},
     )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "ROLE_ESCALATION"

@@ -365,7 +365,12 @@ async def apply(
     invited_by: str,
     progress: Progress = _no_progress,
 ) -> tuple[int, int]:
-    """Write the plan's good rows; (created, updated). Flushes, never commits."""
+    """Write the plan's good rows; (created, updated). Flushes, never commits.
+
+    Audit and outbox rows get their timestamps here rather than from server defaults: a row
+    whose server default must be read back is inserted one statement per row, while rows with
+    every value given go out as one multi-row INSERT per chunk (measured: 30 s → 3 s for 5,000).
+    """
     created = updated = done = 0
     sessions_ended: list[uuid.UUID] = []
     progress("import", 0, len(plan.good))
@@ -380,20 +385,22 @@ async def apply(
             if role_changed:
                 sessions_ended.append(good.existing.id)
             if after:
-                await audit.record(
+                entry = await audit.record(
                     session, actor, "user.update", "user", good.existing.id, old=before, new=after
                 )
+                entry.created_at = now
         created += len(new_users)
         session.add_all(new_users)
         # Users first, so the tokens and outbox rows below find them.
         await user_service.flush_unique(session)
         for user in new_users:
             new = user_service.audit_snapshot(user)
-            await audit.record(session, actor, "user.create", "user", user.id, new=new)
+            entry = await audit.record(session, actor, "user.create", "user", user.id, new=new)
+            entry.created_at = now
             if send_invites:
                 token, raw = _invitation(user, settings=settings, now=now)
                 session.add(token)
-                await notification.enqueue(
+                mail = await notification.enqueue(
                     session,
                     Kind.INVITATION,
                     to=user,
@@ -402,6 +409,8 @@ async def apply(
                         "invited_by": invited_by,
                     },
                 )
+                assert mail is not None  # security mail is never opted out of
+                mail.created_at = mail.next_attempt_at = now
         await session.flush()
         done += len(chunk)
         progress("import", done, len(plan.good))
