@@ -122,11 +122,15 @@ def _draw_card(canvas: Canvas, card: Card, x: float, y: float, fonts: tuple[str,
 
 
 def build_sheet(
-    cards: Sequence[Card], *, on_card: Callable[[Card], None] | None = None, title: str = ""
+    cards: Sequence[Card],
+    *,
+    on_card: Callable[[Card], None] | None = None,
+    title: str = "",
+    compress: bool = True,
 ) -> bytes:
     """The PDF bytes; `on_card` is called after each card (progress bars)."""
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=A4, pageCompression=1)
+    canvas = Canvas(out, pagesize=A4, pageCompression=1 if compress else 0)
     canvas.setTitle(title or "TAPWORK badges")
     canvas.setCreator("TAPWORK")
     fonts = _fonts()
