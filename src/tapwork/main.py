@@ -70,7 +70,14 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Kiosk-Token"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Request-ID",
+            "X-Kiosk-Token",
+            "X-Kiosk-Version",
+            "X-Kiosk-Time",
+        ],
         expose_headers=[
             "X-Request-ID",
             "X-RateLimit-Limit",

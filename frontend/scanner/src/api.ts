@@ -1,10 +1,20 @@
-// The three calls a kiosk makes: pair, who-am-I (with the server's clock), and scan.
-// A request that never reaches the server (offline, DNS, timeout) is a NetworkError, so the
-// caller can queue the scan; an answer from the server is an ApiError with its stable code.
-import { ApiError, toApiError } from "@tapwork/shared";
-import type { ScanAnswer } from "./feedback";
+// The three calls a kiosk makes: pair, who-am-I (with the server's clock), and scan, through
+// the typed client generated from the API's OpenAPI document. A request that never reaches the
+// server (offline, DNS, timeout) is a NetworkError, so the caller can queue the scan; an answer
+// from the server is an ApiError with its stable code.
+import { ApiError, createApiClient, toApiError, type paths } from "@tapwork/shared";
 
 export { ApiError };
+
+// Typed by path (the API contract), not by schema class names, which may be renamed freely.
+type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
+type PairOp = paths["/api/v1/kiosks/pair"]["post"];
+type ScanOp = paths["/api/v1/attendance"]["post"];
+export type PairAnswer = Json<PairOp["responses"][200]>;
+export type KioskInfo = PairAnswer["kiosk"];
+export type KioskLocation = KioskInfo["location"];
+export type ScanRequest = Json<ScanOp["requestBody"]>;
+export type ScanAnswer = Json<ScanOp["responses"][200]>;
 
 export class NetworkError extends Error {
   constructor(cause: unknown) {
@@ -13,89 +23,76 @@ export class NetworkError extends Error {
   }
 }
 
-export interface KioskLocation {
-  id: string;
-  name: string;
-  timezone: string;
-}
-
-export interface KioskInfo {
-  id: string;
-  name: string;
-  location: KioskLocation;
-}
-
-export interface PairAnswer {
-  device_token: string;
-  kiosk: KioskInfo;
-}
-
 export interface MeAnswer {
   kiosk: KioskInfo;
   /** Server clock minus ours, corrected for half the round trip. */
   offsetMs: number | null;
 }
 
-export interface ScanRequest {
-  code_data: string;
-  client_scan_id: string;
-  captured_at?: string;
-}
-
 export const APP_VERSION = "0.1.0";
 const TIMEOUT_MS = 8000;
 
-export class KioskApi {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly token: () => string | null,
-    private readonly fetchFn: typeof fetch = (...args) => fetch(...args),
-  ) {}
+interface Result<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
 
-  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; data: unknown }> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const token = this.token();
-    if (token) headers["X-Kiosk-Token"] = token;
-    let response: Response;
-    try {
-      response = await this.fetchFn(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new NetworkError(error);
-    }
-    const data: unknown = await response.json().catch(() => null);
-    if (!response.ok) throw toApiError(response.status, data);
-    return { status: response.status, data };
+async function settle<T>(call: Promise<Result<T>>): Promise<T> {
+  let result: Result<T>;
+  try {
+    result = await call;
+  } catch (error) {
+    throw new NetworkError(error); // fetch itself failed: nothing reached the server
+  }
+  if (!result.response.ok || result.data === undefined) {
+    throw toApiError(result.response.status, result.error ?? null);
+  }
+  return result.data;
+}
+
+export class KioskApi {
+  private readonly client;
+
+  constructor(baseUrl: string, token: () => string | null, fetchFn?: typeof fetch) {
+    this.client = createApiClient({
+      baseUrl,
+      // The server records the app version and this clock (for the admins' offset column).
+      headers: () => {
+        const headers: Record<string, string> = {
+          "X-Kiosk-Version": APP_VERSION,
+          "X-Kiosk-Time": new Date().toISOString(),
+        };
+        const value = token();
+        if (value) headers["X-Kiosk-Token"] = value;
+        return headers;
+      },
+      ...(fetchFn ? { fetch: fetchFn } : {}),
+    });
   }
 
-  async pair(pairingCode: string): Promise<PairAnswer> {
-    const { data } = await this.call("POST", "/api/v1/kiosks/pair", {
-      pairing_code: pairingCode.trim().toUpperCase(),
-      app_version: APP_VERSION,
-    });
-    return data as PairAnswer;
+  pair(pairingCode: string): Promise<PairAnswer> {
+    return settle(
+      this.client.POST("/api/v1/kiosks/pair", {
+        body: { pairing_code: pairingCode.trim(), app_version: APP_VERSION },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      }),
+    );
   }
 
   async me(): Promise<MeAnswer> {
     const sent = Date.now();
-    const { data } = await this.call("GET", "/api/v1/kiosks/me");
+    const body = await settle(this.client.GET("/api/v1/kiosks/me", { signal: AbortSignal.timeout(TIMEOUT_MS) }));
     const received = Date.now();
-    const body = data as { kiosk?: KioskInfo; location?: KioskLocation; server_time?: string } & Partial<KioskInfo>;
-    const kiosk = body.kiosk ?? (body as KioskInfo);
-    const location = body.location ?? kiosk.location;
-    const server = body.server_time ? Date.parse(body.server_time) : Number.NaN;
+    const server = Date.parse(body.server_time);
     const offsetMs = Number.isNaN(server) ? null : Math.round(server - (sent + received) / 2);
-    return { kiosk: { id: kiosk.id, name: kiosk.name, location }, offsetMs };
+    return { kiosk: { ...body.kiosk, location: body.location ?? body.kiosk.location }, offsetMs };
   }
 
-  async scan(request: ScanRequest): Promise<ScanAnswer> {
-    const { data } = await this.call("POST", "/api/v1/attendance", request);
-    return data as ScanAnswer;
+  scan(request: ScanRequest): Promise<ScanAnswer> {
+    return settle(
+      this.client.POST("/api/v1/attendance", { body: request, signal: AbortSignal.timeout(TIMEOUT_MS) }),
+    );
   }
 }
 

@@ -44,6 +44,346 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register
+         * @description Create an account (role employee) and email a link that confirms the address.
+         *
+         *     The answer is the same whether or not the address already has an account (its owner gets
+         *     an email saying so). Sign-in works once the address is confirmed. 403
+         *     `REGISTRATION_DISABLED` when self-registration is switched off; 409 `EMPLOYEE_ID_TAKEN`;
+         *     422 naming the field for a weak password or an unknown department or shift.
+         */
+        post: operations["register_api_v1_auth_register_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Email
+         * @description Confirm an email address with the token from the verification email.
+         *
+         *     400 `INVALID_TOKEN` when the token is unknown, used or expired.
+         */
+        post: operations["verify_email_api_v1_auth_verify_email_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login
+         * @description Sign in with email and password.
+         *
+         *     401 `INVALID_CREDENTIALS` for a wrong email or password (the same answer for both);
+         *     403 `EMAIL_NOT_VERIFIED` or `ACCOUNT_DISABLED` after a correct password. Limited per
+         *     client IP and per email address (429 `RATE_LIMITED` with `Retry-After`).
+         */
+        post: operations["login_api_v1_auth_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh
+         * @description Trade a refresh token for a new token pair; the presented token stops working.
+         *
+         *     Each refresh token works once. Presenting one that was already traded ends every session
+         *     of that sign-in (401 `REFRESH_TOKEN_REUSED`): keep only the newest token. 401
+         *     `INVALID_REFRESH_TOKEN` for an unknown, expired or revoked token or an inactive account.
+         */
+        post: operations["refresh_api_v1_auth_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description Sign out: the refresh token and every token rotated from it stop working.
+         *
+         *     Always 204, also for a token that is unknown or already revoked. Access tokens already
+         *     issued expire on their own within minutes.
+         */
+        post: operations["logout_api_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Password Reset
+         * @description Email a single-use link to choose a new password.
+         *
+         *     The answer is the same whether or not the address has an account.
+         */
+        post: operations["request_password_reset_api_v1_auth_password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Password Reset
+         * @description Set a new password with the token from the reset email, and sign out everywhere.
+         *
+         *     400 `INVALID_TOKEN` when the token is unknown, used or expired; 422 naming
+         *     `new_password` when it does not meet the policy (the token stays usable).
+         */
+        post: operations["confirm_password_reset_api_v1_auth_password_reset_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/accept-invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Invite
+         * @description Choose the first password of an invited account; answers like login (signed in).
+         *
+         *     400 `INVALID_TOKEN` when the invitation is unknown, used or expired; 422 naming
+         *     `password` when it does not meet the policy.
+         */
+        post: operations["accept_invite_api_v1_auth_accept_invite_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/change-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change your password. Every other session ends; this client gets a fresh token pair.
+         *
+         *     422 naming `current_password` when it is wrong, or `new_password` when it does not meet
+         *     the policy.
+         */
+        post: operations["change_password_api_v1_auth_change_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Me
+         * @description The signed-in user, with the permissions of their role.
+         */
+        get: operations["read_me_api_v1_users_me_get"];
+        /**
+         * Update Me
+         * @description Change your own name or notification preferences.
+         *
+         *     Preferences are merged: kinds you do not send keep their value. Security mail (invitation,
+         *     verification, password reset and change, admin alerts) cannot be turned off: 422.
+         */
+        put: operations["update_me_api_v1_users_me_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Users, by last name. With `users:read_department` only the members of the departments
+         *     you manage are listed.
+         */
+        get: operations["list_users_api_v1_users_get"];
+        put?: never;
+        /**
+         * Invite User
+         * @description Invite an employee: the account is created without a password and an invitation email
+         *     with a set-password link is sent. Duplicate email or employee_id: 409 naming the field.
+         *     Assigning a role with permissions you do not hold: 403 ROLE_ESCALATION.
+         */
+        post: operations["invite_user_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Users
+         * @description Create or update employees from a CSV file, matched on employee_id.
+         *
+         *     Every row is validated first. If any row is bad, nothing is imported and the answer is
+         *     422 IMPORT_INVALID with `details.errors` = `[{row, field, message}]` (the header is row 1),
+         *     unless `skip_invalid=true`. Empty cells and missing optional columns leave an existing
+         *     user's value unchanged; `role` defaults to `employee` for new users.
+         */
+        post: operations["import_users_api_v1_users_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read User
+         * @description One user. Outside the departments you manage (without `users:read_all`): 404.
+         */
+        get: operations["read_user_api_v1_users__user_id__get"];
+        /**
+         * Update User
+         * @description Change a user. Only the fields sent change. `is_active: false` deactivates the account
+         *     and ends its sessions; a role change also ends them. You cannot change your own role,
+         *     deactivate yourself, or change a user whose role has permissions you do not hold.
+         */
+        put: operations["update_user_api_v1_users__user_id__put"];
+        post?: never;
+        /**
+         * Delete User
+         * @description Delete a user with their badges, attendance and tokens. The audit log keeps its entries.
+         *     Deleting yourself: 409. Prefer deactivation to keep attendance history.
+         */
+        delete: operations["delete_user_api_v1_users__user_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/resend-invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend Invite
+         * @description Mail a fresh invitation; earlier invitation links stop working. 409 when the user has
+         *     already set a password or is deactivated.
+         */
+        post: operations["resend_invite_api_v1_users__user_id__resend_invite_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/departments": {
         parameters: {
             query?: never;
@@ -53,7 +393,8 @@ export interface paths {
         };
         /**
          * List Departments
-         * @description Departments ordered by name, with their manager and member count.
+         * @description Departments ordered by name, with their manager and member count. A supervisor's own
+         *     departments: `manager_id=<their user id>`.
          */
         get: operations["list_departments_api_v1_departments_get"];
         put?: never;
@@ -97,10 +438,907 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/shifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Shifts
+         * @description Shifts ordered by name, with their length, whether they cross midnight and how many
+         *     users work them.
+         */
+        get: operations["list_shifts_api_v1_shifts_get"];
+        put?: never;
+        /**
+         * Create Shift
+         * @description Create a shift. Times are local "HH:MM" in each user's location timezone; an end at or
+         *     before the start crosses midnight (a night shift belongs to the day it starts); equal
+         *     times are a 422. The name is unique (409 SHIFT_NAME_TAKEN, case-insensitive).
+         */
+        post: operations["create_shift_api_v1_shifts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shifts/{shift_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Shift
+         * @description One shift (404 SHIFT_NOT_FOUND).
+         */
+        get: operations["get_shift_api_v1_shifts__shift_id__get"];
+        /**
+         * Update Shift
+         * @description Change the fields sent. Changes apply to scans from now on; stored records keep the
+         *     status they were given.
+         */
+        put: operations["update_shift_api_v1_shifts__shift_id__put"];
+        post?: never;
+        /**
+         * Delete Shift
+         * @description Delete a shift no user works; 409 SHIFT_IN_USE otherwise. Past attendance records keep
+         *     their times and status.
+         */
+        delete: operations["delete_shift_api_v1_shifts__shift_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/locations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Locations
+         * @description Locations ordered by name, with how many users and kiosks they have.
+         */
+        get: operations["list_locations_api_v1_locations_get"];
+        put?: never;
+        /**
+         * Create Location
+         * @description Create a location. `timezone` must be an IANA name (e.g. `Europe/Madrid`, 422 naming
+         *     `timezone` otherwise); shift times of its users are read in it. The name is unique (409
+         *     LOCATION_NAME_TAKEN, case-insensitive).
+         */
+        post: operations["create_location_api_v1_locations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/locations/{location_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Location
+         * @description One location (404 LOCATION_NOT_FOUND).
+         */
+        get: operations["get_location_api_v1_locations__location_id__get"];
+        /**
+         * Update Location
+         * @description Change the fields sent; null means unchanged.
+         */
+        put: operations["update_location_api_v1_locations__location_id__put"];
+        post?: never;
+        /**
+         * Delete Location
+         * @description Delete a location no user or kiosk uses (409 LOCATION_IN_USE otherwise). Its holidays
+         *     are deleted with it.
+         */
+        delete: operations["delete_location_api_v1_locations__location_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/holidays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Holidays
+         * @description Holidays in date order. Filters combine: a year, a date range, a location.
+         */
+        get: operations["list_holidays_api_v1_holidays_get"];
+        put?: never;
+        /**
+         * Create Holiday
+         * @description Add a day off, for one location or (`location_id` null) for every location. One holiday
+         *     per day and location: 409 HOLIDAY_EXISTS. Attendance reports do not count it as absence.
+         */
+        post: operations["create_holiday_api_v1_holidays_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/holidays/{holiday_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Holiday
+         * @description One holiday (404 HOLIDAY_NOT_FOUND).
+         */
+        get: operations["get_holiday_api_v1_holidays__holiday_id__get"];
+        /**
+         * Update Holiday
+         * @description Change the fields sent; `location_id: null` makes the holiday apply everywhere.
+         */
+        put: operations["update_holiday_api_v1_holidays__holiday_id__put"];
+        post?: never;
+        /**
+         * Delete Holiday
+         * @description Remove a holiday.
+         */
+        delete: operations["delete_holiday_api_v1_holidays__holiday_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Roles
+         * @description The seeded roles first, then custom roles by name, each with its permissions and the
+         *     number of users holding it.
+         */
+        get: operations["list_roles_api_v1_roles_get"];
+        put?: never;
+        /**
+         * Create Role
+         * @description Create a custom role. Unknown permissions are a 422 listing them (`details.unknown`);
+         *     granting a permission you do not hold yourself is a 403 PERMISSION_NOT_HELD. The name is
+         *     unique (409 ROLE_NAME_TAKEN, case-insensitive).
+         */
+        post: operations["create_role_api_v1_roles_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Permissions
+         * @description Every permission string a role can hold, with a one-line description.
+         */
+        get: operations["list_permissions_api_v1_roles_permissions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/{role_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Role
+         * @description One role (404 ROLE_NOT_FOUND).
+         */
+        get: operations["get_role_api_v1_roles__role_id__get"];
+        /**
+         * Update Role
+         * @description Change a custom role; `permissions` replaces the whole set and takes effect on its
+         *     users' next request. The seeded roles cannot be changed: 409 SYSTEM_ROLE.
+         */
+        put: operations["update_role_api_v1_roles__role_id__put"];
+        post?: never;
+        /**
+         * Delete Role
+         * @description Delete a custom role nobody holds (409 ROLE_IN_USE otherwise; 409 SYSTEM_ROLE for the
+         *     seeded roles).
+         */
+        delete: operations["delete_role_api_v1_roles__role_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit Entries
+         * @description The audit log, newest first: who changed what, with the old and new values of the fields
+         *     that changed. Entries stay when their actor is deleted.
+         */
+        get: operations["list_audit_entries_api_v1_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notifications
+         * @description Email delivery status, newest first.
+         *
+         *     `queued` mail waits for a worker (after a failure, until `next_attempt_at`); `sending` is
+         *     leased to a worker; `sent` was accepted by the SMTP server; `failed` gave up after the
+         *     configured number of attempts (or a permanent refusal) and can be retried by an admin.
+         */
+        get: operations["list_notifications_api_v1_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{notification_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Notification
+         * @description Queue a `failed` email again with a fresh set of attempts; a worker sends it within
+         *     about a second. 404 NOTIFICATION_NOT_FOUND; 409 NOTIFICATION_NOT_FAILED for any other
+         *     status (queued and sending mail is already on its way, sent mail is not sent twice).
+         */
+        post: operations["retry_notification_api_v1_notifications__notification_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/badges/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read My Badge
+         * @description Your badge: a QR image (default PNG), a Code128 barcode, or its data as JSON.
+         *
+         *     A badge is issued on first request if you have none.
+         */
+        get: operations["read_my_badge_api_v1_badges_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/badges/me/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate My Badge
+         * @description Replace your badge (lost or photographed). The old one is refused at kiosks from now on
+         *     (`BADGE_SUPERSEDED`).
+         */
+        post: operations["regenerate_my_badge_api_v1_badges_me_regenerate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/badges/sheet.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Badge Sheet
+         * @description Printable ID cards (name, employee id, department, QR and Code128), ten per A4 page.
+         *
+         *     Give a department, users, or both. Users without a badge get one issued.
+         */
+        get: operations["badge_sheet_api_v1_badges_sheet_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/badge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read User Badge
+         * @description A user's active badge in any format (issued on first request). 404 `USER_NOT_FOUND`.
+         */
+        get: operations["read_user_badge_api_v1_users__user_id__badge_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/badge/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate User Badge
+         * @description Issue a new badge for a user, optionally expiring at `expires_at`; the old one is
+         *     refused at kiosks from now on (`BADGE_SUPERSEDED`). Audited.
+         */
+        post: operations["regenerate_user_badge_api_v1_users__user_id__badge_regenerate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/badge/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke User Badge
+         * @description Revoke a user's badge (lost card): kiosks refuse it with `BADGE_REVOKED`. The next view
+         *     of the user's badge issues a fresh one. 404 `BADGE_NOT_FOUND` if none is active. Audited.
+         */
+        post: operations["revoke_user_badge_api_v1_users__user_id__badge_revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosks/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Me
+         * @description The calling kiosk (by `X-Kiosk-Token`), its location and the server's clock.
+         *
+         *     Kiosks may send `X-Kiosk-Version` and `X-Kiosk-Time` (ISO 8601) on any call; they are
+         *     recorded as app version and clock offset. 401 `KIOSK_UNAUTHORIZED` for a missing or unknown
+         *     token, 401 `KIOSK_REVOKED` once an admin revoked the kiosk.
+         */
+        get: operations["read_me_api_v1_kiosks_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosks/pair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pair
+         * @description Exchange a one-time pairing code for this device's token (no other authentication).
+         *
+         *     The code works once and expires (`PAIRING_CODE_INVALID`, `PAIRING_CODE_EXPIRED`, both 400).
+         *     Attempts are limited per IP address (429 `RATE_LIMITED`).
+         */
+        post: operations["pair_api_v1_kiosks_pair_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Kiosks
+         * @description Kiosks by name, with status (pending / active / revoked), last seen time, app version
+         *     and clock offset.
+         */
+        get: operations["list_kiosks_api_v1_kiosks_get"];
+        put?: never;
+        /**
+         * Create Kiosk
+         * @description Enrol a kiosk at a location. The answer holds a one-time `pairing_code` (8 characters,
+         *     valid 15 minutes) to enter on the device; it is not shown again.
+         */
+        post: operations["create_kiosk_api_v1_kiosks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosks/{kiosk_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Kiosk
+         * @description One kiosk. 404 `KIOSK_NOT_FOUND`.
+         */
+        get: operations["read_kiosk_api_v1_kiosks__kiosk_id__get"];
+        /**
+         * Update Kiosk
+         * @description Rename a kiosk or move it to another location (fields left out keep their value).
+         */
+        put: operations["update_kiosk_api_v1_kiosks__kiosk_id__put"];
+        post?: never;
+        /**
+         * Delete Kiosk
+         * @description Delete a kiosk that never scanned. One with scan history is 409 `KIOSK_IN_USE`: revoke
+         *     it instead, so its scan log is kept.
+         */
+        delete: operations["delete_kiosk_api_v1_kiosks__kiosk_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosks/{kiosk_id}/pairing-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New Pairing Code
+         * @description Issue a new one-time pairing code. The kiosk's current device token stops working at
+         *     once (also re-enables a revoked kiosk once it pairs again).
+         */
+        post: operations["new_pairing_code_api_v1_kiosks__kiosk_id__pairing_code_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosks/{kiosk_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Kiosk
+         * @description Revoke a kiosk: its token is refused from the next request (401 `KIOSK_REVOKED`).
+         */
+        post: operations["revoke_kiosk_api_v1_kiosks__kiosk_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Attendance
+         * @description Attendance records, newest first. HR and admins see everyone; supervisors see the
+         *     departments they manage: asking for another `department_id` is 403 DEPARTMENT_FORBIDDEN,
+         *     and a `user_id` outside their departments matches nothing.
+         */
+        get: operations["list_attendance_api_v1_attendance_get"];
+        put?: never;
+        /**
+         * Scan
+         * @description Record a badge scan: a check-in if the employee has no open record, else a check-out.
+         *
+         *     Kiosks only (`X-Kiosk-Token`). `client_scan_id` makes the call idempotent: a retry with the
+         *     same id returns the first answer (same status and body); the same id with another payload
+         *     is 422 `SCAN_ID_REUSED`. Scans from the offline queue carry `captured_at`: within
+         *     `OFFLINE_MAX_AGE_HOURS` (and at most a small skew in the future) they count at that time
+         *     with source `offline`; otherwise they are kept for HR review and answered 202
+         *     `{"action": "held", "reason": ...}`. Rejections use the error envelope with the codes
+         *     listed below, and are recorded too.
+         */
+        post: operations["scan_api_v1_attendance_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Attendance
+         * @description Your own records between `start_date` and `end_date` (work dates, inclusive; default the
+         *     last 30 days) with totals: days present, late count and minutes, worked, overtime.
+         */
+        get: operations["my_attendance_api_v1_attendance_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live
+         * @description Who is in right now (an open record), grouped by the location they checked in at.
+         *     Supervisors see only the departments they manage.
+         */
+        get: operations["live_api_v1_attendance_live_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review Queue
+         * @description What awaits HR: held offline scans (pending approval) and open records flagged by the
+         *     missing clock-out job.
+         */
+        get: operations["review_queue_api_v1_attendance_review_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/review/{scan_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Scan
+         * @description Apply a held offline scan at its capture time, with the normal scan rules. Refused with
+         *     409 SCAN_NOT_APPLICABLE when those rules no longer allow it (correct the day instead).
+         */
+        post: operations["approve_scan_api_v1_attendance_review__scan_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/review/{scan_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject Scan
+         * @description Discard a held offline scan: it stays on record (rejected) and never counts.
+         */
+        post: operations["reject_scan_api_v1_attendance_review__scan_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Correction
+         * @description Add a record by hand (source `manual`) with a mandatory reason. Status and minutes are
+         *     computed as for a scan; the employee is notified and the audit log keeps the values.
+         *     409 OPEN_RECORD_EXISTS when it would be a second open record.
+         */
+        post: operations["create_correction_api_v1_attendance_corrections_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attendance/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Record
+         * @description One record: your own, one of your departments' (supervisors), or any (HR). Others 404.
+         */
+        get: operations["get_record_api_v1_attendance__record_id__get"];
+        /**
+         * Update Record
+         * @description Edit or close a record with a mandatory reason; status and minutes are recomputed, the
+         *     audit log keeps old and new values and the employee is notified.
+         */
+        put: operations["update_record_api_v1_attendance__record_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptInviteIn */
+        AcceptInviteIn: {
+            /** Token */
+            token: string;
+            /** Password */
+            password: string;
+        };
+        /** Accepted */
+        Accepted: {
+            /** Message */
+            message: string;
+        };
+        /** AuditRead */
+        AuditRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Actor Id
+             * @description null for the system; kept if the user is deleted
+             */
+            actor_id: string | null;
+            /**
+             * Actor Type
+             * @description user | kiosk | system
+             */
+            actor_type: string;
+            /**
+             * Actor Label
+             * @description the actor's email (or kiosk name) at the time
+             */
+            actor_label: string;
+            /**
+             * Action
+             * @example department.update
+             */
+            action: string;
+            /** Resource Type */
+            resource_type: string;
+            /** Resource Id */
+            resource_id: string | null;
+            /**
+             * Old Values
+             * @description changed fields before; secrets left out
+             */
+            old_values: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * New Values
+             * @description changed fields after; secrets left out
+             */
+            new_values: {
+                [key: string]: unknown;
+            } | null;
+            /** Ip */
+            ip: string | null;
+            /** Request Id */
+            request_id: string | null;
+        };
+        /** BadgeRead */
+        BadgeRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /**
+             * Code Data
+             * @description what the QR and Code128 encode; scan it at a kiosk
+             */
+            code_data: string;
+            /**
+             * Kid
+             * @description signing key id
+             */
+            kid: string;
+            /**
+             * Issued At
+             * Format: date-time
+             */
+            issued_at: string;
+            /**
+             * Expires At
+             * @description null: does not expire
+             */
+            expires_at: string | null;
+        };
+        /** ChangePasswordIn */
+        ChangePasswordIn: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** CorrectionCreate */
+        CorrectionCreate: {
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /**
+             * Check In At
+             * Format: date-time
+             */
+            check_in_at: string;
+            /** Check Out At */
+            check_out_at?: string | null;
+            /** Location Id */
+            location_id?: string | null;
+            /** Reason */
+            reason: string;
+            /** Notes */
+            notes?: string | null;
+        };
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "queued" | "sending" | "sent" | "failed";
         /** DepartmentCreate */
         DepartmentCreate: {
             /** Name */
@@ -154,6 +1392,16 @@ export interface components {
             /** Manager Id */
             manager_id?: string | null;
         };
+        /** Employee */
+        Employee: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Display Name */
+            display_name: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -163,6 +1411,477 @@ export interface components {
         Health: {
             /** Status */
             status: string;
+        };
+        /** HeldScan */
+        HeldScan: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kiosk Id
+             * Format: uuid
+             */
+            kiosk_id: string;
+            /** User Id */
+            user_id: string | null;
+            /** Employee Name */
+            employee_name: string | null;
+            /** Captured At */
+            captured_at: string | null;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Reason */
+            reason: string | null;
+            /** Review Status */
+            review_status: string | null;
+        };
+        /** HolidayCreate */
+        HolidayCreate: {
+            /**
+             * Holiday Date
+             * Format: date
+             */
+            holiday_date: string;
+            /** Name */
+            name: string;
+            /**
+             * Location Id
+             * @description the location it applies to; null = every location
+             */
+            location_id?: string | null;
+        };
+        /** HolidayRead */
+        HolidayRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Holiday Date
+             * Format: date
+             */
+            holiday_date: string;
+            /** Name */
+            name: string;
+            /** Location Id */
+            location_id: string | null;
+            /** Location Name */
+            location_name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * HolidayUpdate
+         * @description Only the fields sent change. `location_id: null` makes it apply everywhere; null
+         *     elsewhere means unchanged.
+         */
+        HolidayUpdate: {
+            /** Holiday Date */
+            holiday_date?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Location Id */
+            location_id?: string | null;
+        };
+        /** ImportResult */
+        ImportResult: {
+            /** Created */
+            created: number;
+            /** Updated */
+            updated: number;
+            /** Skipped */
+            skipped: number;
+            /** Errors */
+            errors: components["schemas"]["ImportRowError"][];
+        };
+        /** ImportRowError */
+        ImportRowError: {
+            /**
+             * Row
+             * @description Row number in the file; the header is row 1
+             */
+            row: number;
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * Kind
+         * @enum {string}
+         */
+        Kind: "email_verification" | "welcome" | "invitation" | "account_exists" | "password_reset" | "password_changed" | "attendance_confirmation" | "late_alert" | "missing_clockout" | "correction_notice" | "weekly_summary" | "scheduled_report" | "admin_alert";
+        /** KioskCreate */
+        KioskCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Location Id
+             * Format: uuid
+             */
+            location_id: string;
+        };
+        /** KioskEnrolled */
+        KioskEnrolled: {
+            kiosk: components["schemas"]["KioskRead"];
+            /**
+             * Pairing Code
+             * @description one-time code for POST /kiosks/pair; shown once
+             */
+            pairing_code: string;
+            /**
+             * Pairing Expires At
+             * Format: date-time
+             */
+            pairing_expires_at: string;
+        };
+        /** KioskMe */
+        KioskMe: {
+            kiosk: components["schemas"]["PairedKiosk"];
+            location: components["schemas"]["LocationBrief"];
+            /**
+             * Server Time
+             * Format: date-time
+             * @description server clock, for the kiosk's offset display
+             */
+            server_time: string;
+            /** Clock Offset Ms */
+            clock_offset_ms: number | null;
+        };
+        /** KioskRead */
+        KioskRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            location: components["schemas"]["LocationBrief"];
+            /**
+             * Status
+             * @description pending: enrolled, not yet paired; active: paired; revoked
+             * @enum {string}
+             */
+            status: "pending" | "active" | "revoked";
+            /** Paired At */
+            paired_at: string | null;
+            /**
+             * Pairing Expires At
+             * @description when the open pairing code expires
+             */
+            pairing_expires_at: string | null;
+            /**
+             * Last Seen At
+             * @description updated at most every 30 s
+             */
+            last_seen_at: string | null;
+            /** App Version */
+            app_version: string | null;
+            /**
+             * Clock Offset Ms
+             * @description kiosk clock minus server clock
+             */
+            clock_offset_ms: number | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * KioskUpdate
+         * @description Fields left out keep their value.
+         */
+        KioskUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Location Id */
+            location_id?: string | null;
+        };
+        /** Live */
+        Live: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Total */
+            total: number;
+            /** Locations */
+            locations: components["schemas"]["LiveLocation"][];
+        };
+        /** LiveLocation */
+        LiveLocation: {
+            /** Location Id */
+            location_id: string | null;
+            /** Location */
+            location: string | null;
+            /** Count */
+            count: number;
+            /** People */
+            people: components["schemas"]["LivePerson"][];
+        };
+        /** LivePerson */
+        LivePerson: {
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Employee Name */
+            employee_name: string;
+            /** Department Id */
+            department_id: string | null;
+            /**
+             * Record Id
+             * Format: uuid
+             */
+            record_id: string;
+            /**
+             * Check In At
+             * Format: date-time
+             */
+            check_in_at: string;
+            /** Status */
+            status: string;
+        };
+        /** LocationBrief */
+        LocationBrief: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Timezone */
+            timezone: string;
+        };
+        /** LocationCreate */
+        LocationCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Timezone
+             * @description IANA name; shift times are read in this zone
+             * @example Europe/Madrid
+             */
+            timezone: string;
+            /**
+             * Address
+             * @default
+             */
+            address: string;
+        };
+        /** LocationRead */
+        LocationRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Timezone */
+            timezone: string;
+            /** Address */
+            address: string;
+            /** User Count */
+            user_count: number;
+            /** Kiosk Count */
+            kiosk_count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * LocationUpdate
+         * @description Only the fields sent change; null means unchanged.
+         */
+        LocationUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Timezone */
+            timezone?: string | null;
+            /** Address */
+            address?: string | null;
+        };
+        /** LoginIn */
+        LoginIn: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** Password */
+            password: string;
+        };
+        /** MeRead */
+        MeRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Email */
+            email: string;
+            /** Employee Id */
+            employee_id: string;
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /** Full Name */
+            full_name: string;
+            /** Role */
+            role: string;
+            /**
+             * Role Id
+             * Format: uuid
+             */
+            role_id: string;
+            /** Department Id */
+            department_id: string | null;
+            /** Shift Id */
+            shift_id: string | null;
+            /** Location Id */
+            location_id: string | null;
+            /** Is Active */
+            is_active: boolean;
+            /** Email Verified At */
+            email_verified_at: string | null;
+            /**
+             * Invitation Pending
+             * @description Invited and has not set a password yet
+             */
+            invitation_pending: boolean;
+            /** Notification Preferences */
+            notification_preferences: {
+                [key: string]: boolean;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Permissions */
+            permissions: string[];
+        };
+        /** MeUpdate */
+        MeUpdate: {
+            /** First Name */
+            first_name?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            /**
+             * Notification Preferences
+             * @description Merged into the stored preferences; kinds not sent are unchanged.
+             */
+            notification_preferences?: {
+                [key: string]: boolean;
+            } | null;
+        };
+        /** MyAttendance */
+        MyAttendance: {
+            /**
+             * Start Date
+             * Format: date
+             */
+            start_date: string;
+            /**
+             * End Date
+             * Format: date
+             */
+            end_date: string;
+            /** Items */
+            items: components["schemas"]["RecordRead"][];
+            totals: components["schemas"]["Totals"];
+        };
+        /**
+         * NotificationRead
+         * @description One email in the outbox and how its delivery went.
+         */
+        NotificationRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * To
+             * @description recipient address
+             */
+            to: string;
+            /**
+             * Subject
+             * @description set when the mail is rendered for sending
+             */
+            subject: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /**
+             * Attempts
+             * @description delivery attempts started so far
+             */
+            attempts: number;
+            /**
+             * Last Error
+             * @description why the latest failed attempt failed
+             */
+            last_error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Next Attempt At
+             * @description when a queued mail is tried next (after a failure)
+             */
+            next_attempt_at: string | null;
+            /** Sent At */
+            sent_at: string | null;
+        };
+        /** Page[AuditRead] */
+        Page_AuditRead_: {
+            /** Items */
+            items: components["schemas"]["AuditRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
         };
         /** Page[DepartmentRead] */
         Page_DepartmentRead_: {
@@ -175,6 +1894,146 @@ export interface components {
             /** Limit */
             limit: number;
         };
+        /** Page[HolidayRead] */
+        Page_HolidayRead_: {
+            /** Items */
+            items: components["schemas"]["HolidayRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Page[KioskRead] */
+        Page_KioskRead_: {
+            /** Items */
+            items: components["schemas"]["KioskRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Page[LocationRead] */
+        Page_LocationRead_: {
+            /** Items */
+            items: components["schemas"]["LocationRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Page[NotificationRead] */
+        Page_NotificationRead_: {
+            /** Items */
+            items: components["schemas"]["NotificationRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Page[RecordRead] */
+        Page_RecordRead_: {
+            /** Items */
+            items: components["schemas"]["RecordRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Page[RoleRead] */
+        Page_RoleRead_: {
+            /** Items */
+            items: components["schemas"]["RoleRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Page[ShiftRead] */
+        Page_ShiftRead_: {
+            /** Items */
+            items: components["schemas"]["ShiftRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Page[UserRead] */
+        Page_UserRead_: {
+            /** Items */
+            items: components["schemas"]["UserRead"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+        };
+        /** PairRequest */
+        PairRequest: {
+            /**
+             * Pairing Code
+             * @description case, spaces and dashes are ignored
+             */
+            pairing_code: string;
+            /** App Version */
+            app_version?: string | null;
+        };
+        /** PairResponse */
+        PairResponse: {
+            /**
+             * Device Token
+             * @description send as X-Kiosk-Token; shown once, stored hashed
+             */
+            device_token: string;
+            kiosk: components["schemas"]["PairedKiosk"];
+        };
+        /** PairedKiosk */
+        PairedKiosk: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            location: components["schemas"]["LocationBrief"];
+        };
+        /** PasswordResetConfirmIn */
+        PasswordResetConfirmIn: {
+            /** Token */
+            token: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordResetIn */
+        PasswordResetIn: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+        };
+        /** PermissionRead */
+        PermissionRead: {
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+        };
         /** Readiness */
         Readiness: {
             /** Status */
@@ -185,6 +2044,490 @@ export interface components {
             schema_revision: string | null;
             /** Expected Revision */
             expected_revision: string;
+        };
+        /** RecordRead */
+        RecordRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Employee Name */
+            employee_name?: string | null;
+            /** Department Id */
+            department_id?: string | null;
+            /** Shift Id */
+            shift_id: string | null;
+            /** Location Id */
+            location_id: string | null;
+            /** Kiosk Id */
+            kiosk_id: string | null;
+            /**
+             * Work Date
+             * Format: date
+             */
+            work_date: string;
+            /**
+             * Check In At
+             * Format: date-time
+             */
+            check_in_at: string;
+            /** Check Out At */
+            check_out_at: string | null;
+            /** Status */
+            status: string;
+            /** Minutes Late */
+            minutes_late: number;
+            /** Worked Minutes */
+            worked_minutes: number | null;
+            /** Overtime Minutes */
+            overtime_minutes: number | null;
+            /** Early Leave Minutes */
+            early_leave_minutes: number | null;
+            /** Source */
+            source: string;
+            /** Notes */
+            notes: string | null;
+            /** Missing Checkout Flagged At */
+            missing_checkout_flagged_at: string | null;
+        };
+        /**
+         * RecordUpdate
+         * @description Edit or close a record. Omitted fields keep their value.
+         */
+        RecordUpdate: {
+            /** Check In At */
+            check_in_at?: string | null;
+            /** Check Out At */
+            check_out_at?: string | null;
+            /** Notes */
+            notes?: string | null;
+            /** Reason */
+            reason: string;
+        };
+        /** RefreshIn */
+        RefreshIn: {
+            /** Refresh Token */
+            refresh_token: string;
+        };
+        /** RegenerateRequest */
+        RegenerateRequest: {
+            /**
+             * Expires At
+             * @description expiry of the new badge; default from BADGE_VALID_DAYS (0 = never)
+             */
+            expires_at?: string | null;
+        };
+        /** RegisterIn */
+        RegisterIn: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** Password */
+            password: string;
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /** Employee Id */
+            employee_id: string;
+            /** Department Id */
+            department_id?: string | null;
+            /** Shift Id */
+            shift_id?: string | null;
+        };
+        /** ReviewDecision */
+        ReviewDecision: {
+            /** Note */
+            note?: string | null;
+        };
+        /** ReviewQueue */
+        ReviewQueue: {
+            /** Held Scans */
+            held_scans: components["schemas"]["HeldScan"][];
+            /** Missing Checkouts */
+            missing_checkouts: components["schemas"]["RecordRead"][];
+        };
+        /** RoleCreate */
+        RoleCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Permissions
+             * @description permission strings from GET /roles/permissions
+             */
+            permissions?: string[];
+        };
+        /** RoleRead */
+        RoleRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Permissions */
+            permissions: string[];
+            /**
+             * Is System
+             * @description seeded role: cannot be edited, renamed or deleted
+             */
+            is_system: boolean;
+            /** User Count */
+            user_count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * RoleUpdate
+         * @description Only the fields sent change; null means unchanged. `permissions` replaces the set.
+         */
+        RoleUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Permissions */
+            permissions?: string[] | null;
+        };
+        /** ScanIn */
+        ScanIn: {
+            /**
+             * Code Data
+             * @description The text read from the badge (QR or Code128)
+             */
+            code_data: string;
+            /**
+             * Client Scan Id
+             * @description Idempotency key chosen by the kiosk; a retry with the same id returns the first answer
+             */
+            client_scan_id: string;
+            /**
+             * Captured At
+             * @description When the scan happened, for scans sent later from the offline queue
+             */
+            captured_at?: string | null;
+        };
+        /** ScanResult */
+        ScanResult: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "check_in" | "check_out" | "held";
+            /** Status */
+            status?: string | null;
+            /** Minutes Late */
+            minutes_late?: number | null;
+            /** Worked Minutes */
+            worked_minutes?: number | null;
+            /** Overtime Minutes */
+            overtime_minutes?: number | null;
+            /** Early Leave Minutes */
+            early_leave_minutes?: number | null;
+            employee?: components["schemas"]["Employee"] | null;
+            /** At */
+            at?: string | null;
+            /** Location */
+            location?: string | null;
+            /** Record Id */
+            record_id?: string | null;
+            /** Source */
+            source?: string | null;
+            /** Work Date */
+            work_date?: string | null;
+            /**
+             * Reason
+             * @description Why a held scan awaits HR review
+             */
+            reason?: string | null;
+        };
+        /**
+         * SessionOut
+         * @description A signed-in session: send `Authorization: Bearer <access_token>`; trade the
+         *     `refresh_token` at /auth/refresh for a new pair before `expires_in` seconds pass.
+         */
+        SessionOut: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             */
+            token_type: string;
+            /** Expires In */
+            expires_in: number;
+            /** Refresh Token */
+            refresh_token: string;
+            user: components["schemas"]["SessionUser"];
+        };
+        /** SessionUser */
+        SessionUser: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Email */
+            email: string;
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /** Role */
+            role: string;
+            /** Permissions */
+            permissions: string[];
+        };
+        /** ShiftCreate */
+        ShiftCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Start Time
+             * @example 09:00
+             */
+            start_time: string;
+            /**
+             * End Time
+             * @description at or before start_time: the shift crosses midnight
+             * @example 09:00
+             */
+            end_time: string;
+            /**
+             * Grace Minutes
+             * @default 5
+             */
+            grace_minutes: number;
+            /**
+             * Early Threshold Minutes
+             * @default 30
+             */
+            early_threshold_minutes: number;
+            /**
+             * Working Days
+             * @description ISO weekdays, 1 = Monday … 7 = Sunday
+             */
+            working_days?: number[];
+        };
+        /** ShiftRead */
+        ShiftRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Start Time
+             * @example 09:00
+             */
+            start_time: string;
+            /**
+             * End Time
+             * @example 09:00
+             */
+            end_time: string;
+            /** Grace Minutes */
+            grace_minutes: number;
+            /** Early Threshold Minutes */
+            early_threshold_minutes: number;
+            /** Working Days */
+            working_days: number[];
+            /**
+             * Crosses Midnight
+             * @description the shift ends on the day after it starts
+             */
+            crosses_midnight: boolean;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /**
+             * User Count
+             * @description users assigned to this shift
+             */
+            user_count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ShiftUpdate
+         * @description Only the fields sent change; null means unchanged.
+         */
+        ShiftUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Start Time */
+            start_time?: string | null;
+            /** End Time */
+            end_time?: string | null;
+            /** Grace Minutes */
+            grace_minutes?: number | null;
+            /** Early Threshold Minutes */
+            early_threshold_minutes?: number | null;
+            /** Working Days */
+            working_days?: number[] | null;
+        };
+        /** TokenIn */
+        TokenIn: {
+            /** Token */
+            token: string;
+        };
+        /** Totals */
+        Totals: {
+            /** Records */
+            records: number;
+            /** Days Present */
+            days_present: number;
+            /** Late Count */
+            late_count: number;
+            /** Minutes Late */
+            minutes_late: number;
+            /** Worked Minutes */
+            worked_minutes: number;
+            /** Overtime Minutes */
+            overtime_minutes: number;
+            /** Early Leave Minutes */
+            early_leave_minutes: number;
+            /** Open Records */
+            open_records: number;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** Employee Id */
+            employee_id: string;
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /**
+             * Role Id
+             * @description Defaults to the `employee` role
+             */
+            role_id?: string | null;
+            /** Department Id */
+            department_id?: string | null;
+            /** Shift Id */
+            shift_id?: string | null;
+            /** Location Id */
+            location_id?: string | null;
+        };
+        /** UserRead */
+        UserRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Email */
+            email: string;
+            /** Employee Id */
+            employee_id: string;
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /** Full Name */
+            full_name: string;
+            /** Role */
+            role: string;
+            /**
+             * Role Id
+             * Format: uuid
+             */
+            role_id: string;
+            /** Department Id */
+            department_id: string | null;
+            /** Shift Id */
+            shift_id: string | null;
+            /** Location Id */
+            location_id: string | null;
+            /** Is Active */
+            is_active: boolean;
+            /** Email Verified At */
+            email_verified_at: string | null;
+            /**
+             * Invitation Pending
+             * @description Invited and has not set a password yet
+             */
+            invitation_pending: boolean;
+            /** Notification Preferences */
+            notification_preferences: {
+                [key: string]: boolean;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * UserUpdate
+         * @description Only the fields sent change; send `null` to clear department, shift or location.
+         */
+        UserUpdate: {
+            /** Email */
+            email?: string | null;
+            /** Employee Id */
+            employee_id?: string | null;
+            /** First Name */
+            first_name?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            /** Role Id */
+            role_id?: string | null;
+            /** Department Id */
+            department_id?: string | null;
+            /** Shift Id */
+            shift_id?: string | null;
+            /** Location Id */
+            location_id?: string | null;
+            /**
+             * Is Active
+             * @description false deactivates: the user's sessions end on their next request
+             */
+            is_active?: boolean | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -198,6 +2541,11 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** Verified */
+        Verified: {
+            /** Message */
+            message: string;
         };
     };
     responses: never;
@@ -248,11 +2596,603 @@ export interface operations {
             };
         };
     };
+    register_api_v1_auth_register_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_email_api_v1_auth_verify_email_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verified"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    login_api_v1_auth_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refresh_api_v1_auth_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    logout_api_v1_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_password_reset_api_v1_auth_password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    confirm_password_reset_api_v1_auth_password_reset_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    accept_invite_api_v1_auth_accept_invite_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInviteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_password_api_v1_auth_change_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_me_api_v1_users_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRead"];
+                };
+            };
+        };
+    };
+    update_me_api_v1_users_me_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_users_api_v1_users_get: {
+        parameters: {
+            query?: {
+                department_id?: string | null;
+                is_active?: boolean | null;
+                /** @description role name, e.g. `supervisor` */
+                role?: string | null;
+                /** @description matches name, email or employee_id */
+                search?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_UserRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    invite_user_api_v1_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    import_users_api_v1_users_import_post: {
+        parameters: {
+            query?: {
+                /** @description import the good rows and report the bad ones */
+                skip_invalid?: boolean;
+                /** @description invite the users created */
+                send_invites?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CSV with the columns email, employee_id, first_name, last_name and optionally department, shift, location, role (names). As a multipart upload (field `file`) or as the raw body with Content-Type text/csv. */
+        requestBody: {
+            content: {
+                "text/csv": string;
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_user_api_v1_users__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_users__user_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_user_api_v1_users__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    resend_invite_api_v1_users__user_id__resend_invite_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_departments_api_v1_departments_get: {
         parameters: {
             query?: {
                 /** @description part of the name */
                 search?: string | null;
+                /** @description only departments this user manages */
+                manager_id?: string | null;
                 /** @description 1-based page number */
                 page?: number;
                 /** @description items per page */
@@ -400,6 +3340,1642 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_shifts_api_v1_shifts_get: {
+        parameters: {
+            query?: {
+                /** @description part of the name */
+                search?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ShiftRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_shift_api_v1_shifts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShiftCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_shift_api_v1_shifts__shift_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_shift_api_v1_shifts__shift_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShiftUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_shift_api_v1_shifts__shift_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_locations_api_v1_locations_get: {
+        parameters: {
+            query?: {
+                /** @description part of the name */
+                search?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LocationRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_location_api_v1_locations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_location_api_v1_locations__location_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                location_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_location_api_v1_locations__location_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                location_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_location_api_v1_locations__location_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                location_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_holidays_api_v1_holidays_get: {
+        parameters: {
+            query?: {
+                year?: number | null;
+                /** @description from this day, inclusive */
+                start_date?: string | null;
+                /** @description up to this day, inclusive */
+                end_date?: string | null;
+                /** @description holidays that apply at this location */
+                location_id?: string | null;
+                /** @description with location_id: also the holidays of every location */
+                include_global?: boolean;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_HolidayRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_holiday_api_v1_holidays_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HolidayCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HolidayRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_holiday_api_v1_holidays__holiday_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                holiday_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HolidayRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_holiday_api_v1_holidays__holiday_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                holiday_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HolidayUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HolidayRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_holiday_api_v1_holidays__holiday_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                holiday_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_roles_api_v1_roles_get: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RoleRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_role_api_v1_roles_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_permissions_api_v1_roles_permissions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionRead"][];
+                };
+            };
+        };
+    };
+    get_role_api_v1_roles__role_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_role_api_v1_roles__role_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_role_api_v1_roles__role_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_audit_entries_api_v1_audit_get: {
+        parameters: {
+            query?: {
+                /** @description who acted */
+                actor_id?: string | null;
+                /** @description e.g. department.update */
+                action?: string | null;
+                /** @description e.g. department */
+                resource_type?: string | null;
+                /** @description id of the changed resource */
+                resource_id?: string | null;
+                /** @description from this instant, inclusive (ISO 8601 + offset) */
+                since?: string | null;
+                /** @description before this instant, exclusive */
+                until?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_notifications_api_v1_notifications_get: {
+        parameters: {
+            query?: {
+                /** @description delivery status */
+                status?: components["schemas"]["DeliveryStatus"] | null;
+                /** @description email kind */
+                kind?: components["schemas"]["Kind"] | null;
+                /** @description part of the recipient address */
+                to?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_NotificationRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retry_notification_api_v1_notifications__notification_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_my_badge_api_v1_badges_me_get: {
+        parameters: {
+            query?: {
+                /** @description png / svg: QR code; code128.png / code128.svg: barcode for printed badges; json: the code data and dates */
+                format?: "png" | "svg" | "code128.png" | "code128.svg" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The badge in the requested format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                    "image/svg+xml": unknown;
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    regenerate_my_badge_api_v1_badges_me_regenerate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadgeRead"];
+                };
+            };
+        };
+    };
+    badge_sheet_api_v1_badges_sheet_pdf_get: {
+        parameters: {
+            query?: {
+                /** @description every active member of this department */
+                department_id?: string | null;
+                /** @description these users (repeatable) */
+                user_id?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A4 sheet of ID cards */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_user_badge_api_v1_users__user_id__badge_get: {
+        parameters: {
+            query?: {
+                /** @description png / svg: QR code; code128.png / code128.svg: barcode for printed badges; json: the code data and dates */
+                format?: "png" | "svg" | "code128.png" | "code128.svg" | "json";
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The badge in the requested format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                    "image/svg+xml": unknown;
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    regenerate_user_badge_api_v1_users__user_id__badge_regenerate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RegenerateRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadgeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_user_badge_api_v1_users__user_id__badge_revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadgeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_me_api_v1_kiosks_me_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "x-kiosk-version"?: string | null;
+                "x-kiosk-time"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskMe"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pair_api_v1_kiosks_pair_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_kiosks_api_v1_kiosks_get: {
+        parameters: {
+            query?: {
+                /** @description only this location */
+                location_id?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_KioskRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_kiosk_api_v1_kiosks_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KioskCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskEnrolled"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_kiosk_api_v1_kiosks__kiosk_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kiosk_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_kiosk_api_v1_kiosks__kiosk_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kiosk_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KioskUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_kiosk_api_v1_kiosks__kiosk_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kiosk_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    new_pairing_code_api_v1_kiosks__kiosk_id__pairing_code_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kiosk_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskEnrolled"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_kiosk_api_v1_kiosks__kiosk_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kiosk_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_attendance_api_v1_attendance_get: {
+        parameters: {
+            query?: {
+                user_id?: string | null;
+                /** @description one work date */
+                date?: string | null;
+                start_date?: string | null;
+                end_date?: string | null;
+                /** @description one of early, on_time, late, non_working_day, holiday, unscheduled */
+                status?: string | null;
+                department_id?: string | null;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RecordRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    scan_api_v1_attendance_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "x-kiosk-version"?: string | null;
+                "x-kiosk-time"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanResult"];
+                };
+            };
+            /** @description Offline scan held for HR review */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanResult"];
+                };
+            };
+            /** @description INVALID_QR_CODE */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description KIOSK_UNAUTHORIZED / KIOSK_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description BADGE_REVOKED / BADGE_EXPIRED / BADGE_SUPERSEDED / USER_INACTIVE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description DUPLICATE_SCAN / REST_PERIOD (details.available_at) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR / SCAN_ID_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RATE_LIMITED (per badge or per kiosk) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    my_attendance_api_v1_attendance_me_get: {
+        parameters: {
+            query?: {
+                start_date?: string | null;
+                end_date?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyAttendance"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    live_api_v1_attendance_live_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Live"];
+                };
+            };
+        };
+    };
+    review_queue_api_v1_attendance_review_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueue"];
+                };
+            };
+        };
+    };
+    approve_scan_api_v1_attendance_review__scan_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_scan_api_v1_attendance_review__scan_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReviewDecision"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldScan"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_correction_api_v1_attendance_corrections_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorrectionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_record_api_v1_attendance__record_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_record_api_v1_attendance__record_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordRead"];
+                };
             };
             /** @description Validation Error */
             422: {
