@@ -15,13 +15,13 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import aiosmtplib
 import structlog
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
@@ -43,6 +43,9 @@ _CONNECTION_ERRORS = (
 )
 # A send runs a handful of commands, each bounded by the SMTP timeout.
 _COMMANDS_PER_SEND = 4
+# Delivered rows are recorded in groups: one commit per mail would cost more than the send.
+# A worker killed mid-group resends at most this many mails once their lease expires.
+MARK_SENT_EVERY = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,6 @@ class BatchResult:
     retrying: int = 0
     failed: int = 0
     released: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def backoff(attempts: int, settings: Settings, rng: random.Random | None = None) -> timedelta:
@@ -137,11 +139,24 @@ async def claim(
     return [Claimed(r.id, r.kind, r.to_address, dict(r.context or {}), r.attempts) for r in claimed]
 
 
-async def mark_sent(session: AsyncSession, row: Claimed, *, now: datetime, subject: str) -> None:
+async def mark_sent(session: AsyncSession, sent: list[tuple[Claimed, str, datetime]]) -> None:
+    """Record delivered rows: (row, rendered subject, sent at). One round trip for all."""
+    if not sent:
+        return
+    table = cast(Table, OutboxEmail.__table__)
     await session.execute(
-        update(OutboxEmail)
-        .where(OutboxEmail.id == row.id, OutboxEmail.status == "sending")
-        .values(status="sent", sent_at=now, locked_until=None, subject=subject)
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.status == "sending")
+        .values(
+            status="sent",
+            sent_at=bindparam("row_sent_at"),
+            subject=bindparam("row_subject"),
+            locked_until=None,
+        ),
+        [
+            {"row_id": row.id, "row_subject": subject, "row_sent_at": at}
+            for row, subject, at in sent
+        ],
     )
 
 
@@ -253,16 +268,20 @@ async def deliver_batch(
     # Never start a send that could outlive the lease: another worker would then resend it.
     budget = settings.outbox_lease_seconds - _COMMANDS_PER_SEND * settings.smtp_timeout_seconds
     connection = _Connection(settings)
+    sent: list[tuple[Claimed, str, datetime]] = []
     try:
         while pending:
             if should_stop() or time.monotonic() - started > budget:
                 break
             row = pending.pop(0)
-            outcome = await _deliver_one(
+            outcome, subject = await _deliver_one(
                 sessionmaker, settings, connection, row, pending, clock=clock, rng=rng
             )
             if outcome == "sent":
                 result.sent += 1
+                sent.append((row, subject, clock()))
+                if len(sent) >= MARK_SENT_EVERY:
+                    await _record_sent(sessionmaker, sent)
             elif outcome == "failed":
                 result.failed += 1
             else:
@@ -280,17 +299,29 @@ async def deliver_batch(
                     await session.commit()
                 pending = []
     finally:
+        await _record_sent(sessionmaker, sent)
         if pending:
             result.released = len(pending)
             async with sessionmaker() as session:
                 await release(session, pending)
                 await session.commit()
         await connection.close()
-    if result.errors or result.failed or result.retrying:
+    if result.failed or result.retrying:
         log.warning("outbox_batch", **_summary(result))
     else:
         log.info("outbox_batch", **_summary(result))
     return result
+
+
+async def _record_sent(
+    sessionmaker: async_sessionmaker[AsyncSession], sent: list[tuple[Claimed, str, datetime]]
+) -> None:
+    if not sent:
+        return
+    async with sessionmaker() as session:
+        await mark_sent(session, sent)
+        await session.commit()
+    sent.clear()
 
 
 def _summary(result: BatchResult) -> dict[str, Any]:
@@ -312,8 +343,9 @@ async def _deliver_one(
     *,
     clock: Callable[[], datetime],
     rng: random.Random | None,
-) -> str:
-    """Render and send one row; record the outcome in its own short transaction."""
+) -> tuple[str, str]:
+    """Render and send one row: ("sent", subject) for the caller to record, or a failure
+    outcome already recorded in its own short transaction."""
     now = clock()
     try:
         rendered = render(row.kind, row.context, settings=settings)
@@ -333,7 +365,7 @@ async def _deliver_one(
                 permanent=True,
             )
             await session.commit()
-        return "failed"
+        return "failed", ""
     try:
         await connection.send(message)
     except _CONNECTION_ERRORS as exc:
@@ -346,13 +378,10 @@ async def _deliver_one(
                 session, row, error, now=clock(), settings=settings, rng=rng
             )
             await session.commit()
-        return "failed" if status == "failed" else "retrying"
+        return ("failed" if status == "failed" else "retrying"), ""
     except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
-        return await _record_refusal(sessionmaker, settings, row, exc, clock=clock, rng=rng)
-    async with sessionmaker() as session:
-        await mark_sent(session, row, now=clock(), subject=rendered.subject)
-        await session.commit()
-    return "sent"
+        return await _record_refusal(sessionmaker, settings, row, exc, clock=clock, rng=rng), ""
+    return "sent", rendered.subject
 
 
 async def _record_refusal(
