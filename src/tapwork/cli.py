@@ -63,11 +63,12 @@ def worker(
 @app.command()
 def up(
     data_dir: Annotated[Path | None, typer.Option(help="where the embedded database lives")] = None,
+    demo: Annotated[bool, typer.Option(help="also run seed-demo (idempotent)")] = False,
 ) -> None:
     """Run the whole stack locally: database, mail catcher, migrations, API, worker, front ends."""
     from tapwork.devstack import run_up
 
-    run_up(data_dir=data_dir)
+    run_up(data_dir=data_dir, demo=demo)
 
 
 @app.command("create-admin")

@@ -190,6 +190,13 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     postgres: EmbeddedPostgres | None = None
     urls: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        yield
+        self.timings[name] = time.monotonic() - started
 
     # -- start ---------------------------------------------------------------------------
     def _spawn(self, name: str, argv: list[str]) -> Child:
@@ -230,7 +237,8 @@ class Stack:
                 self.data_dir, password=secret_values["postgres_password"], port=p.db
             )
             try:
-                os.environ["DATABASE_URL"] = self.postgres.start()
+                with self._phase("PostgreSQL"):
+                    os.environ["DATABASE_URL"] = self.postgres.start()
             except EmbeddedPostgresError as exc:
                 raise StackFailed(f"PostgreSQL: {exc} (log: {self.postgres.log_file})") from exc
         self.urls["database"] = os.environ["DATABASE_URL"]
@@ -255,7 +263,8 @@ class Stack:
         from tapwork.config import Settings
 
         self.console.print("Applying migrations…")
-        asyncio.run(migrate_database(Settings()))
+        with self._phase("migrations"):
+            asyncio.run(migrate_database(Settings()))
         if self.demo:
             from tapwork.demo import seed_demo
 
@@ -266,11 +275,13 @@ class Stack:
             self.console.print("[yellow]No worker in this build: mail stays in the outbox[/]")
         if has_frontend:
             self.console.print("Building the front ends if stale…")
-            importlib.import_module("tapwork.frontend").build_if_stale()
+            with self._phase("front-end build check"):
+                importlib.import_module("tapwork.frontend").build_if_stale()
             self._spawn("front ends", _uvicorn("tapwork.devstack:web_app", p.web, "--factory"))
             self.urls["kiosk"] = f"http://localhost:{p.web}/"
             self.urls["portal"] = f"http://localhost:{p.web}/portal/"
-        self._wait_until_ready(catcher=catcher, frontend=has_frontend)
+        with self._phase("waiting for the API"):
+            self._wait_until_ready(catcher=catcher, frontend=has_frontend)
         self._write_state()
 
     def _child_environment(self, secret_values: dict[str, str]) -> None:
@@ -398,7 +409,12 @@ def run_up(
             try:
                 stack.start()
                 stack.banner()
-                console.print(f"  Ready in {time.monotonic() - started:.1f}s", highlight=False)
+                phases = ", ".join(f"{k} {v:.1f}s" for k, v in stack.timings.items())
+                console.print(
+                    f"  Ready in {time.monotonic() - started:.1f}s ({phases})",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 stack.supervise()
             except (_Stop, KeyboardInterrupt):
                 pass

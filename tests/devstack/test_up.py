@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -64,7 +65,7 @@ class Up:
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
-    def start(self) -> dict[str, object]:
+    def start(self, *options: str) -> dict[str, object]:
         env = {
             k: v
             for k, v in os.environ.items()
@@ -74,7 +75,7 @@ class Up:
         self.log = self.data_dir / f"up-{time.monotonic_ns()}.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [TAPWORK, "up", "--data-dir", str(self.data_dir)],
+                [TAPWORK, "up", "--data-dir", str(self.data_dir), *options],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -130,9 +131,18 @@ def _assert_all_gone(pids: set[int], ports: dict[str, int]) -> None:
 # The first start may install and build the front ends (npm), which takes a while.
 @pytest.mark.timeout(300)
 def test_up_serves_the_stack_and_ctrl_c_stops_everything(up: Up) -> None:
-    state = up.start()
+    state = up.start("--demo")
     api = f"http://127.0.0.1:{up.ports['api']}"
     assert httpx.get(f"{api}/ready").json()["status"] == "ok"
+    # --demo seeded the organisation; its printed admin password signs in through the API.
+    password = re.search(r"admin@example\.com\W+(\S+)", up.output())
+    assert password, up.output()
+    login = httpx.post(
+        f"{api}/api/v1/auth/login",
+        json={"email": "admin@example.com", "password": password.group(1)},
+    )
+    assert login.status_code == 200, login.text
+    assert login.json()["access_token"]
     assert httpx.get(f"{api}/docs").status_code == 200
     assert httpx.get(f"http://127.0.0.1:{up.ports['web']}/").status_code == 200
     banner = up.output()
