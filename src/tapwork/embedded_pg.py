@@ -12,6 +12,7 @@ scram-sha-256 and there is no Unix socket, so other local users cannot walk in.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import re
@@ -49,14 +50,14 @@ def find_binaries() -> tuple[Path, str]:
     on_path = shutil.which("pg_ctl")
     if on_path:
         return Path(on_path).resolve().parent, "system"
-    try:
-        from pgserver._commands import POSTGRES_BIN_PATH
-    except ImportError as exc:  # pragma: no cover - pgserver is a dependency
+    # Located, not imported: importing pgserver starts its own machinery and warns.
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
         raise EmbeddedPostgresError(
             "No PostgreSQL binaries: install PostgreSQL or the pgserver package, "
             "or set DATABASE_URL"
-        ) from exc
-    return Path(POSTGRES_BIN_PATH), "pgserver"
+        )
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin", "pgserver"
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -109,9 +110,13 @@ class EmbeddedPostgres:
     password: str
     port: int | None = None
     host: str = "127.0.0.1"
+    binaries: Path | None = None  # a PostgreSQL bin dir; None: find_binaries()
 
     def __post_init__(self) -> None:
         self.bin_dir, self.source = find_binaries()
+        if self.binaries is not None:
+            self.bin_dir = self.binaries
+            self.source = "pgserver" if "pgserver" in self.binaries.parts else "system"
         self.pgdata = self.data_dir / "postgres"
         self.log_file = self.data_dir / "postgres.log"
         self._root = os.geteuid() == 0
