@@ -91,11 +91,11 @@ async def test_one_bad_row_imports_nothing_and_reports_every_error(
     assert found == {
         (4, "email"),
         (4, "first_name"),
+        (4, "department"),  # names are checked even on a row with other bad cells
         (5, "employee_id"),
         (6, "email"),
         (7, "role"),
     }
-    # Names are resolved only for rows that parsed; row 4 failed earlier.
     assert await _count_users(session) == before
     assert await session.scalar(select(func.count()).select_from(OutboxEmail)) == 0
 

@@ -186,6 +186,34 @@ def _pick(found: dict[str, list[Any]], name: str) -> Any | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
+@dataclass
+class _Checked:
+    number: int
+    row: ImportRow | None  # None when a cell failed validation
+    names: dict[str, str]  # department/shift/location/role cells that passed validation
+    errors: list[ImportRowError]
+
+
+def _check_cells(raw: RawRow) -> _Checked:
+    if raw.extra_values:
+        error = _err(raw.number, "row", "More values than columns in the header")
+        return _Checked(raw.number, None, {}, [error])
+    values = {k: (v.strip() or None) if k in OPTIONAL_COLUMNS else v for k, v in raw.cells.items()}
+    try:
+        row = ImportRow.model_validate(values)
+    except ValidationError as exc:
+        errors = [
+            _err(raw.number, str(e["loc"][0]) if e["loc"] else "row", _message(e))
+            for e in exc.errors()
+        ]
+        failed = {e.field for e in errors}
+        # Names are still checked, so one pass reports every problem of the row.
+        names = {c: v for c in OPTIONAL_COLUMNS if (v := values.get(c)) and c not in failed}
+        return _Checked(raw.number, None, names, errors)
+    names = {c: v for c in OPTIONAL_COLUMNS if (v := getattr(row, c))}
+    return _Checked(raw.number, row, names, [])
+
+
 async def validate(
     session: AsyncSession,
     rows: list[RawRow],
@@ -194,36 +222,31 @@ async def validate(
     progress: Progress = _no_progress,
 ) -> Plan:
     plan = Plan(rows=len(rows))
-    parsed: list[tuple[int, ImportRow]] = []
+    checked: list[_Checked] = []
     for i, raw in enumerate(rows, start=1):
-        number = raw.number
         if i % CHUNK == 0:
             progress("validate", i, len(rows))
-        if raw.extra_values:
-            plan.errors.append(_err(number, "row", "More values than columns in the header"))
-            continue
-        values = {
-            k: (v.strip() or None) if k in OPTIONAL_COLUMNS else v for k, v in raw.cells.items()
-        }
-        try:
-            parsed.append((number, ImportRow.model_validate(values)))
-        except ValidationError as exc:
-            for error in exc.errors():
-                column = str(error["loc"][0]) if error["loc"] else "row"
-                plan.errors.append(_err(number, column, _message(error)))
+        checked.append(_check_cells(raw))
 
-    departments = await _by_name(
-        session, Department, {r.department for _, r in parsed if r.department}
-    )
-    shifts = await _by_name(session, Shift, {r.shift for _, r in parsed if r.shift})
-    locations = await _by_name(session, Location, {r.location for _, r in parsed if r.location})
-    roles = await _by_name(session, Role, {r.role or DEFAULT_ROLE for _, r in parsed})
-    employee_ids = {r.employee_id for _, r in parsed}
-    emails = {r.email for _, r in parsed}
+    def wanted(column: str) -> set[str]:
+        return {n for c in checked if (n := c.names.get(column))}
+
+    found: dict[str, dict[str, list[Any]]] = {
+        "department": await _by_name(session, Department, wanted("department")),
+        "shift": await _by_name(session, Shift, wanted("shift")),
+        "location": await _by_name(session, Location, wanted("location")),
+        "role": await _by_name(session, Role, wanted("role") | {DEFAULT_ROLE}),
+    }
+    parsed = [c.row for c in checked if c.row is not None]
     existing = (
         (
             await session.scalars(
-                select(User).where(or_(User.employee_id.in_(employee_ids), User.email.in_(emails)))
+                select(User).where(
+                    or_(
+                        User.employee_id.in_({r.employee_id for r in parsed}),
+                        User.email.in_({r.email for r in parsed}),
+                    )
+                )
             )
         ).all()
         if parsed
@@ -234,55 +257,49 @@ async def validate(
 
     seen_ids: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
-    for number, row in parsed:
-        errors: list[ImportRowError] = []
-        if row.employee_id in seen_ids:
-            errors.append(
-                _err(number, "employee_id", f"Duplicate of row {seen_ids[row.employee_id]}")
-            )
-        if row.email in seen_emails:
-            errors.append(_err(number, "email", f"Duplicate of row {seen_emails[row.email]}"))
-        seen_ids.setdefault(row.employee_id, number)
-        seen_emails.setdefault(row.email, number)
-        target = by_employee_id.get(row.employee_id)
-        owner = by_email.get(row.email)
-        if owner is not None and owner is not target:
-            errors.append(_err(number, "email", "Already used by another user"))
-        if target is not None and not user_service.may_hold(actor, target.role):
-            errors.append(
-                _err(number, "employee_id", "Belongs to a user whose role you cannot change")
-            )
+    for item in checked:
+        number, row, errors = item.number, item.row, item.errors
+        target: User | None = None
+        if row is not None:
+            if row.employee_id in seen_ids:
+                first = seen_ids[row.employee_id]
+                errors.append(_err(number, "employee_id", f"Duplicate of row {first}"))
+            if row.email in seen_emails:
+                errors.append(_err(number, "email", f"Duplicate of row {seen_emails[row.email]}"))
+            seen_ids.setdefault(row.employee_id, number)
+            seen_emails.setdefault(row.email, number)
+            target = by_employee_id.get(row.employee_id)
+            owner = by_email.get(row.email)
+            if owner is not None and owner is not target:
+                errors.append(_err(number, "email", "Already used by another user"))
+            if target is not None and not user_service.may_hold(actor, target.role):
+                message = "Belongs to a user whose role you cannot change"
+                errors.append(_err(number, "employee_id", message))
         refs: dict[str, Any] = {}
-        for column, found in (
-            ("department", departments),
-            ("shift", shifts),
-            ("location", locations),
-        ):
-            name = getattr(row, column)
-            refs[column] = _pick(found, name) if name else None
+        for column in ("department", "shift", "location", "role"):
+            name = item.names.get(column)
+            if name is None and column == "role" and row is not None and target is None:
+                name = DEFAULT_ROLE  # new users default to employee; existing keep theirs
+            refs[column] = _pick(found[column], name) if name else None
             if name and refs[column] is None:
                 errors.append(_err(number, column, f"No {column} named {name!r}"))
-        role: Role | None = None
-        if row.role or target is None:
-            role = _pick(roles, row.role or DEFAULT_ROLE)
-            if role is None:
-                errors.append(_err(number, "role", f"No role named {row.role!r}"))
-            elif not user_service.may_hold(actor, role):
-                errors.append(_err(number, "role", f"You cannot assign the role {role.name}"))
-        if errors:
+        role: Role | None = refs["role"]
+        if role is not None and not user_service.may_hold(actor, role):
+            errors.append(_err(number, "role", f"You cannot assign the role {role.name}"))
+        if errors or row is None:
             plan.errors.extend(errors)
-        else:
-            plan.good.append(
-                _Good(
-                    number=number,
-                    row=row,
-                    role=role,
-                    department_id=refs["department"].id if refs["department"] else None,
-                    shift_id=refs["shift"].id if refs["shift"] else None,
-                    location_id=refs["location"].id if refs["location"] else None,
-                    existing=target,
-                )
+            continue
+        plan.good.append(
+            _Good(
+                number=number,
+                row=row,
+                role=role,
+                department_id=refs["department"].id if refs["department"] else None,
+                shift_id=refs["shift"].id if refs["shift"] else None,
+                location_id=refs["location"].id if refs["location"] else None,
+                existing=target,
             )
+        )
     progress("validate", len(rows), len(rows))
     plan.errors.sort(key=lambda e: e.row)
     return plan
