@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tapwork.attendance.models import AttendanceRecord
 from tapwork.badge.models import Badge
 from tapwork.config import Settings
+from tapwork.kiosk.models import Kiosk
 from tests.e2e import clips
 from tests.e2e.conftest import (
     Kiosks,
@@ -122,7 +123,7 @@ async def test_wedge_scan_checks_in_then_out(
 async def test_a_person_typing_is_not_a_scan(browser, kiosks: Kiosks, make_staff, e2e_db: Db):
     staff: Staff = await make_staff()
     page = await kiosks.open_paired(await kiosks.context(browser), staff)
-    await page.keyboard.type(staff.code, delay=120)
+    await page.keyboard.type(staff.code[:14], delay=90)  # a quick typist
     await page.keyboard.press("Enter")
     await page.wait_for_timeout(500)
     assert await page.is_hidden("#feedback")
@@ -248,3 +249,39 @@ async def test_spanish_kiosk(browser, kiosks: Kiosks, make_staff) -> None:
     await page.wait_for_selector("[data-screen=ready]")
     assert await page.inner_text(".prompt h1") == "Muestra tu credencial"
     await screenshot(page, "kiosk-ready-es")
+
+
+# The kiosk's clock runs five minutes slow: Date is shifted before the app loads.
+SLOW_CLOCK = """
+(() => {
+  const shift = -5 * 60 * 1000;
+  const RealDate = Date;
+  class SlowDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(RealDate.now() + shift);
+      else super(...args);
+    }
+    static now() { return RealDate.now() + shift; }
+  }
+  globalThis.Date = SlowDate;
+})();
+"""
+
+
+async def test_shows_clock_offset_and_reports_version(
+    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+) -> None:
+    staff: Staff = await make_staff()
+    context = await kiosks.context(browser)
+    await context.add_init_script(SLOW_CLOCK)
+    page = await kiosks.open_paired(context, staff)
+    notice = page.locator("#clock-notice")
+    await notice.wait_for(state="visible")
+    assert "5 min behind the server" in await notice.inner_text()
+    await screenshot(page, "kiosk-clock-offset")
+    async with e2e_db() as session:
+        kiosk = await session.get(Kiosk, staff.kiosk.id)
+        assert kiosk is not None
+        assert kiosk.app_version == "0.1.0"
+        assert kiosk.clock_offset_ms is not None
+        assert -310_000 < kiosk.clock_offset_ms < -290_000
