@@ -129,3 +129,37 @@ async def test_non_kiosk_is_refused(client: httpx.AsyncClient, org: Org) -> None
     assert anonymous.status_code == 401
     user = await client.post("/api/v1/attendance", json=body, headers=org.headers(org.admin))
     assert user.status_code == 401
+
+
+async def test_revoked_kiosk_and_unknown_token_are_refused(
+    client: httpx.AsyncClient, kiosk, kiosk_headers: dict[str, str], session: AsyncSession,
+    clock: FrozenClock,
+) -> None:  # fmt: skip
+    body = {"code_data": "x", "client_scan_id": "1"}
+    unknown = await client.post(
+        "/api/v1/attendance", json=body, headers={"X-Kiosk-Token": "not-a-real-token-at-all"}
+    )
+    assert unknown.status_code == 401
+    assert unknown.json()["error"]["code"] == "KIOSK_UNAUTHORIZED"
+    kiosk[0].revoked_at = clock()
+    await session.flush()
+    revoked = await client.post("/api/v1/attendance", json=body, headers=kiosk_headers)
+    assert revoked.status_code == 401
+    assert revoked.json()["error"]["code"] == "KIOSK_REVOKED"
+
+
+async def test_scan_records_kiosk_telemetry(
+    scanner: Scanner, kiosk, org: Org, session: AsyncSession, clock: FrozenClock
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    scanner.headers = {
+        **scanner.headers,
+        "X-Kiosk-Version": "scanner/1.4.2",
+        "X-Kiosk-Time": (clock() + timedelta(seconds=3)).isoformat(),
+    }
+    await scanner.scan(await badge_code(session, org.employee, org.settings, clock()))
+    await session.refresh(kiosk[0])
+    assert kiosk[0].last_seen_at == clock()
+    assert kiosk[0].app_version == "scanner/1.4.2"
+    assert kiosk[0].clock_offset_ms == 3000

@@ -4,17 +4,19 @@ The scan is the hot path (every badge at every door), so it runs hand-written SQ
 request's own connection (psycopg, server-side prepared after a few runs) instead of building
 an ORM object graph:
 
-1. `READ`: the stored answer for this (kiosk, scan id); the rate-limit hits for the badge and
-   the kiosk (an upsert in a data-modifying CTE, skipped for replays); the badge, its holder,
-   the holder's shift, department manager, latest attendance record (with its shift) and the
-   holidays around the scan date — one round trip.
-2. `WRITE_*`: the record insert (or check-out update), the scan event, the audit entry and the
-   outbox rows as ONE statement of CTEs. The open-record race is decided inside it by the
-   partial unique index (`ON CONFLICT ... DO NOTHING`) and the check-out's
-   `WHERE check_out_at IS NULL`: a lost race writes a DUPLICATE_SCAN event instead, no
-   SAVEPOINT needed.
+1. `READ`: the kiosk behind the token (the kiosk authentication: the same lookup and errors as
+   `kiosk.deps.current_kiosk`, folded in to save a round trip); the stored answer for this
+   (kiosk, scan id); the rate-limit hits for the badge and the kiosk (an upsert in a
+   data-modifying CTE, skipped for replays); the badge, its holder, the holder's shift,
+   department manager, latest attendance record (with its shift) and the holidays around the
+   scan date.
+2. `WRITE_*`: the record insert (or check-out update), the scan event, the audit entry, the
+   outbox rows and the kiosk's telemetry (at most every 30 s) as ONE statement. The open-record
+   race is decided inside it by the partial unique index (`ON CONFLICT ... DO NOTHING`) and the
+   check-out's `WHERE check_out_at IS NULL`: a lost race writes a DUPLICATE_SCAN event instead,
+   no SAVEPOINT needed.
 
-Both statements run inside the request's transaction, committed before the response is sent.
+Both run inside the request's transaction, committed before the response is sent.
 """
 
 from __future__ import annotations
@@ -81,29 +83,39 @@ LEFT JOIN shifts rs ON rs.id = r.shift_id
 """
 
 READ = f"""
-WITH prior AS (
-  SELECT payload_hash, (response->>'http_status')::int AS http_status,
-         (response->'body')::text AS body
-  FROM scan_events WHERE kiosk_id = %(kiosk_id)s AND client_scan_id = %(scan_id)s
+WITH kiosk AS (
+  SELECT id, name, location_id, revoked_at, last_seen_at, app_version
+  FROM kiosks WHERE token_hash = %(token_hash)s
+), prior AS (
+  SELECT e.payload_hash, (e.response->>'http_status')::int AS http_status,
+         (e.response->'body')::text AS body
+  FROM scan_events e JOIN kiosk ON e.kiosk_id = kiosk.id
+  WHERE e.client_scan_id = %(scan_id)s
 ), hits AS (
   INSERT INTO rate_limits AS rl (key, window_start, hits, expires_at)
-  SELECT k, %(window_start)s, 1, %(window_end)s FROM unnest(%(rl_keys)s::text[]) AS k
-  WHERE NOT EXISTS (SELECT 1 FROM prior)
+  SELECT k.key, %(window_start)s, 1, %(window_end)s
+  FROM kiosk CROSS JOIN LATERAL (
+    VALUES ('scan:kiosk:' || kiosk.id::text), (%(badge_key)s::text)
+  ) AS k(key)
+  WHERE k.key IS NOT NULL AND kiosk.revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM prior)
   ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + 1
   RETURNING rl.key, rl.hits
 )
 SELECT
+  kiosk.id AS kiosk_id, kiosk.name AS kiosk_name, kiosk.location_id,
+  kiosk.revoked_at AS kiosk_revoked_at, kiosk.last_seen_at AS kiosk_last_seen_at,
+  kiosk.app_version AS kiosk_app_version,
   (SELECT payload_hash FROM prior) AS prior_hash,
   (SELECT http_status FROM prior) AS prior_status,
   (SELECT body FROM prior) AS prior_body,
-  (SELECT hits FROM hits WHERE key = %(kiosk_key)s) AS kiosk_hits,
+  (SELECT hits FROM hits WHERE key LIKE 'scan:kiosk:%%') AS kiosk_hits,
   (SELECT hits FROM hits WHERE key = %(badge_key)s) AS badge_hits,
   l.timezone, l.name AS location_name,
   {_SUBJECT}
-FROM locations l
+FROM kiosk
+JOIN locations l ON l.id = kiosk.location_id
 LEFT JOIN badges b ON b.id = %(badge_id)s
 {_SUBJECT_JOINS}
-WHERE l.id = %(location_id)s
 """  # noqa: S608 - composed of constants; every value is a bound parameter
 
 # The same subject for a held scan HR approves: the badge it was made with, at its location.
@@ -145,7 +157,13 @@ ev AS (
 ), {_SIDE}
 """
 
-_SIDE = """au AS (
+_SIDE = """ks AS (
+  UPDATE kiosks
+  SET last_seen_at = %(now)s, app_version = coalesce(%(app_version)s, app_version),
+      clock_offset_ms = coalesce(%(clock_offset_ms)s, clock_offset_ms)
+  WHERE id = %(kiosk_id)s AND %(touch_kiosk)s
+  RETURNING id
+), au AS (
   INSERT INTO audit_logs (id, actor_id, actor_type, actor_label, action, resource_type,
                           resource_id, new_values, ip, request_id, created_at)
   SELECT gen_random_uuid(), %(actor_id)s, %(actor_type)s, %(actor_label)s, %(action)s,
@@ -194,7 +212,21 @@ WRITE_CHECK_OUT = _CHECK_OUT + _EVENT_SQL
 APPLY_CHECK_IN = _CHECK_IN + _EVENT_REVIEWED_SQL
 APPLY_CHECK_OUT = _CHECK_OUT + _EVENT_REVIEWED_SQL
 
+TOUCH_KIOSK = """
+UPDATE kiosks
+SET last_seen_at = %(now)s, app_version = coalesce(%(app_version)s, app_version),
+    clock_offset_ms = coalesce(%(clock_offset_ms)s, clock_offset_ms)
+WHERE id = %(kiosk_id)s
+"""
+
 WRITE_EVENT = """
+WITH ks AS (
+  UPDATE kiosks
+  SET last_seen_at = %(now)s, app_version = coalesce(%(app_version)s, app_version),
+      clock_offset_ms = coalesce(%(clock_offset_ms)s, clock_offset_ms)
+  WHERE id = %(kiosk_id)s AND %(touch_kiosk)s
+  RETURNING id
+)
 INSERT INTO scan_events (id, kiosk_id, client_scan_id, payload_hash, code_data, user_id,
                          badge_id, result, error_code, captured_at, received_at, response,
                          review_status)

@@ -4,7 +4,8 @@ import uuid
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.security import APIKeyHeader
 from sqlalchemy import func, select
 
 from tapwork.attendance import review, service
@@ -29,7 +30,8 @@ from tapwork.auth.deps import Principal, require
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import InvalidInput
-from tapwork.kiosk.deps import CurrentKiosk
+from tapwork.kiosk.deps import MAX_TOKEN_LENGTH
+from tapwork.kiosk.errors import KioskUnauthorized
 from tapwork.kit.pagination import Page, Pagination
 from tapwork.role.permissions import P
 from tapwork.user.models import User
@@ -47,14 +49,32 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+_kiosk_token = APIKeyHeader(
+    name="X-Kiosk-Token",
+    auto_error=False,
+    description="Device token from POST /api/v1/kiosks/pair",
+)
+
+
+async def kiosk_token(token: Annotated[str | None, Depends(_kiosk_token)]) -> str:
+    """The token must be present before anything else is looked at (401, not 422). It is
+    verified by the scan's first statement, which also reads everything else the scan needs:
+    same lookup and errors as `CurrentKiosk`, one round trip fewer on the hot path."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise KioskUnauthorized()
+    return token
+
+
 @router.post("", response_model=ScanResult, responses=_ERRORS)
 async def scan(
     request: Request,
+    token: Annotated[str, Depends(kiosk_token)],
     body: ScanIn,
-    kiosk: CurrentKiosk,
     session: DbSession,
     settings: AppSettings,
     now: Now,
+    x_kiosk_version: Annotated[str | None, Header()] = None,
+    x_kiosk_time: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Record a badge scan: a check-in if the employee has no open record, else a check-out.
 
@@ -69,9 +89,9 @@ async def scan(
     outcome = await scan_engine.perform(
         session,
         scan_engine.ScanRequest(
-            kiosk_id=kiosk.id,
-            kiosk_name=kiosk.name,
-            location_id=kiosk.location_id,
+            kiosk_token=token,
+            kiosk_version=x_kiosk_version,
+            kiosk_time=x_kiosk_time,
             code_data=body.code_data,
             client_scan_id=body.client_scan_id,
             captured_at=body.captured_at,

@@ -26,8 +26,11 @@ from tapwork.badge import codec
 from tapwork.badge.errors import BadgeExpired, BadgeRevoked, BadgeSuperseded, InvalidQrCode
 from tapwork.config import Settings
 from tapwork.errors import AppError, RateLimited, error_body
+from tapwork.kiosk.deps import MAX_VERSION_LENGTH, SEEN_WRITE_INTERVAL, clock_offset_ms
+from tapwork.kiosk.errors import KioskRevoked, KioskUnauthorized
 from tapwork.kit.ratelimit import RateLimitState
 from tapwork.kit.ratelimit import window_start as rl_window_start
+from tapwork.kit.security import hash_token
 from tapwork.notification.kinds import Kind
 
 WINDOW = timedelta(minutes=1)
@@ -38,15 +41,15 @@ HELD_OUT_OF_ORDER = "OFFLINE_OUT_OF_ORDER"
 
 @dataclass(frozen=True, slots=True)
 class ScanRequest:
-    kiosk_id: uuid.UUID
-    kiosk_name: str
-    location_id: uuid.UUID
+    kiosk_token: str
     code_data: str
     client_scan_id: str
     captured_at: datetime | None
     now: datetime
     ip: str | None = None
     request_id: str | None = None
+    kiosk_version: str | None = None
+    kiosk_time: str | None = None
 
 
 @dataclass(slots=True)
@@ -296,27 +299,27 @@ async def _perform(session: AsyncSession, req: ScanRequest, settings: Settings) 
         invalid = exc
     now = req.now
     start = rl_window_start(now, WINDOW)
-    kiosk_key = f"scan:kiosk:{req.kiosk_id}"
-    badge_key = f"scan:badge:{badge_id}" if badge_id else None
     digest = payload_hash(req.code_data, req.captured_at)
     row = await queries.fetch_one(
         conn,
         queries.READ,
         {
-            "kiosk_id": req.kiosk_id,
+            "token_hash": hash_token(req.kiosk_token),
             "scan_id": req.client_scan_id,
             "window_start": start,
             "window_end": start + WINDOW,
-            "rl_keys": [kiosk_key, badge_key] if badge_key else [kiosk_key],
-            "kiosk_key": kiosk_key,
-            "badge_key": badge_key,
+            "badge_key": f"scan:badge:{badge_id}" if badge_id else None,
             "badge_id": badge_id,
-            "location_id": req.location_id,
             "at": req.captured_at or now,
         },
     )
-    assert row is not None, "a kiosk's location always exists (foreign key)"
+    if row is None:
+        raise KioskUnauthorized()
+    if row["kiosk_revoked_at"] is not None:
+        raise KioskRevoked()
+    telemetry = _telemetry(row, req)
     if row["prior_hash"] is not None:
+        await _touch_alone(conn, telemetry)
         if row["prior_hash"] != digest:
             status, body = _error(ScanIdReused("This scan id was already used for another scan"))
             return Outcome(status, orjson.dumps(body))
@@ -324,10 +327,37 @@ async def _perform(session: AsyncSession, req: ScanRequest, settings: Settings) 
 
     headers, limited = _rate_limit(row, settings, now, start)
     if limited is not None:
+        await _touch_alone(conn, telemetry)
         return limited
-    outcome = await _apply(conn, req, row, digest, invalid, settings)
+    outcome = await _apply(conn, req, row, digest, invalid, telemetry, settings)
     outcome.headers = headers
     return outcome
+
+
+def _telemetry(row: dict[str, Any], req: ScanRequest) -> dict[str, Any]:
+    """Kiosk last-seen / version / clock offset, written at most every SEEN_WRITE_INTERVAL
+    (as `kiosk.deps` does) and folded into the scan's write statement."""
+    version = (req.kiosk_version or "").strip()[:MAX_VERSION_LENGTH] or None
+    if version is not None and "\x00" in version:
+        version = None
+    last_seen = row["kiosk_last_seen_at"]
+    touch = (
+        last_seen is None
+        or req.now - last_seen >= SEEN_WRITE_INTERVAL
+        or (version is not None and version != row["kiosk_app_version"])
+    )
+    return {
+        "kiosk_id": row["kiosk_id"],
+        "touch_kiosk": touch,
+        "app_version": version,
+        "clock_offset_ms": clock_offset_ms(req.kiosk_time, req.now) if touch else None,
+        "now": req.now,
+    }
+
+
+async def _touch_alone(conn: AsyncConnection[Any], telemetry: dict[str, Any]) -> None:
+    if telemetry["touch_kiosk"]:
+        await queries.execute(conn, queries.TOUCH_KIOSK, telemetry)
 
 
 async def _apply(
@@ -336,12 +366,13 @@ async def _apply(
     row: dict[str, Any],
     digest: str,
     invalid: InvalidQrCode | None,
+    telemetry: dict[str, Any],
     settings: Settings,
 ) -> Outcome:
     now = req.now
     event: dict[str, Any] = {
+        **telemetry,
         "event_id": uuid.uuid4(),
-        "kiosk_id": req.kiosk_id,
         "scan_id": req.client_scan_id,
         "payload_hash": digest,
         "code_data": req.code_data,
@@ -387,17 +418,16 @@ async def _apply(
     ok = answer(plan, row)
     lost_status, lost = _error(DuplicateScan("Another scan of this badge was just recorded"))
     actor = {
-        "actor_id": req.kiosk_id,
+        "actor_id": row["kiosk_id"],
         "actor_type": "kiosk",
-        "actor_label": req.kiosk_name,
+        "actor_label": row["kiosk_name"],
         "ip": req.ip,
         "request_id": req.request_id,
     }
     params = write_params(plan, row, actor)
     params.update(
         event,
-        location_id=req.location_id,
-        kiosk_id=req.kiosk_id,
+        location_id=row["location_id"],
         response=_envelope(200, ok),
         lost_response=_envelope(lost_status, lost),
     )
