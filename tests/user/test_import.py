@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tapwork.audit.models import AuditLog
+from tapwork.auth import tokens
 from tapwork.notification.models import OutboxEmail
 from tapwork.user.models import User
+from tests.support.clock import FrozenClock
 from tests.support.personas import Org
 
 IMPORT = "/api/v1/users/import"
@@ -40,7 +43,7 @@ async def _count_users(session: AsyncSession) -> int:
 
 
 async def test_imports_rows_resolving_names(
-    client: httpx.AsyncClient, org: Org, session: AsyncSession
+    client: httpx.AsyncClient, org: Org, session: AsyncSession, clock: FrozenClock
 ) -> None:
     response = await _post(client, org, good_csv())
     assert response.status_code == 200, response.text
@@ -56,10 +59,20 @@ async def test_imports_rows_resolving_names(
     assert bo is not None
     assert bo.department_id == org.other_department.id  # names match case-insensitively
     assert bo.role.name == "supervisor"
-    invitations = await session.scalars(
-        select(OutboxEmail.to_address).where(OutboxEmail.kind == "invitation")
-    )
-    assert set(invitations.all()) == {"ana@example.com", "bo@example.com", "cy@example.com"}
+    invitations = {
+        mail.to_address: mail
+        for mail in (
+            await session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "invitation"))
+        ).all()
+    }
+    assert set(invitations) == {"ana@example.com", "bo@example.com", "cy@example.com"}
+    # The import writes invitation tokens itself (in bulk): they must work like issued ones.
+    url = urlparse(invitations["ana@example.com"].context["accept_url"])
+    assert url.path == "/portal/accept-invite"
+    raw = parse_qs(url.query)["token"][0]
+    token = await tokens.consume(session, raw, tokens.Purpose.INVITE, now=clock())
+    assert token is not None
+    assert token.user_id == ana.id
     summary = await session.scalar(select(AuditLog).where(AuditLog.action == "user.import"))
     assert summary is not None
     assert summary.actor_id == org.hr.id

@@ -189,3 +189,20 @@ async def test_resend_invite_unknown_user_is_404(client: httpx.AsyncClient, org:
         f"{USERS}/{uuid.uuid4()}/resend-invite", headers=org.headers(org.hr)
     )
     assert response.status_code == 404
+
+
+async def test_invited_user_accepts_and_signs_in(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
+    created = (await client.post(USERS, headers=org.headers(org.hr), json=new_user())).json()
+    [mail] = await _invitations(session, created["email"])
+    accepted = await client.post(
+        "/api/v1/auth/accept-invite",
+        json={"token": _token(mail), "password": "a brand new long passphrase"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    access = accepted.json()["access_token"]
+    me = await client.get(f"{USERS}/me", headers={"Authorization": f"Bearer {access}"})
+    assert me.status_code == 200
+    assert me.json()["invitation_pending"] is False
+    assert me.json()["email_verified_at"] is not None
