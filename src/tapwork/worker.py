@@ -91,7 +91,8 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
     """Run until SIGTERM/SIGINT (or until the surrounding task is cancelled)."""
     configure_logging(settings.log_level, json=settings.log_json)
     _route_stdlib_logging(settings)
-    engine = create_engine(settings, pool_size=2, max_overflow=2)
+    # A connection for each concurrent task plus the delivery loop; procrastinate has its own.
+    engine = create_engine(settings, pool_size=concurrency + 1, max_overflow=2)
     sessionmaker = create_sessionmaker(engine)
     jobs.install_runtime(jobs.Runtime(settings=settings, sessionmaker=sessionmaker))
     stop = asyncio.Event()
