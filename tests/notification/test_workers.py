@@ -17,10 +17,12 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tapwork import jobs
 from tapwork.config import Settings
 from tapwork.db import DbSession
 from tapwork.main import create_app
 from tapwork.notification import delivery
+from tapwork.notification.jobs import prune_sent_mail
 from tapwork.notification.kinds import Kind
 from tapwork.notification.models import OutboxEmail
 from tapwork.notification.service import enqueue
@@ -177,6 +179,25 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
             return waiting == 0
 
         await _until(all_marked_sent, 60, "all 201 mails to be marked sent")
+
+        # The procrastinate half runs tasks too, with the runtime (settings, database) installed.
+        async with committed_db() as session:
+            registered = await session.scalar(text("SELECT count(*) FROM procrastinate_workers"))
+        assert registered == 2
+        queue_settings = Settings(TAPWORK_ENV="test", database_url=database_url)
+        async with jobs.open_app(queue_settings):
+            job_id = await prune_sent_mail.defer_async(timestamp=0)
+
+        async def job_done() -> bool:
+            async with committed_db() as session:
+                status = await session.scalar(
+                    text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"),
+                    {"id": job_id},
+                )
+            assert status != "failed"
+            return status == "succeeded"
+
+        await _until(job_done, 30, "a deferred task to run in a worker")
     finally:
         for worker in workers:
             if worker.poll() is None:
