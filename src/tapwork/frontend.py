@@ -55,20 +55,25 @@ def _walk(path: Path) -> Iterator[Path]:
                 yield child
 
 
-def _newest_source_mtime(frontend: Path) -> float:
+def _newest_source_mtime(frontend: Path, package: str) -> float:
+    # Every package is built from its own sources, the shared package and the lock file.
     roots = [frontend / "package-lock.json", frontend / "tsconfig.base.json", frontend / "shared"]
-    for package in PACKAGES:
-        roots += [frontend / package / part for part in SOURCE_PARTS]
+    roots += [frontend / package / part for part in SOURCE_PARTS]
     return max((f.stat().st_mtime for root in roots for f in _walk(root)), default=0.0)
 
 
+def stale_packages(frontend: Path = FRONTEND_DIR) -> list[str]:
+    """Packages whose dist is missing or older than any source it is built from."""
+    stale = []
+    for package in PACKAGES:
+        index = frontend / package / "dist" / "index.html"
+        if not index.exists() or _newest_source_mtime(frontend, package) > index.stat().st_mtime:
+            stale.append(package)
+    return stale
+
+
 def is_stale(frontend: Path = FRONTEND_DIR) -> bool:
-    """True when a package's dist is missing or older than any source it is built from."""
-    built = [frontend / package / "dist" / "index.html" for package in PACKAGES]
-    if not all(index.exists() for index in built):
-        return True
-    oldest_build = min(index.stat().st_mtime for index in built)
-    return _newest_source_mtime(frontend) > oldest_build
+    return bool(stale_packages(frontend))
 
 
 def _npm(*args: str, cwd: Path) -> None:
@@ -79,7 +84,8 @@ def _npm(*args: str, cwd: Path) -> None:
 
 
 def build_if_stale(frontend: Path = FRONTEND_DIR) -> None:
-    """Install the workspace when needed and rebuild when the built assets are missing or old."""
+    """Install the workspace when needed and rebuild the packages whose assets are missing or
+    older than their sources (only those: the kiosk need not wait for the portal)."""
     if not (frontend / "package.json").exists():
         print(f"frontend: no workspace at {frontend}; serving prebuilt assets only", flush=True)
         return
@@ -88,11 +94,15 @@ def build_if_stale(frontend: Path = FRONTEND_DIR) -> None:
     if not modules.is_dir() or (lock.exists() and lock.stat().st_mtime > modules.stat().st_mtime):
         print("frontend: installing packages (npm ci)…", flush=True)
         _npm("ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=frontend)
-    if not is_stale(frontend):
+    stale = stale_packages(frontend)
+    if not stale:
         print("frontend: built assets are up to date", flush=True)
         return
-    print("frontend: building the Scanner App and the portal (npm run build)…", flush=True)
-    _npm("run", "--silent", "build", cwd=frontend)
+    for package in stale:
+        print(f"frontend: building {package} (npm run build -w {package})…", flush=True)
+        _npm("run", "--silent", "build", "-w", package, cwd=frontend)
+    if "scanner" in stale:
+        _npm("run", "--silent", "budget", cwd=frontend)
     print("frontend: build finished", flush=True)
 
 

@@ -18,7 +18,7 @@ from playwright.async_api import Playwright
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork.attendance.models import AttendanceRecord
+from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.badge.models import Badge
 from tapwork.config import Settings
 from tapwork.kiosk.models import Kiosk
@@ -172,6 +172,7 @@ async def test_offline_scan_is_queued_and_sent_once_back_online(
 
     await context.set_offline(False)
     await badge.wait_for(state="hidden", timeout=15_000)
+    assert await page.inner_text("#toast") == "Queued scans sent: 1"
     await wait_for_records(e2e_db, staff.user.id, 1)
     await page.wait_for_timeout(1000)  # a second send would have landed by now
     [record] = await records(e2e_db, staff.user.id)
@@ -251,10 +252,10 @@ async def test_spanish_kiosk(browser, kiosks: Kiosks, make_staff) -> None:
     await screenshot(page, "kiosk-ready-es")
 
 
-# The kiosk's clock runs five minutes slow: Date is shifted before the app loads.
+# The kiosk's clock runs slow: Date is shifted before the app loads.
 SLOW_CLOCK = """
 (() => {
-  const shift = -5 * 60 * 1000;
+  const shift = -MINUTES * 60 * 1000;
   const RealDate = Date;
   class SlowDate extends RealDate {
     constructor(...args) {
@@ -273,7 +274,7 @@ async def test_shows_clock_offset_and_reports_version(
 ) -> None:
     staff: Staff = await make_staff()
     context = await kiosks.context(browser)
-    await context.add_init_script(SLOW_CLOCK)
+    await context.add_init_script(SLOW_CLOCK.replace("MINUTES", "5"))
     page = await kiosks.open_paired(context, staff)
     notice = page.locator("#clock-notice")
     await notice.wait_for(state="visible")
@@ -285,3 +286,25 @@ async def test_shows_clock_offset_and_reports_version(
         assert kiosk.app_version == "0.1.0"
         assert kiosk.clock_offset_ms is not None
         assert -310_000 < kiosk.clock_offset_ms < -290_000
+
+
+async def test_offline_scan_too_old_is_held_for_review(
+    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+) -> None:
+    staff: Staff = await make_staff()
+    context = await kiosks.context(browser)
+    # Captured "80 hours ago" by the kiosk's clock: beyond OFFLINE_MAX_AGE_HOURS (72).
+    await context.add_init_script(SLOW_CLOCK.replace("MINUTES", str(80 * 60)))
+    page = await kiosks.open_paired(context, staff)
+    await context.set_offline(True)
+    await wedge_scan(page, staff.code)
+    assert (await feedback(page))["tone"] == "queued"
+    await context.set_offline(False)
+    await page.locator("#queue-badge").wait_for(state="hidden", timeout=15_000)
+    async with e2e_db() as session:
+        [event] = await session.scalars(
+            select(ScanEvent).where(ScanEvent.kiosk_id == staff.kiosk.id)
+        )
+    assert event.result == "held"
+    assert event.review_status == "pending"
+    assert await records(e2e_db, staff.user.id) == []

@@ -69,9 +69,21 @@ def test_stale_when_a_source_is_newer_than_the_build(fake_build: Path) -> None:
     old = 1_700_000_000
     for path in fake_build.rglob("*"):
         os.utime(path, (old, old))
-    assert not frontend.is_stale(fake_build)
+    assert frontend.stale_packages(fake_build) == []
     source = fake_build / "scanner" / "src" / "main.ts"
     os.utime(source, (old + 10, old + 10))
-    assert frontend.is_stale(fake_build)
+    assert frontend.stale_packages(fake_build) == ["scanner"]
     (fake_build / "portal" / "dist" / "index.html").unlink()
-    assert frontend.is_stale(fake_build)
+    assert frontend.stale_packages(fake_build) == ["scanner", "portal"]
+
+
+def test_a_shared_change_makes_every_package_stale(fake_build: Path) -> None:
+    (fake_build / "shared" / "src").mkdir(parents=True)
+    shared = fake_build / "shared" / "src" / "index.ts"
+    shared.write_text("")
+    old = 1_700_000_000
+    for path in fake_build.rglob("*"):
+        os.utime(path, (old, old))
+    assert not frontend.is_stale(fake_build)
+    os.utime(shared, (old + 10, old + 10))
+    assert frontend.stale_packages(fake_build) == ["scanner", "portal"]

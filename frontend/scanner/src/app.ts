@@ -114,6 +114,7 @@ export class KioskApp {
       languagePicker(this.i18n),
     );
     const notice = h("div", { class: "notice", id: "clock-notice", role: "alert", hidden: true });
+    const toast = h("div", { class: "toast", id: "toast", role: "status", hidden: true });
     const cameraNote =
       this.cameraState === "none" || this.cameraState === "denied"
         ? h("p", { id: "camera-note" }, this.i18n.t(this.cameraState === "none" ? "scanner.cameraNone" : "scanner.cameraDenied"))
@@ -126,7 +127,7 @@ export class KioskApp {
       cameraNote,
     );
     const stage = h("section", { class: "stage", "aria-label": this.i18n.t("scanner.title") }, this.video, prompt);
-    const screen = h("main", { class: "screen", "data-screen": "ready" }, header, notice, stage);
+    const screen = h("main", { class: "screen", "data-screen": "ready" }, header, notice, stage, toast);
     queueMicrotask(() => {
       this.updateBadge();
       this.updateClockNotice();
@@ -335,8 +336,18 @@ export class KioskApp {
   }
 
   private setQueued(count: number): void {
+    const sent = this.queued - count;
+    if (count === 0 && sent > 0 && this.online) this.toast(this.i18n.t("scanner.sentQueued", { count: sent }));
     this.queued = count;
     this.updateBadge();
+  }
+
+  private toast(text: string): void {
+    const toast = document.getElementById("toast");
+    if (!toast) return;
+    toast.textContent = text;
+    toast.hidden = false;
+    setTimeout(() => (toast.hidden = true), FEEDBACK_MS);
   }
 
   private updateBadge(): void {

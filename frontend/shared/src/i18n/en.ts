@@ -16,7 +16,7 @@ export const en = {
   "scanner.queuedDetail": "The kiosk is offline. Your scan is stored with its time and will be sent automatically.",
   "scanner.offlineBadge": "Offline — {count} queued",
   "scanner.pendingBadge": "Sending — {count} queued",
-  "scanner.sentQueued": "Sent {count} queued scans",
+  "scanner.sentQueued": "Queued scans sent: {count}",
   "scanner.atTime": "at {time}",
   "scanner.worked": "Worked {duration}",
   "scanner.overtime": "Overtime {duration}",

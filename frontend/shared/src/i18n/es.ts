@@ -17,7 +17,7 @@ export const es: Record<keyof typeof en, string> = {
   "scanner.queuedDetail": "El quiosco no tiene conexión. Tu fichaje se ha guardado con su hora y se enviará automáticamente.",
   "scanner.offlineBadge": "Sin conexión — {count} en cola",
   "scanner.pendingBadge": "Enviando — {count} en cola",
-  "scanner.sentQueued": "Enviados {count} fichajes en cola",
+  "scanner.sentQueued": "Fichajes en cola enviados: {count}",
   "scanner.atTime": "a las {time}",
   "scanner.worked": "Trabajado {duration}",
   "scanner.overtime": "Horas extra {duration}",
