@@ -131,6 +131,18 @@ def test_subjects_name_what_happened(cfg: Settings) -> None:
     )
 
 
+def test_iso_timestamps_are_shown_readably(cfg: Settings) -> None:
+    changed = render("password_changed", {"changed_at": "2026-03-02T08:05:09+00:00"}, settings=cfg)
+    assert "on 2 Mar 2026, 08:05 UTC" in changed.text
+    correction = {
+        "work_date": "2026-03-02",
+        "changes": {"check_out_at": [None, "2026-03-02T17:00:00+01:00"]},
+    }
+    rendered = render("correction_notice", correction, settings=cfg)
+    assert "Check out at: — -> 2 Mar 2026, 17:00 +0100" in rendered.text
+    assert "for 2026-03-02" in rendered.text
+
+
 def test_html_is_escaped_and_text_is_verbatim(cfg: Settings) -> None:
     context = {"first_name": "<script>alert(1)</script>", **CONTEXTS[Kind.INVITATION]}
     context["invited_by"] = 'O\'Neil & "Co" <b>'

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -72,10 +72,28 @@ def _paragraphs(message: Any) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n", str(message)) if p.strip()]
 
 
+def _when(value: Any) -> str:
+    """An ISO 8601 timestamp (`2026-03-02T08:00:00+00:00`) as `2 Mar 2026, 08:00 UTC`; any
+    other value (callers usually pre-format local times) is shown as given."""
+    if isinstance(value, Undefined) or value is None:
+        return ""
+    text = str(value)
+    if len(text) <= 10:  # a bare date stays a date
+        return text
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    zone = ""
+    if parsed.utcoffset() is not None:
+        zone = " UTC" if parsed.utcoffset() == timedelta(0) else f" {parsed.strftime('%z')}"
+    return f"{parsed.day} {parsed.strftime('%b %Y, %H:%M')}{zone}"
+
+
 def _show(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, Undefined):
         return "—"
-    return str(value)
+    return _when(value)
 
 
 @cache
@@ -92,6 +110,7 @@ def _environment() -> Environment:
     env.filters["humanize"] = _humanize
     env.filters["paragraphs"] = _paragraphs
     env.filters["show"] = _show
+    env.filters["when"] = _when
     return env
 
 
