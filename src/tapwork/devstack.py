@@ -276,7 +276,13 @@ class Stack:
         if has_frontend:
             self.console.print("Building the front ends if stale…")
             with self._phase("front-end build check"):
-                importlib.import_module("tapwork.frontend").build_if_stale()
+                try:
+                    importlib.import_module("tapwork.frontend").build_if_stale()
+                except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
+                    # The API and the inbox are still worth having while a front end is broken.
+                    self.console.print(
+                        f"[red]Front-end build failed[/] ({exc}); serving the last build if any"
+                    )
             self._spawn("front ends", _uvicorn("tapwork.devstack:web_app", p.web, "--factory"))
             self.urls["kiosk"] = f"http://localhost:{p.web}/"
             self.urls["portal"] = f"http://localhost:{p.web}/portal/"

@@ -11,6 +11,7 @@ scram-sha-256 and there is no Unix socket, so other local users cannot walk in.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import os
@@ -232,7 +233,11 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Fast shutdown: open transactions roll back, committed data is on disk."""
-        if not self._started:
+        if self._root and self._user is None:
+            with contextlib.suppress(KeyError):
+                self._user = pwd.getpwnam(RUN_AS_USER)
+        # Also when `start` was interrupted (Ctrl-C) after pg_ctl had launched the server.
+        if not self._started and not self.is_running():
             return
         self._started = False
         self._run(

@@ -64,6 +64,9 @@ class Up:
     )
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    _interrupt_at: str | None = None
+    _interrupt_with: signal.Signals = signal.SIGINT
+    interrupted: set[int] = field(default_factory=set)  # processes running when interrupted
 
     def start(self, *options: str) -> dict[str, object]:
         env = {
@@ -86,8 +89,20 @@ class Up:
             assert self.process.poll() is None, f"tapwork up exited:\n{self.output()}"
             if state_file.exists() and "Ready in" in self.output():
                 return json.loads(state_file.read_text())
-            time.sleep(0.1)
+            if self._interrupt_at and self._interrupt_at in self.output():
+                self.interrupted = _descendants(self.process.pid)
+                self.process.send_signal(self._interrupt_with)
+                self.process.wait(STOP_TIMEOUT)
+            time.sleep(0.05)
         raise AssertionError(f"not ready in {START_TIMEOUT}s:\n{self.output()}")
+
+    def start_until(self, text: str, *, then: signal.Signals) -> None:
+        """Start, and send `then` as soon as `text` is printed (mid start-up)."""
+        self._interrupt_at, self._interrupt_with = text, then
+        try:
+            self.start()
+        finally:
+            self._interrupt_at = None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log else ""
@@ -143,6 +158,16 @@ def test_up_serves_the_stack_and_ctrl_c_stops_everything(up: Up) -> None:
     )
     assert login.status_code == 200, login.text
     assert login.json()["access_token"]
+    # API → outbox → worker → mail catcher: the wiring between the children, end to end.
+    reset = httpx.post(f"{api}/api/v1/auth/password-reset", json={"email": "admin@example.com"})
+    assert reset.status_code == 202, reset.text
+    inbox = f"http://127.0.0.1:{up.ports['inbox']}"
+    deadline = time.monotonic() + 30
+    while not (mails := httpx.get(f"{inbox}/api/messages?to=admin@example.com").json()["items"]):
+        assert time.monotonic() < deadline, f"no reset mail delivered:\n{up.output()}"
+        time.sleep(0.2)
+    body = httpx.get(f"{inbox}/api/messages/{mails[0]['id']}").json()["text"]
+    assert f"http://localhost:{up.ports['web']}/portal/reset-password?token=" in body
     assert httpx.get(f"{api}/docs").status_code == 200
     assert httpx.get(f"http://127.0.0.1:{up.ports['web']}/").status_code == 200
     banner = up.output()
@@ -156,8 +181,7 @@ def test_up_serves_the_stack_and_ctrl_c_stops_everything(up: Up) -> None:
     message.add_alternative("<p>html <b>words</b></p>", subtype="html")
     with smtplib.SMTP("127.0.0.1", up.ports["smtp"], timeout=5) as smtp:
         smtp.send_message(message)
-    inbox = f"http://127.0.0.1:{up.ports['inbox']}"
-    listed = httpx.get(f"{inbox}/api/messages").json()
+    listed = httpx.get(f"{inbox}/api/messages", params={"to": "b@example.com"}).json()
     assert [(m["subject"], m["to"]) for m in listed["items"]] == [("Hola", ["b@example.com"])]
     detail = httpx.get(f"{inbox}/api/messages/{listed['items'][0]['id']}").json()
     assert detail["text"].strip() == "plain words"
@@ -215,3 +239,16 @@ def test_a_busy_port_is_reported_and_nothing_is_started(up: Up) -> None:
     assert f"Port {up.ports['api']} (API) is in use" in up.output()
     assert "TAPWORK_UP_API_PORT" in up.output()
     assert not (up.data_dir / "postgres").exists()  # it failed before starting anything
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_while_starting_still_stops_everything(up: Up) -> None:
+    with pytest.raises(AssertionError, match="exited"):
+        up.start_until("Applying migrations", then=signal.SIGINT)  # PostgreSQL and API started
+    assert up.process is not None
+    assert up.process.returncode == 0, up.output()
+    assert "Stopped." in up.output()
+    # postmaster.pid disappears only when the server has shut down.
+    assert not (up.data_dir / "postgres" / "postmaster.pid").exists()
+    assert up.interrupted  # at least the API had been started
+    _assert_all_gone(up.interrupted, up.ports)
