@@ -16,8 +16,7 @@ from tapwork.kit.types import Search
 from tapwork.role.permissions import P
 from tapwork.user import importer
 from tapwork.user import service as user_service
-from tapwork.user.errors import UnsupportedMediaType, UserNotFound
-from tapwork.user.models import User
+from tapwork.user.errors import UnsupportedMediaType
 from tapwork.user.schemas import (
     ImportResult,
     MeRead,
@@ -173,13 +172,6 @@ async def import_users(
     )
 
 
-async def _any_user(session: DbSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise UserNotFound
-    return user
-
-
 @router.get("/{user_id}", response_model=UserRead)
 async def read_user(user_id: uuid.UUID, principal: Readers, session: DbSession) -> UserRead:
     """One user. Outside the departments you manage (without `users:read_all`): 404."""
@@ -193,7 +185,7 @@ async def update_user(
     """Change a user. Only the fields sent change. `is_active: false` deactivates the account
     and ends its sessions; a role change also ends them. You cannot change your own role,
     deactivate yourself, or change a user whose role has permissions you do not hold."""
-    user = await _any_user(session, user_id)
+    user = await user_service.get(session, user_id)
     user = await user_service.update_user(session, user, body, actor=principal.actor, now=now)
     return UserRead.of(user)
 
@@ -206,7 +198,7 @@ async def delete_user(
 ) -> Response:
     """Delete a user with their badges, attendance and tokens. The audit log keeps its entries.
     Deleting yourself: 409. Prefer deactivation to keep attendance history."""
-    user = await _any_user(session, user_id)
+    user = await user_service.get(session, user_id)
     await user_service.delete_user(session, user, actor=principal.actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -221,7 +213,7 @@ async def resend_invite(
 ) -> dict[str, str]:
     """Mail a fresh invitation; earlier invitation links stop working. 409 when the user has
     already set a password or is deactivated."""
-    user = await _any_user(session, user_id)
+    user = await user_service.get(session, user_id)
     await user_service.resend_invite(
         session,
         user,

@@ -89,6 +89,14 @@ async def get_visible(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -
     return user
 
 
+async def get(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """Any user, for actors whose permission (users:write, users:delete) is organisation-wide."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound
+    return user
+
+
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
