@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: int = 30
     outbox_retry_max_seconds: int = 3600
     outbox_retention_days: int = 90
+    # SMTP connections each worker sends over at once; a remote relay's round trips, not CPU,
+    # bound one connection.
+    outbox_connections: int = 2
 
     log_level: str = "INFO"
     log_json: bool = True

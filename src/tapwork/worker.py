@@ -91,8 +91,10 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
     """Run until SIGTERM/SIGINT (or until the surrounding task is cancelled)."""
     configure_logging(settings.log_level, json=settings.log_json)
     _route_stdlib_logging(settings)
-    # A connection for each concurrent task plus the delivery loop; procrastinate has its own.
-    engine = create_engine(settings, pool_size=concurrency + 1, max_overflow=2)
+    # A connection for each concurrent task and delivery loop; procrastinate has its own pool.
+    engine = create_engine(
+        settings, pool_size=concurrency + max(1, settings.outbox_connections), max_overflow=2
+    )
     sessionmaker = create_sessionmaker(engine)
     jobs.install_runtime(jobs.Runtime(settings=settings, sessionmaker=sessionmaker))
     stop = asyncio.Event()
@@ -120,22 +122,25 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
                 concurrency=concurrency,
                 tasks=sorted(app.tasks),
                 poll_seconds=settings.outbox_poll_seconds,
+                smtp_connections=settings.outbox_connections,
             )
-            delivery = asyncio.create_task(run_delivery(sessionmaker, settings, stop))
-            procrastinate_worker = asyncio.create_task(worker.run())  # type: ignore[no-untyped-call]
+            # Each loop claims its own batch (SKIP LOCKED) and keeps its own SMTP connection.
+            parts = [
+                asyncio.create_task(run_delivery(sessionmaker, settings, stop))
+                for _ in range(max(1, settings.outbox_connections))
+            ]
+            parts.append(asyncio.create_task(worker.run()))  # type: ignore[no-untyped-call]
             try:
-                await asyncio.wait(
-                    {delivery, procrastinate_worker}, return_when=asyncio.FIRST_COMPLETED
-                )
-                # Either part ending on its own (a crash) stops the other: a half-working
-                # worker that looks alive is worse than a restart by the supervisor.
+                await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
+                # Any part ending on its own (a crash) stops the rest: a half-working worker
+                # that looks alive is worse than a restart by the supervisor.
                 stop.set()
                 worker.stop()  # type: ignore[no-untyped-call]
-                await asyncio.gather(delivery, procrastinate_worker)
+                await asyncio.gather(*parts)
             finally:
-                for task in (delivery, procrastinate_worker):
+                for task in parts:
                     task.cancel()
-                await asyncio.gather(delivery, procrastinate_worker, return_exceptions=True)
+                await asyncio.gather(*parts, return_exceptions=True)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
