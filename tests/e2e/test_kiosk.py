@@ -64,6 +64,9 @@ async def _camera_scan(
         ms = await page.get_attribute("#feedback", "data-frame-to-feedback-ms")
         assert ms is not None
         record_metric(f"{name}_frame_to_feedback_ms", float(ms))
+        metrics = await page.evaluate("window.__tapwork")
+        record_metric(f"{name}_decode_ms", float(metrics["lastDecodeMs"]))
+        record_metric(f"{name}_api_ms", float(metrics["lastApiMs"]))
         return shown
     finally:
         await browser.close()
@@ -308,3 +311,22 @@ async def test_offline_scan_too_old_is_held_for_review(
     assert event.result == "held"
     assert event.review_status == "pending"
     assert await records(e2e_db, staff.user.id) == []
+
+
+async def test_controls_are_labelled_and_work_from_the_keyboard(
+    browser, kiosks: Kiosks, make_staff
+) -> None:
+    staff: Staff = await make_staff()
+    context = await kiosks.context(browser)
+    page = await kiosks.open_paired(context, staff)
+    assert await page.get_by_label("Camera").count() == 1
+    language = page.get_by_label("Language")
+    await language.focus()
+    await page.keyboard.press("ArrowDown")  # English → Español, no mouse
+    await page.wait_for_function("document.documentElement.lang === 'es'")
+    assert await page.inner_text(".prompt h1") == "Muestra tu credencial"
+    # Phone-sized screen: everything still fits side to side.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    await screenshot(page, "kiosk-ready-phone-es")

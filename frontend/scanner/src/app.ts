@@ -25,6 +25,7 @@ interface Metrics {
   lastSource?: "camera" | "wedge";
   lastDecodeMs?: number;
   lastFrameToFeedbackMs?: number;
+  lastApiMs?: number;
   decoderReadyMs?: number;
 }
 
@@ -268,7 +269,9 @@ export class KioskApp {
       return;
     }
     try {
+      const sent = performance.now();
       const answer = await this.api.scan({ code_data: scan.code_data, client_scan_id: scan.client_scan_id });
+      this.metrics.lastApiMs = Math.round(performance.now() - sent);
       this.setOnline(true);
       this.show(feedbackForAnswer(this.i18n, answer, this.timeZone()), frameAt);
     } catch (error) {
