@@ -40,7 +40,7 @@ class Badge(UUIDPk, Base):
     issued_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    # superseded (regenerated) | revoked (by HR) | user_deleted
+    # superseded (regenerated) | revoked (by HR); a deleted user takes their badges along
     revoke_reason: Mapped[str | None] = mapped_column(String(16))
     # Filled by resolve_for_scan's single query; never lazy-loaded (that would be a hidden
     # round trip on the scan path).

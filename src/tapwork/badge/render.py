@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import segno
@@ -58,6 +59,9 @@ class Rendered:
     extension: str
 
 
+# A code's image never changes and pure-Python PNG encoding costs milliseconds: keep the
+# recent ones (a portal reload, HR paging through people) at a few KiB each.
+@lru_cache(maxsize=1024)
 def render(code_data: str, fmt: Format) -> Rendered:
     if fmt == "png":
         return Rendered(qr_png(code_data), "image/png", "png")
