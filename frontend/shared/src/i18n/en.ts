@@ -1,5 +1,6 @@
 // English dictionary. Keys are grouped by prefix: common.*, scanner.*, error.* (API error
 // codes, shared by every front end), portal.* (added by the portal).
+import { portalEn } from "./portal.en";
 export const en = {
   "common.language": "Language",
   "common.retry": "Try again",
@@ -92,4 +93,5 @@ export const en = {
 
   "portal.title": "TAPWORK portal",
   "portal.placeholder": "The Admin/HR portal is being built.",
+  ...portalEn,
 };

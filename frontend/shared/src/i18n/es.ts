@@ -1,4 +1,5 @@
 // Spanish dictionary: must have exactly the keys of en.ts (the type checker enforces it).
+import { portalEs } from "./portal.es";
 import type { en } from "./en";
 
 export const es: Record<keyof typeof en, string> = {
@@ -93,4 +94,5 @@ export const es: Record<keyof typeof en, string> = {
 
   "portal.title": "Portal TAPWORK",
   "portal.placeholder": "El portal de administración y RR. HH. está en construcción.",
+  ...portalEs,
 };

@@ -1,0 +1,114 @@
+// Kiosks: enrol (shows the one-time pairing code to type on the device), new code, revoke,
+// last seen and clock offset as reported by the device.
+import { h, field, formValues } from "../dom";
+import type { Schemas } from "../session";
+import { button, confirmAction, fetchAll, fmtDateTime, modalForm, pageHeader, pager, table, type Ctx } from "../ui";
+
+type Kiosk = Schemas["KioskRead"];
+type Enrolled = Schemas["KioskEnrolled"];
+
+function offsetText(ctx: Ctx, ms: number | null): string {
+  if (ms === null) return "—";
+  const seconds = Math.round(ms / 1000);
+  if (Math.abs(seconds) < 2) return ctx.t("portal.kiosk.inSync");
+  return ctx.t(seconds > 0 ? "portal.kiosk.ahead" : "portal.kiosk.behind", { seconds: Math.abs(seconds) });
+}
+
+function showCode(ctx: Ctx, enrolled: Enrolled): void {
+  modalForm(
+    ctx,
+    ctx.t("portal.kiosk.codeTitle", { name: enrolled.kiosk.name }),
+    [
+      h("p", {}, ctx.t("portal.kiosk.codeIntro")),
+      h("p", { class: "pairing-code", "data-testid": "pairing-code" }, enrolled.pairing_code),
+      h("p", { class: "muted" }, ctx.t("portal.kiosk.codeExpires", { time: fmtDateTime(enrolled.pairing_expires_at, ctx.i18n.lang) })),
+    ],
+    ctx.t("portal.done"),
+    async () => undefined,
+  );
+}
+
+export async function kiosksPage(ctx: Ctx): Promise<Node> {
+  const canWrite = ctx.session.can("kiosks:write");
+  const locations = await fetchAll<Schemas["LocationRead"]>(ctx, "/locations");
+  const box = h("div", { "aria-live": "polite" });
+  let page = 1;
+  const limit = 25;
+  const lang = ctx.i18n.lang;
+
+  const load = async () => {
+    const answer = await ctx.session.call<{ items: Kiosk[]; total: number }>("GET", "/kiosks", { query: { page, limit } });
+    box.replaceChildren(
+      table(
+        ctx.t("portal.nav.kiosks"),
+        [
+          { label: ctx.t("portal.col.name"), value: (k: Kiosk) => k.name },
+          { label: ctx.t("portal.col.location"), value: (k: Kiosk) => k.location.name },
+          { label: ctx.t("portal.col.status"), value: (k: Kiosk) => h("span", { class: `pill ${k.status}`, "data-status": k.status }, ctx.i18n.has(`portal.kiosk.status.${k.status}`) ? ctx.t(`portal.kiosk.status.${k.status}` as never) : k.status) },
+          { label: ctx.t("portal.kiosk.lastSeen"), value: (k: Kiosk) => fmtDateTime(k.last_seen_at, lang) },
+          { label: ctx.t("portal.kiosk.offset"), value: (k: Kiosk) => offsetText(ctx, k.clock_offset_ms) },
+          { label: ctx.t("portal.kiosk.version"), value: (k: Kiosk) => k.app_version ?? "—" },
+          ...(canWrite
+            ? [
+                {
+                  label: ctx.t("portal.col.actions"),
+                  value: (k: Kiosk) =>
+                    h(
+                      "div",
+                      { class: "row-actions" },
+                      button(ctx.t("portal.kiosk.newCode"), async () => {
+                        showCode(ctx, await ctx.session.call<Enrolled>("POST", `/kiosks/${k.id}/pairing-code`));
+                        void load();
+                      }),
+                      k.status !== "revoked"
+                        ? button(
+                            ctx.t("portal.kiosk.revoke"),
+                            () =>
+                              confirmAction(ctx, ctx.t("portal.kiosk.confirmRevoke", { name: k.name }), ctx.t("portal.kiosk.revoke"), async () => {
+                                await ctx.session.call("POST", `/kiosks/${k.id}/revoke`);
+                                void load();
+                              }),
+                            { class: "danger" },
+                          )
+                        : null,
+                    ),
+                },
+              ]
+            : []),
+        ],
+        answer.items,
+        ctx.t("portal.empty"),
+      ),
+      pager(ctx, page, limit, answer.total, (p) => {
+        page = p;
+        void load();
+      }),
+    );
+  };
+  await load();
+
+  const enrol = () =>
+    modalForm(
+      ctx,
+      ctx.t("portal.kiosk.enrol"),
+      [
+        field(ctx.t("portal.col.name"), h("input", { name: "name", required: true, maxlength: 120 })),
+        field(ctx.t("portal.col.location"), h("select", { name: "location_id", required: true }, locations.map((l) => h("option", { value: l.id }, l.name)))),
+      ],
+      ctx.t("portal.kiosk.enrol"),
+      async (form) => {
+        const v = formValues(form);
+        const enrolled = await ctx.session.call<Enrolled>("POST", "/kiosks", { body: { name: v.name, location_id: v.location_id } });
+        void load();
+        // After this dialog closes, so the code shows in its own dialog.
+        setTimeout(() => showCode(ctx, enrolled));
+      },
+    );
+
+  return h(
+    "div",
+    {},
+    pageHeader(ctx.t("portal.nav.kiosks"), canWrite ? button(ctx.t("portal.kiosk.enrol"), enrol, { class: "primary", id: "enrol-kiosk" }) : null),
+    box,
+  );
+}

@@ -1,0 +1,156 @@
+// Shared widgets: error text, tables, pagination, modal forms, confirmations, status messages.
+import { ApiError, type I18n } from "@tapwork/shared";
+import { h, type Child } from "./dom";
+import type { Session } from "./session";
+
+export interface Ctx {
+  session: Session;
+  i18n: I18n;
+  t: I18n["t"];
+  navigate(path: string, replace?: boolean): void;
+  /** Polite screen-reader + visual message ("Saved", "Invitation sent"). */
+  announce(message: string, tone?: "ok" | "error"): void;
+  /** Runs when the page is left (stop polling). */
+  onLeave(cleanup: () => void): void;
+}
+
+export interface Route {
+  path: string;
+  query: URLSearchParams;
+}
+
+/** A human message for an API error: a translated one when we have it, else the server's. */
+export function errorText(ctx: Ctx, error: unknown): string {
+  if (error instanceof ApiError) {
+    const key = `portal.error.${error.code}`;
+    if (ctx.i18n.has(key)) return ctx.t(key);
+    const fields = (error.details.fields as { field: string; message: string }[] | undefined) ?? [];
+    if (fields.length) return fields.map((f) => `${f.field}: ${f.message}`).join("; ");
+    return error.message;
+  }
+  if (error instanceof Error && error.message) return error.message;
+  return ctx.t("portal.error.UNKNOWN");
+}
+
+export function alertBox(message: string): HTMLElement {
+  return h("p", { class: "alert", role: "alert" }, message);
+}
+
+export function pageHeader(title: string, ...actions: Child[]): HTMLElement {
+  return h("div", { class: "page-head" }, h("h1", {}, title), h("div", { class: "actions" }, ...actions));
+}
+
+export function button(label: string, onclick: () => void, attrs: Record<string, string | boolean> = {}): HTMLButtonElement {
+  return h("button", { type: "button", ...attrs, onclick }, label);
+}
+
+export interface Column<T> {
+  label: string;
+  value: (row: T) => Child;
+}
+
+export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty: string): HTMLElement {
+  if (!rows.length) return h("p", { class: "empty" }, empty);
+  return h(
+    "div",
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    h(
+      "table",
+      {},
+      h("caption", { class: "sr-only" }, caption),
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c) => h("td", { "data-label": c.label }, c.value(row)))))),
+    ),
+  );
+}
+
+export function pager(ctx: Ctx, page: number, limit: number, total: number, go: (page: number) => void): HTMLElement {
+  const pages = Math.max(1, Math.ceil(total / limit));
+  return h(
+    "nav",
+    { class: "pager", "aria-label": ctx.t("portal.pager.label") },
+    button(ctx.t("portal.pager.prev"), () => go(page - 1), { disabled: page <= 1 }),
+    h("span", {}, ctx.t("portal.pager.status", { page, pages, total })),
+    button(ctx.t("portal.pager.next"), () => go(page + 1), { disabled: page >= pages }),
+  );
+}
+
+/** A modal form in a native <dialog> (focus trap, Escape to close, for free). Resolves when the
+ *  submit handler succeeds; a thrown error is shown inside the dialog and the form stays open. */
+export function modalForm(
+  ctx: Ctx,
+  title: string,
+  body: Child[],
+  submitLabel: string,
+  /** Resolve `false` to keep the dialog open (to show a result inside it). */
+  onSubmit: (form: HTMLFormElement) => Promise<void | boolean>,
+): HTMLDialogElement {
+  const error = h("div", { class: "form-error", "aria-live": "assertive" });
+  const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
+  const dialog = h("dialog", { "aria-labelledby": "dialog-title" });
+  const form = h(
+    "form",
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        submit.disabled = true;
+        error.replaceChildren();
+        try {
+          if ((await onSubmit(form)) !== false) dialog.close();
+        } catch (err) {
+          error.replaceChildren(alertBox(errorText(ctx, err)));
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    h("h2", { id: "dialog-title" }, title),
+    ...body,
+    error,
+    h("div", { class: "actions" }, button(ctx.t("portal.cancel"), () => dialog.close()), submit),
+  );
+  dialog.append(form);
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  return dialog;
+}
+
+export function confirmAction(ctx: Ctx, question: string, confirmLabel: string, action: () => Promise<void>): void {
+  modalForm(ctx, question, [], confirmLabel, async () => action());
+}
+
+export function fmtDateTime(iso: string | null | undefined, lang: string): string {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function fmtTime(iso: string | null | undefined, lang: string): string {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+}
+
+export function fmtMinutes(minutes: number | null | undefined): string {
+  if (minutes === null || minutes === undefined) return "—";
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, "0")}m`;
+}
+
+export function statusLabel(ctx: Ctx, status: string): string {
+  const key = `portal.status.${status}`;
+  return ctx.i18n.has(key) ? ctx.t(key) : status;
+}
+
+export function loading(ctx: Ctx): HTMLElement {
+  return h("p", { class: "loading", role: "status" }, ctx.t("common.loading"));
+}
+
+/** Fetches every page of a list endpoint (for small lookups: shifts, locations, holidays). */
+export async function fetchAll<T>(ctx: Ctx, path: string, query: Record<string, string | number> = {}, max = 20): Promise<T[]> {
+  const out: T[] = [];
+  for (let page = 1; page <= max; page++) {
+    const answer = await ctx.session.call<{ items: T[]; total: number }>("GET", path, { query: { ...query, page, limit: 200 } });
+    out.push(...answer.items);
+    if (out.length >= answer.total || answer.items.length === 0) break;
+  }
+  return out;
+}
