@@ -27,20 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tapwork.config import Settings
 from tapwork.notification.models import OutboxEmail
 from tapwork.notification.render import build_message, render
+from tapwork.notification.smtp import CONNECTION_ERRORS, Connection, describe, is_permanent
 
 log = structlog.get_logger("tapwork.notification.delivery")
 
 ERROR_MAX = 2000
-# Errors that mean the server (not this one mail) is unusable: the rest of the batch waits.
-_CONNECTION_ERRORS = (
-    aiosmtplib.SMTPConnectError,
-    aiosmtplib.SMTPServerDisconnected,
-    aiosmtplib.SMTPTimeoutError,
-    aiosmtplib.SMTPHeloError,
-    aiosmtplib.SMTPAuthenticationError,
-    aiosmtplib.SMTPNotSupported,
-    OSError,
-)
 # A send runs a handful of commands, each bounded by the SMTP timeout.
 _COMMANDS_PER_SEND = 4
 # Delivered rows are recorded in groups: one commit per mail would cost more than the send.
@@ -199,55 +190,6 @@ async def release(session: AsyncSession, rows: list[Claimed]) -> None:
     )
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or exc.__class__.__name__
-    return f"{exc.__class__.__name__}: {text}"
-
-
-def _is_permanent(exc: aiosmtplib.SMTPException) -> bool:
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        return all(r.code >= 500 for r in exc.recipients)
-    return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500
-
-
-class _Connection:
-    """One SMTP session for a batch, opened on first use."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._smtp: aiosmtplib.SMTP | None = None
-        self.last_error = ""
-
-    async def send(self, message: Any) -> None:
-        if self._smtp is None:
-            s = self._settings
-            smtp = aiosmtplib.SMTP(
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_user or None,
-                password=s.smtp_password.get_secret_value() or None,
-                start_tls=s.smtp_starttls,
-                timeout=s.smtp_timeout_seconds,
-            )
-            await smtp.connect()
-            self._smtp = smtp
-        await self._smtp.send_message(message)
-
-    def discard(self) -> None:
-        if self._smtp is not None:
-            self._smtp.close()
-            self._smtp = None
-
-    async def close(self) -> None:
-        if self._smtp is None:
-            return
-        try:
-            await self._smtp.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            self._smtp.close()
-        self._smtp = None
-
-
 async def deliver_batch(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -269,7 +211,7 @@ async def deliver_batch(
     started = time.monotonic()
     # Never start a send that could outlive the lease: another worker would then resend it.
     budget = settings.outbox_lease_seconds - _COMMANDS_PER_SEND * settings.smtp_timeout_seconds
-    connection = _Connection(settings)
+    connection = Connection(settings)
     sent: list[tuple[Claimed, str, datetime]] = []
     try:
         while pending:
@@ -339,7 +281,7 @@ def _summary(result: BatchResult) -> dict[str, Any]:
 async def _deliver_one(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
-    connection: _Connection,
+    connection: Connection,
     row: Claimed,
     pending: list[Claimed],
     *,
@@ -361,7 +303,7 @@ async def _deliver_one(
             await mark_attempt_failed(
                 session,
                 row,
-                f"render: {_describe(exc)}",
+                f"render: {describe(exc)}",
                 now=now,
                 settings=settings,
                 permanent=True,
@@ -370,9 +312,9 @@ async def _deliver_one(
         return "failed", ""
     try:
         await connection.send(message)
-    except _CONNECTION_ERRORS as exc:
+    except CONNECTION_ERRORS as exc:
         connection.discard()
-        error = f"smtp {settings.smtp_host}:{settings.smtp_port}: {_describe(exc)}"
+        error = f"smtp {settings.smtp_host}:{settings.smtp_port}: {describe(exc)}"
         connection.last_error = error
         log.warning("outbox_smtp_unavailable", error=error, waiting=len(pending) + 1)
         async with sessionmaker() as session:
@@ -395,13 +337,13 @@ async def _record_refusal(
     clock: Callable[[], datetime],
     rng: random.Random | None,
 ) -> str:
-    permanent = _is_permanent(exc)
-    log.warning("outbox_refused", outbox_id=str(row.id), error=_describe(exc), permanent=permanent)
+    permanent = is_permanent(exc)
+    log.warning("outbox_refused", outbox_id=str(row.id), error=describe(exc), permanent=permanent)
     async with sessionmaker() as session:
         status = await mark_attempt_failed(
             session,
             row,
-            f"smtp refused: {_describe(exc)}",
+            f"smtp refused: {describe(exc)}",
             now=clock(),
             settings=settings,
             permanent=permanent,
