@@ -41,12 +41,15 @@ TAPWORK = Path(sys.executable).parent / "tapwork"
 
 
 class CountingSink:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.count = 0
         self.recipients: set[str] = set()
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)  # a remote relay's round trip
         with self._lock:
             self.count += 1
             self.recipients.update(envelope.rcpt_tos)
@@ -58,12 +61,12 @@ class CountingSink:
             self.recipients.clear()
 
 
-def run_sink(port: int) -> None:
+def run_sink(port: int, delay: float) -> None:
     """`--sink PORT`: count mails until SIGTERM, then print the count and distinct recipients.
 
     A process of its own, so the sink does not compete with the worker for one GIL.
     """
-    sink = CountingSink()
+    sink = CountingSink(delay)
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     stop = threading.Event()
@@ -77,15 +80,16 @@ def run_sink(port: int) -> None:
 class Sink:
     """The counting SMTP server in a child process; `reset()` starts a fresh count."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay_ms: int = 0) -> None:
         self.port = _free_port()
+        self.delay_ms = delay_ms
         self._proc: subprocess.Popen[str] | None = None
 
     def reset(self) -> None:
         if self._proc is not None:
             self.stop()
         self._proc = subprocess.Popen(
-            [sys.executable, __file__, "--sink", str(self.port)],
+            [sys.executable, __file__, "--sink", str(self.port), "--relay-ms", str(self.delay_ms)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -167,7 +171,7 @@ def _wait_started(logs: list[Path], procs: list[subprocess.Popen[bytes]]) -> Non
     raise RuntimeError("workers did not start")
 
 
-def bench_processes(url: str, sink: Sink, workers: int, mails: int) -> float:
+def bench_processes(url: str, sink: Sink, workers: int, mails: int, connections: int) -> float:
     _clear(url)
     sink.reset()
     smtp_port = sink.port
@@ -180,6 +184,7 @@ def bench_processes(url: str, sink: Sink, workers: int, mails: int) -> float:
         "LOG_LEVEL": "WARNING",
         "LOG_JSON": "true",
         "PYTHONUNBUFFERED": "1",
+        "OUTBOX_CONNECTIONS": str(connections),
     }
     tmp = Path(tempfile.mkdtemp(prefix="tapwork-bench-outbox-"))
     logs = [tmp / f"worker{n}.log" for n in range(workers)]
@@ -246,6 +251,9 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=2000)
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
+        "--relay-ms", type=int, default=0, help="delay the sink adds per mail (a remote relay)"
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get(
             "TAPWORK_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -254,7 +262,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.sink:
-        run_sink(args.sink)
+        run_sink(args.sink, args.relay_ms / 1000)
         return
     server = args.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(server, autocommit=True) as conn:
@@ -263,22 +271,22 @@ def main() -> None:
     url = _with_db(server, DB_NAME)
     upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
-    sink = Sink()
+    sink = Sink(args.relay_ms)
     results: dict[str, float] = {}
     load = os.getloadavg()[0]
     try:
         results["in-process loop (1 connection)"] = asyncio.run(
             bench_in_process(url, sink, args.mails)
         )
-        for workers in (1, 2):
-            results[f"{workers} worker process{'es' if workers > 1 else ''}"] = bench_processes(
-                url, sink, workers, args.mails
-            )
+        for workers, connections in ((1, 1), (1, 2), (2, 2)):
+            name = f"{workers} worker process(es) x {connections} SMTP connection(s)"
+            results[name] = bench_processes(url, sink, workers, args.mails, connections)
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     print(
-        f"{args.mails} mails (attendance_confirmation, rendered at send time) into aiosmtpd; "
+        f"{args.mails} mails (attendance_confirmation, rendered at send time) into aiosmtpd "
+        f"(+{args.relay_ms} ms per mail); "
         f"{os.cpu_count()} cores, load average {load:.1f} at start"
     )
     for name, rate in results.items():
