@@ -152,7 +152,7 @@ def start_api(bench_url: str, port: int, workers: int) -> subprocess.Popen[bytes
         "RATE_LIMIT_SCAN_PER_BADGE_PER_MINUTE": "1000000000",
         "RATE_LIMIT_SCAN_PER_KIOSK_PER_MINUTE": "1000000000",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_POOL_SIZE": "20",
+        "DATABASE_POOL_SIZE": "25",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tapwork.asgi:app", "--host", "127.0.0.1",

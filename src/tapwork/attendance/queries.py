@@ -240,14 +240,15 @@ async def fetch_one(
     conn: AsyncConnection[Any], sql: str, params: dict[str, Any]
 ) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql, params)
+        # Prepared from the first run: planning this join costs more than executing it.
+        await cur.execute(sql, params, prepare=True)
         return await cur.fetchone()
 
 
 async def execute(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> int:
     """Run a write; returns the `applied` count for the record-writing statements."""
     async with conn.cursor() as cur:
-        await cur.execute(sql, params)
+        await cur.execute(sql, params, prepare=True)
         if cur.description is None:
             return 0
         row = await cur.fetchone()
