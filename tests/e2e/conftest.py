@@ -223,8 +223,9 @@ async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
     await browser.close()
 
 
-class Kiosks:
-    """Opens browser contexts on the Scanner App and checks no request leaves the machine."""
+class Pages:
+    """Opens browser contexts on the static server (kiosk at `/`, portal at `/portal/`) and
+    records any request that leaves the machine (the fixtures assert there is none)."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
@@ -260,12 +261,21 @@ class Kiosks:
             await context.close()
 
 
+Kiosks = Pages  # the kiosk tests' name for it
+
+
 @pytest.fixture
-async def kiosks(static_server: str, api_server: str) -> AsyncIterator[Kiosks]:
-    kiosks = Kiosks(static_server)
-    yield kiosks
-    await kiosks.close()
-    assert kiosks.foreign == [], f"requests left 127.0.0.1: {kiosks.foreign}"
+async def pages(static_server: str, api_server: str) -> AsyncIterator[Pages]:
+    """Browser contexts on the running stack; `await pages.context(browser)`."""
+    pages = Pages(static_server)
+    yield pages
+    await pages.close()
+    assert pages.foreign == [], f"requests left 127.0.0.1: {pages.foreign}"
+
+
+@pytest.fixture
+def kiosks(pages: Pages) -> Pages:
+    return pages
 
 
 async def wedge_scan(page: Page, code: str) -> None:
