@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 from rich.console import Console
 
@@ -54,6 +54,7 @@ DATA_DIR_ENV = "TAPWORK_DATA_DIR"
 SECRETS_FILE = "secrets.json"
 STATE_FILE = "stack.json"
 PR_SET_PDEATHSIG = 1
+BANNER_LABELS = {"api": "API", "docs": "API docs", "smtp": "SMTP", "data dir": "Data dir"}
 
 
 class StackFailed(RuntimeError):
@@ -147,14 +148,9 @@ class Child:
             self.process.wait()
 
 
-def _wait_for_port(port: int, until: float) -> bool:
-    while time.monotonic() < until:
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            if s.connect_ex((HOST, port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
+def _answers(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((HOST, port)) == 0
 
 
 def _python(*args: str) -> list[str]:
@@ -186,7 +182,6 @@ class Stack:
     ports: Ports
     console: Console
     demo: bool = False
-    stdout: IO[bytes] | None = None
     children: list[Child] = field(default_factory=list)
     postgres: EmbeddedPostgres | None = None
     urls: dict[str, str] = field(default_factory=dict)
@@ -207,8 +202,6 @@ class Stack:
                 env=dict(os.environ),
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
-                stdout=self.stdout,
-                stderr=subprocess.STDOUT if self.stdout else None,
             ),
         )
         self.children.append(child)
@@ -324,9 +317,11 @@ class Stack:
             [self.ports.web] if frontend else []
         )
         for port in ports:
-            if not _wait_for_port(port, until):
+            while not _answers(port):
                 self.check_children()
-                raise StackFailed(f"Nothing answers on port {port}")
+                if time.monotonic() > until:
+                    raise StackFailed(f"Nothing answers on port {port}")
+                time.sleep(0.05)
 
     def _write_state(self) -> None:
         state = {
@@ -345,22 +340,13 @@ class Stack:
 
     # -- run and stop --------------------------------------------------------------------
     def banner(self) -> None:
-        rows = [
-            ("API", self.urls.get("api")),
-            ("API docs", self.urls.get("docs")),
-            ("Kiosk", self.urls.get("kiosk")),
-            ("Portal", self.urls.get("portal")),
-            ("Inbox", self.urls.get("inbox")),
-            ("SMTP", self.urls.get("smtp")),
-            ("Database", self.urls.get("database")),
-            ("Data dir", str(self.data_dir)),
-        ]
+        self.urls["data dir"] = str(self.data_dir)
         self.console.rule("[bold green]TAPWORK is up")
-        for label, value in rows:
-            if value:
-                self.console.print(
-                    f"  [bold]{label:<9}[/] {value}", soft_wrap=True, highlight=False
-                )
+        for key in ("api", "docs", "kiosk", "portal", "inbox", "smtp", "database", "data dir"):
+            if key in self.urls:
+                label = BANNER_LABELS.get(key, key.capitalize())
+                line = f"  [bold]{label:<9}[/] {self.urls[key]}"
+                self.console.print(line, soft_wrap=True, highlight=False)
         self.console.print("  Press Ctrl-C to stop.")
 
     def supervise(self) -> None:
