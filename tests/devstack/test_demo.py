@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import AsyncIterator
 from datetime import time
 
+import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from rich.console import Console
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tapwork.badge.models import Badge
 from tapwork.config import Settings
@@ -24,6 +26,21 @@ from tapwork.shift.models import Shift
 from tapwork.user.models import User
 
 EMPLOYEES = 12
+
+
+@pytest.fixture(autouse=True)
+async def _drop_new_badge_keys(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Issuing badges commits the first signing key; committed_db does not clean that table,
+    and other tests expect to start without one."""
+    async with engine.connect() as conn:
+        before = set((await conn.scalars(text("SELECT kid FROM badge_keys"))).all())
+    yield
+    async with engine.begin() as conn:
+        kids = set((await conn.scalars(text("SELECT kid FROM badge_keys"))).all()) - before
+        if kids:
+            params = {"kids": list(kids)}
+            await conn.execute(text("DELETE FROM badges WHERE kid = ANY(:kids)"), params)
+            await conn.execute(text("DELETE FROM badge_keys WHERE kid = ANY(:kids)"), params)
 
 
 async def _run(settings: Settings) -> str:
