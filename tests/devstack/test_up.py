@@ -12,10 +12,12 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -26,6 +28,7 @@ import psycopg
 import pytest
 
 from tapwork.embedded_pg import free_port, port_is_free
+from tests.support.smtp import SmtpServer
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
@@ -64,6 +67,7 @@ class Up:
     )
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # exported for `tapwork up`
     _interrupt_at: str | None = None
     _interrupt_with: signal.Signals = signal.SIGINT
     interrupted: set[int] = field(default_factory=set)  # processes running when interrupted
@@ -75,6 +79,7 @@ class Up:
             if k not in {"DATABASE_URL", "SMTP_HOST", "SMTP_PORT", "TAPWORK_DATA_DIR"}
         }
         env.update({f"TAPWORK_UP_{name.upper()}_PORT": str(p) for name, p in self.ports.items()})
+        env.update(self.env)
         self.log = self.data_dir / f"up-{time.monotonic_ns()}.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -133,6 +138,11 @@ def up() -> Iterator[Up]:
     yield stack
     stack.kill()
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _assert_all_gone(pids: set[int], ports: dict[str, int]) -> None:
@@ -227,8 +237,6 @@ def test_data_survives_restarts_and_a_killed_supervisor_leaves_no_orphans(up: Up
 
 
 def test_a_busy_port_is_reported_and_nothing_is_started(up: Up) -> None:
-    import socket
-
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", up.ports["api"]))
         holder.listen()
@@ -252,3 +260,29 @@ def test_ctrl_c_while_starting_still_stops_everything(up: Up) -> None:
     assert not (up.data_dir / "postgres" / "postmaster.pid").exists()
     assert up.interrupted  # at least the API had been started
     _assert_all_gone(up.interrupted, up.ports)
+
+
+@pytest.mark.timeout(300)
+def test_given_database_and_smtp_are_used_instead_of_the_embedded_ones(
+    up: Up, server_url: str, smtp: SmtpServer
+) -> None:
+    name = f"tapwork_up_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database = f"{server_url.rpartition('/')[0]}/{name}"
+    try:
+        up.env = {"DATABASE_URL": database, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port)}
+        state = up.start()
+        assert state["urls"]["database"] == database  # type: ignore[index]
+        assert "inbox" not in state["urls"]  # type: ignore[operator]
+        assert not (up.data_dir / "postgres").exists()
+        assert not _answers(up.ports["smtp"])
+        with psycopg.connect(database) as conn:  # migrated by `up`
+            assert conn.execute("SELECT count(*) FROM roles WHERE is_system").fetchone() == (4,)
+        api = f"http://127.0.0.1:{up.ports['api']}"
+        reset = httpx.post(f"{api}/api/v1/auth/password-reset", json={"email": "x@example.com"})
+        assert reset.status_code == 202  # no such account: no mail, but the API answers
+        _assert_all_gone(up.stop(signal.SIGINT), up.ports)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
