@@ -320,3 +320,27 @@ async def test_prune_forgets_old_sent_mail_and_keeps_failed(
     assert deleted == 1
     left = set((await session.scalars(select(OutboxEmail.to_address))).all())
     assert left == {"b@example.com", "c@example.com"}
+
+
+async def test_no_send_starts_that_could_outlive_the_lease(
+    session: AsyncSession,
+    sessionmaker: Maker,
+    settings: Settings,
+    clock: FrozenClock,
+    smtp: SmtpServer,
+) -> None:
+    # Four SMTP timeouts (40 s) exceed the 30 s lease: after the first mail the batch is
+    # handed back instead of risking a send another worker could duplicate.
+    settings.outbox_lease_seconds = 30
+    settings.smtp_timeout_seconds = 10
+    address = "short-lease@example.com"
+    for n in range(3):
+        await enqueue(session, Kind.ADMIN_ALERT, to=address, context={"subject": f"L{n}"})
+    await session.commit()
+
+    result = await _deliver(sessionmaker, settings, clock)
+
+    assert (result.claimed, result.sent, result.released) == (3, 1, 2)
+    for _ in range(2):
+        assert (await _deliver(sessionmaker, settings, clock)).sent == 1
+    assert len(smtp.inbox.wait_for(address, count=3)) == 3

@@ -215,7 +215,10 @@ async def deliver_batch(
     sent: list[tuple[Claimed, str, datetime]] = []
     try:
         while pending:
-            if should_stop() or time.monotonic() - started > budget:
+            if should_stop():
+                break
+            # The first send is always made, so a short lease cannot starve the outbox.
+            if len(pending) < result.claimed and time.monotonic() - started > budget:
                 break
             row = pending.pop(0)
             outcome, subject = await _deliver_one(
