@@ -97,6 +97,8 @@ def e2e_settings(e2e_database_url: str, smtp: SmtpServer, e2e_ports: tuple[int, 
     return Settings(
         TAPWORK_ENV="test",
         database_url=e2e_database_url,
+        # ≥ 32 bytes: the development default is shorter and PyJWT warns on every token.
+        jwt_secret="e2e-jwt-secret-long-enough-for-hs256-0123456789",
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         smtp_timeout_seconds=2.0,
