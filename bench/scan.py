@@ -1,7 +1,7 @@
 """Scan endpoint benchmark: seeds a bench database, runs the API under uvicorn and drives
 POST /api/v1/attendance and GET /health with wrk at several concurrencies.
 
-    uv run python bench/scan.py                    # defaults: 2000 employees, 50 kiosks
+    uv run python bench/scan.py                    # defaults: 5000 employees, 500 kiosks
     uv run python bench/scan.py --concurrency 50 --duration 10
 
 Needs `wrk` (Debian package) and a PostgreSQL server (BENCH_SERVER_URL, default
@@ -85,7 +85,8 @@ def seed(url: str, employees: int, kiosks: int) -> list[tuple[str, str]]:
     with psycopg.connect(bench_url) as conn:
         role_id = uuid.uuid4()
         conn.execute(
-            "INSERT INTO roles (id, name, permissions, is_system) VALUES (%s, 'employee', %s, true)",
+            "INSERT INTO roles (id, name, permissions, is_system) "
+            "VALUES (%s, 'employee', %s, true)",
             (role_id, sorted(SYSTEM_ROLES["employee"][1])),
         )
         location_id, shift_id, department_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -98,9 +99,7 @@ def seed(url: str, employees: int, kiosks: int) -> list[tuple[str, str]]:
             "VALUES (%s, 'Day', '09:00', '17:00', '{1,2,3,4,5,6,7}')",
             (shift_id,),
         )
-        conn.execute(
-            "INSERT INTO departments (id, name) VALUES (%s, 'Bench')", (department_id,)
-        )
+        conn.execute("INSERT INTO departments (id, name) VALUES (%s, 'Bench')", (department_id,))
         conn.execute("INSERT INTO badge_keys (kid, is_active) VALUES ('BNCH', true)")
         codes = []
         with conn.cursor() as cur:
@@ -152,7 +151,7 @@ def start_api(bench_url: str, port: int, workers: int) -> subprocess.Popen[bytes
         "RATE_LIMIT_SCAN_PER_BADGE_PER_MINUTE": "1000000000",
         "RATE_LIMIT_SCAN_PER_KIOSK_PER_MINUTE": "1000000000",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_POOL_SIZE": "25",
+        "DATABASE_POOL_SIZE": os.environ.get("BENCH_POOL_SIZE", "25"),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tapwork.asgi:app", "--host", "127.0.0.1",
@@ -178,6 +177,53 @@ def _ms(text: str) -> float:
     match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
     assert match, text
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+class CpuMeter:
+    """CPU seconds used by the API processes and by the bench database's backends: a cost per
+    request that the other load on a shared box does not distort (wall-clock figures it does)."""
+
+    def __init__(self, api_pid: int, bench_url: str) -> None:
+        self.api_pids = [api_pid, *_children(api_pid)]
+        self.bench_url = bench_url
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    def _db_pids(self) -> list[int]:
+        with psycopg.connect(self.bench_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (DB_NAME,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def snapshot(self) -> dict[int, int]:
+        return {pid: _ticks(pid) for pid in [*self.api_pids, *self._db_pids()]}
+
+    def used(self, before: dict[int, int]) -> tuple[float, float]:
+        after = self.snapshot()
+        api = sum(after.get(p, 0) - before.get(p, 0) for p in self.api_pids)
+        db = sum(t - before.get(p, 0) for p, t in after.items() if p not in self.api_pids)
+        return api / self.hz, db / self.hz
 
 
 def run_wrk(url: str, concurrency: int, duration: int, script: str | None) -> dict[str, float]:
@@ -217,8 +263,8 @@ async def _count(bench_url: str) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=2000)
-    parser.add_argument("--kiosks", type=int, default=50)
+    parser.add_argument("--employees", type=int, default=5000)
+    parser.add_argument("--kiosks", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--concurrency", default="1,10,50,200")
@@ -242,14 +288,23 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         run_wrk(f"{base}/health", 10, 2, None)  # warm up both workers
         run_wrk(base, 10, 3, script)
+        meter = CpuMeter(proc.pid, bench_url)
         for c in (int(x) for x in args.concurrency.split(",")):
+            before = meter.snapshot()
             health = run_wrk(f"{base}/health", c, args.duration, None)
+            api_s, _ = meter.used(before)
+            health["api_cpu_ms"] = api_s * 1000 / max(1, health["requests"])
+            before = meter.snapshot()
             scan = run_wrk(base, c, args.duration, script)
+            api_s, db_s = meter.used(before)
+            scan["api_cpu_ms"] = api_s * 1000 / max(1, scan["requests"])
+            scan["db_cpu_ms"] = db_s * 1000 / max(1, scan["requests"])
             results.append({"concurrency": c, "health": health, "scan": scan})
             print(
                 f"c={c}: scan {scan['rps']:.0f}/s p50 {scan['p50_ms']:.1f} p90 "
                 f"{scan['p90_ms']:.1f} p99 {scan['p99_ms']:.1f} ms non-2xx {scan['non_2xx']}"
-                f" | health {health['rps']:.0f}/s",
+                f" cpu api {scan['api_cpu_ms']:.2f} db {scan['db_cpu_ms']:.2f} ms"
+                f" | health {health['rps']:.0f}/s cpu {health['api_cpu_ms']:.2f} ms",
                 file=sys.stderr,
             )
     finally:
@@ -259,15 +314,19 @@ def main() -> None:
     counts = asyncio.run(_count(bench_url))
     print(f"\n{args.employees} employees, {args.kiosks} kiosks, {args.workers} uvicorn workers, "
           f"{args.duration} s per run, wrk on the same box\n")  # fmt: skip
-    print("| c | scan req/s | p50 ms | p90 ms | p99 ms | non-2xx | /health req/s | scan/health |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| c | scan req/s | p50 ms | p90 ms | p99 ms | non-2xx | /health req/s | scan/health "
+        "| scan CPU ms (API + DB) | /health CPU ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         s, h = r["scan"], r["health"]
         print(
             f"| {r['concurrency']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p90_ms']:.1f} | "
-            f"{s['p99_ms']:.1f} | {s['non_2xx']} | {h['rps']:.0f} | {s['rps'] / h['rps']:.0%} |"
+            f"{s['p99_ms']:.1f} | {s['non_2xx']} | {h['rps']:.0f} | {s['rps'] / h['rps']:.0%} "
+            f"| {s['api_cpu_ms']:.2f} + {s['db_cpu_ms']:.2f} | {h['api_cpu_ms']:.2f} |"
         )
-    print(f"\ndatabase after the run: {counts}")
+    print(f"\ndatabase after the run: {counts}; load average {os.getloadavg()}")
     if args.json:
         args.json.write_text(json.dumps({"results": results, "counts": counts}, indent=2))
 
