@@ -394,7 +394,9 @@ def run_up(
     data_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     stack = Stack(data_dir, ports or Ports.from_env(), console, demo=demo)
-    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP too: closing the terminal should stop the stack, not strand PostgreSQL.
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, _raise_stop) for s in handled}
     failed: StackFailed | None = None
     try:
         with _exclusive(data_dir):

@@ -282,7 +282,7 @@ def test_given_database_and_smtp_are_used_instead_of_the_embedded_ones(
         api = f"http://127.0.0.1:{up.ports['api']}"
         reset = httpx.post(f"{api}/api/v1/auth/password-reset", json={"email": "x@example.com"})
         assert reset.status_code == 202  # no such account: no mail, but the API answers
-        _assert_all_gone(up.stop(signal.SIGINT), up.ports)
+        _assert_all_gone(up.stop(signal.SIGHUP), up.ports)  # the terminal was closed
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
