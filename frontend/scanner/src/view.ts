@@ -84,14 +84,27 @@ export function blockedScreen(i18n: I18n, kind: "revoked" | "unpaired", onRepair
   );
 }
 
-const ICONS: Record<Tone, string> = { checkin: "✓", checkout: "➜", warn: "!", reject: "✕", queued: "⏳" };
+// Inline SVG, not emoji or symbol characters: kiosks without an emoji font showed empty boxes.
+const PATHS: Record<Tone, string> = {
+  checkin: '<path d="M14 33l11 11 25-26"/>',
+  checkout: '<path d="M12 32h36M34 18l14 14-14 14"/>',
+  warn: '<path d="M32 12v26M32 50v2"/>',
+  reject: '<path d="M16 16l32 32M48 16L16 48"/>',
+  queued: '<circle cx="32" cy="32" r="22"/><path d="M32 18v14l10 6"/>',
+};
+
+function icon(tone: Tone): HTMLElement {
+  const el = h("div", { class: "icon", "aria-hidden": "true" });
+  el.innerHTML = `<svg viewBox="0 0 64 64" fill="none" stroke="currentColor" stroke-width="7" stroke-linecap="round" stroke-linejoin="round">${PATHS[tone]}</svg>`;
+  return el;
+}
 
 export function renderFeedback(overlay: HTMLElement, feedback: Feedback): void {
   overlay.className = `feedback tone-${feedback.tone}`;
   overlay.dataset.tone = feedback.tone;
   overlay.hidden = false;
   overlay.replaceChildren(
-    h("div", { class: "icon", "aria-hidden": "true" }, ICONS[feedback.tone]),
+    icon(feedback.tone),
     h("h2", { class: "title" }, feedback.title),
   );
   if (feedback.name) overlay.append(h("p", { class: "name" }, feedback.name));
