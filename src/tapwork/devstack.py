@@ -2,8 +2,8 @@
 
 Order of start: embedded PostgreSQL (unless DATABASE_URL is set) → mail catcher (unless
 SMTP_HOST is set) → API (importing while) migrations run → worker → front ends (when
-`tapwork.frontend` exists). Ctrl-C or SIGTERM stops the front ends, API, worker, mail catcher,
-then PostgreSQL, so the worker can still finish a delivery and nothing is left running.
+`tapwork.frontend` exists). Ctrl-C, SIGTERM or SIGHUP stops the front ends, API, worker, mail
+catcher, then PostgreSQL, so the worker can still finish a delivery and nothing is left running.
 
 Every child runs in its own session: the terminal's Ctrl-C reaches only this supervisor, which
 then stops the children one by one (instead of all of them racing the database's shutdown).
