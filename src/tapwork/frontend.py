@@ -23,7 +23,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -149,7 +149,11 @@ def create_static_app(settings: Settings) -> Starlette:
             headers={"Cache-Control": "no-cache"},
         )
 
-    routes: list[Route | Mount] = [Route("/config.js", config)]
+    async def to_portal(request: Request) -> Response:
+        return RedirectResponse("/portal/", status_code=308)
+
+    # Without this, "/portal" would fall through to the kiosk's single-page fallback.
+    routes: list[Route | Mount] = [Route("/config.js", config), Route("/portal", to_portal)]
     for package, prefix in (("portal", "/portal"), ("scanner", "")):
         directory = root / package / "dist"
         if directory.is_dir():

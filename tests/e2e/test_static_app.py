@@ -36,6 +36,9 @@ async def test_serves_scanner_at_root_and_portal_under_path(fake_build: Path) ->
     assert "portal" in (await _get(settings, "/portal/")).text
     # Single-page apps: a deep link gets the app's index.html, a missing asset a 404.
     assert "portal" in (await _get(settings, "/portal/employees/42")).text
+    bare = await _get(settings, "/portal")
+    assert bare.status_code == 308
+    assert bare.headers["location"] == "/portal/"
     assert "scanner" in (await _get(settings, "/pairing")).text
     assert (await _get(settings, "/assets/missing.js")).status_code == 404
 
