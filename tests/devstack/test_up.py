@@ -286,3 +286,14 @@ def test_given_database_and_smtp_are_used_instead_of_the_embedded_ones(
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.timeout(300)
+def test_a_dying_child_stops_the_rest_and_fails_naming_it(up: Up) -> None:
+    state = up.start()
+    assert up.process is not None
+    pids = _descendants(up.process.pid) | {state["postgres_pid"]}
+    os.kill(state["pids"]["API"], signal.SIGKILL)  # type: ignore[index]
+    assert up.process.wait(STOP_TIMEOUT) == 1
+    assert "API exited with code" in up.output()
+    _assert_all_gone(pids, up.ports)  # type: ignore[arg-type]
