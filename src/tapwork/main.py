@@ -84,6 +84,9 @@ def create_app(
             "X-RateLimit-Remaining",
             "X-RateLimit-Reset",
         ],
+        # Browsers cache a preflight at most 2 h (Chromium's cap); the default 10 min made a
+        # kiosk's first scan after a quiet spell pay an extra round trip.
+        max_age=7200,
     )
     app.add_middleware(
         RequestMiddleware,

@@ -133,6 +133,21 @@ async def test_a_person_typing_is_not_a_scan(browser, kiosks: Kiosks, make_staff
     assert await records(e2e_db, staff.user.id) == []
 
 
+# Records what the kiosk asks of the vibration motor and the speaker.
+SIGNAL_SPY = """
+window.__vibrations = [];
+window.__beeps = [];
+navigator.vibrate = (pattern) => (window.__vibrations.push(pattern), true);
+const createOscillator = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  const osc = createOscillator.call(this);
+  const start = osc.start.bind(osc);
+  osc.start = (...args) => (window.__beeps.push(osc.frequency.value), start(...args));
+  return osc;
+};
+"""
+
+
 async def test_revoked_badge_shows_the_red_rejection(
     browser, kiosks: Kiosks, make_staff, e2e_db: Db
 ) -> None:
@@ -144,11 +159,16 @@ async def test_revoked_badge_shows_the_red_rejection(
             .values(revoked_at=func.now(), revoke_reason="revoked")
         )
         await session.commit()
-    page = await kiosks.open_paired(await kiosks.context(browser), staff)
+    context = await kiosks.context(browser)
+    await context.add_init_script(SIGNAL_SPY)
+    page = await kiosks.open_paired(context, staff)
     await wedge_scan(page, staff.code)
     shown = await feedback(page)
     assert shown["tone"] == "reject"
     assert "Badge revoked" in shown["text"]
+    # A long buzz and a low two-tone beep for a rejection.
+    assert await page.evaluate("window.__vibrations") == [[300]]
+    assert await page.evaluate("window.__beeps") == [220, 180]
     background = await page.eval_on_selector(
         "#feedback", "el => getComputedStyle(el).backgroundColor"
     )
