@@ -24,6 +24,8 @@ from tapwork.config import Settings
 from tapwork.kiosk.models import Kiosk
 from tests.e2e import clips
 from tests.e2e.conftest import (
+    BASE_ARGS,
+    CHROMIUM,
     Kiosks,
     Staff,
     feedback,
@@ -350,3 +352,38 @@ async def test_controls_are_labelled_and_work_from_the_keyboard(
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     await screenshot(page, "kiosk-ready-phone-es")
+
+
+async def test_unknown_token_shows_the_unpaired_screen(browser, kiosks: Kiosks, make_staff):
+    staff: Staff = await make_staff()
+    staff.token = "not-a-token-this-server-issued"
+    page = await (await kiosks.context(browser)).new_page()
+    await page.goto("/")
+    await page.evaluate(
+        "p => localStorage.setItem('tapwork.kiosk', JSON.stringify(p))", staff.pairing
+    )
+    await page.reload()
+    await page.wait_for_selector("[data-screen=unpaired]")
+    await screenshot(page, "kiosk-unpaired")
+    await page.get_by_role("button", name="Pair again").click()
+    await page.wait_for_selector("[data-screen=pairing]")
+
+
+async def test_without_a_camera_the_wedge_still_scans(
+    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db
+) -> None:
+    staff: Staff = await make_staff()
+    no_camera = [a for a in BASE_ARGS if a != "--use-fake-device-for-media-stream"]
+    browser = await playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=no_camera
+    )
+    try:
+        page = await kiosks.open_paired(await kiosks.context(browser), staff)
+        await page.locator("#camera-note").wait_for()
+        assert "use the badge scanner" in await page.inner_text("#camera-note")
+        await wedge_scan(page, staff.code)
+        assert "Checked in" in (await feedback(page))["text"]
+        await screenshot(page, "kiosk-no-camera")
+    finally:
+        await browser.close()
+    assert len(await records(e2e_db, staff.user.id)) == 1
