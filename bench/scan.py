@@ -151,7 +151,8 @@ def start_api(bench_url: str, port: int, workers: int) -> subprocess.Popen[bytes
         "RATE_LIMIT_SCAN_PER_BADGE_PER_MINUTE": "1000000000",
         "RATE_LIMIT_SCAN_PER_KIOSK_PER_MINUTE": "1000000000",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_POOL_SIZE": os.environ.get("BENCH_POOL_SIZE", "25"),
+        # pool + equal overflow per worker: 2 x 2 x 20 = 80 connections at most (max 100).
+        "DATABASE_POOL_SIZE": os.environ.get("BENCH_POOL_SIZE", "20"),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tapwork.asgi:app", "--host", "127.0.0.1",
@@ -205,15 +206,15 @@ class CpuMeter:
 
     def __init__(self, api_pid: int, bench_url: str) -> None:
         self.api_pids = [api_pid, *_children(api_pid)]
-        self.bench_url = bench_url
+        # Opened up front: at c=200 the API's pools may hold every free connection slot.
+        self.conn = psycopg.connect(bench_url, autocommit=True)
         self.hz = os.sysconf("SC_CLK_TCK")
 
     def _db_pids(self) -> list[int]:
-        with psycopg.connect(self.bench_url, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (DB_NAME,),
-            ).fetchall()
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DB_NAME,),
+        ).fetchall()
         return [r[0] for r in rows]
 
     def snapshot(self) -> dict[int, int]:
