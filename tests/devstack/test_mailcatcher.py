@@ -40,7 +40,9 @@ def _send(port: int, to: str, subject: str, *, html: str | None = None) -> None:
     message.set_content(f"text for {to}")
     if html is not None:
         message.add_alternative(html, subtype="html")
-        message.get_payload()[1].add_related(PNG, "image", "png", cid="<badge-qr>")
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(PNG, "image", "png", cid="<badge-qr>")
     with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
         smtp.send_message(message)
 
