@@ -110,6 +110,8 @@ def e2e_settings(e2e_database_url: str, smtp: SmtpServer, e2e_ports: tuple[int, 
         api_url=f"http://127.0.0.1:{api_port}",
         cors_origins=[static_origin],
         database_pool_size=5,
+        # Wide enough that "scan again at once" is a duplicate even on a loaded machine.
+        scan_debounce_seconds=60,
     )
 
 

@@ -115,7 +115,7 @@ async def test_wedge_scan_checks_in_then_out(
     [record] = await records(e2e_db, staff.user.id)
     assert record.check_out_at is None
 
-    # The same badge again at once: the API's debounce answers DUPLICATE_SCAN (amber).
+    # The same badge again soon (the e2e API's debounce is 60 s): DUPLICATE_SCAN, amber.
     await page.evaluate("document.getElementById('feedback').removeAttribute('data-tone')")
     await page.wait_for_timeout(3100)  # past the kiosk's own per-code debounce window
     await wedge_scan(page, staff.code)
