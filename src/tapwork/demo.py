@@ -285,7 +285,9 @@ async def seed_demo(settings: Settings, *, employees: int = 50, console: Console
         await engine.dispose()
 
     summary = ", ".join(f"{n} {kind}" for kind, n in created.items()) or "nothing (all there)"
-    console.print(f"[green]Demo organisation ready.[/] Created: {summary}", highlight=False)
+    console.print(
+        f"[green]Demo organisation ready.[/] Created: {summary}", highlight=False, soft_wrap=True
+    )
     table = Table(title="Demo accounts (passwords are shown only when an account is created)")
     for column in ("role", "email", "password"):
         table.add_column(column, no_wrap=True)
@@ -294,8 +296,14 @@ async def seed_demo(settings: Settings, *, employees: int = 50, console: Console
     console.print(table)
     console.print(
         "Every supervisor and employee created together shares one password; "
-        f"employees are DEMO-0001…DEMO-{employees:04d} at @{EMAIL_DOMAIN}.",
+        f"employees are DEMO-0001…DEMO-{employees:04d} at {EMAIL_DOMAIN}.",
         highlight=False,
+        soft_wrap=True,
     )
     for name, token in kiosk_tokens.items():
-        console.print(f"Kiosk [bold]{name}[/] device token (X-Kiosk-Token): {token}")
+        # soft_wrap: a token broken over two lines cannot be copied.
+        console.print(
+            f"Kiosk [bold]{name}[/] device token (X-Kiosk-Token): {token}",
+            soft_wrap=True,
+            highlight=False,
+        )
