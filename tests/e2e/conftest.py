@@ -34,6 +34,7 @@ from tapwork.main import create_app
 from tapwork.migration import upgrade
 from tapwork.role.service import sync_system_roles
 from tapwork.user.models import User
+from tests.e2e import clips
 from tests.e2e.servers import ThreadedServer, free_port
 from tests.support import factories as f
 from tests.support.smtp import SmtpServer
@@ -202,6 +203,19 @@ def make_staff(e2e_db: async_sessionmaker[AsyncSession]):  # type: ignore[no-unt
             session.add(kiosk)
             await session.commit()
             return Staff(user, badge.code_data, kiosk, token, location.name)
+
+    return make
+
+
+@pytest.fixture
+def badge_clip(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Makes a looping fake-camera clip of a badge code: `badge_clip(code, "qr"|"code128")`."""
+
+    def make(code: str, kind: str = "qr") -> Path:
+        if kind == "qr":
+            return clips.clip(tmp_path / "qr.y4m", clips.qr_frame(code))
+        # 1600x900 frames are 2 MB each: one second of them is enough to loop on.
+        return clips.clip(tmp_path / "code128.y4m", clips.code128_frame(code), seconds=1)
 
     return make
 

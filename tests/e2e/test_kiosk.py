@@ -22,7 +22,6 @@ from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.badge.models import Badge
 from tapwork.config import Settings
 from tapwork.kiosk.models import Kiosk
-from tests.e2e import clips
 from tests.e2e.conftest import (
     BASE_ARGS,
     CHROMIUM,
@@ -75,10 +74,10 @@ async def _camera_scan(
 
 
 async def test_qr_clip_checks_the_employee_in(
-    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, tmp_path: Path
+    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, badge_clip
 ) -> None:
     staff: Staff = await make_staff("Quinn")
-    clip = clips.clip(tmp_path / "qr.y4m", clips.qr_frame(staff.code))
+    clip = badge_clip(staff.code, "qr")
     shown = await _camera_scan(playwright, kiosks, staff, clip, "kiosk-camera-qr-check-in")
     assert shown["tone"] in ("checkin", "warn")  # warn: late, depending on the hour
     assert "Checked in" in shown["text"]
@@ -89,10 +88,10 @@ async def test_qr_clip_checks_the_employee_in(
 
 
 async def test_code128_clip_checks_the_employee_in(
-    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, tmp_path: Path
+    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, badge_clip
 ) -> None:
     staff: Staff = await make_staff("Cora")
-    clip = clips.clip(tmp_path / "code128.y4m", clips.code128_frame(staff.code), seconds=1)
+    clip = badge_clip(staff.code, "code128")
     shown = await _camera_scan(playwright, kiosks, staff, clip, "kiosk-camera-code128-check-in")
     assert "Checked in" in shown["text"]
     [record] = await records(e2e_db, staff.user.id)
