@@ -173,3 +173,35 @@ async def test_opted_out_employee_gets_no_confirmation(
         select(func.count()).select_from(OutboxEmail).where(OutboxEmail.user_id == org.employee.id)
     )
     assert count == 0
+
+
+async def test_forgotten_check_out_holds_the_next_scan_for_hr(
+    scanner: Scanner, client: httpx.AsyncClient, org: Org, session: AsyncSession,
+    clock: FrozenClock, at_madrid,
+) -> None:  # fmt: skip
+    at_madrid(2026, 3, 2, 9, 0)
+    code = await badge_code(session, org.employee, org.settings, clock())
+    first = (await scanner.scan(code)).json()
+    at_madrid(2026, 3, 3, 8, 50)  # next morning: yesterday's record was never closed
+    held = await scanner.scan(code)
+    assert held.status_code == 202
+    assert held.json()["reason"] == "STALE_OPEN_RECORD"
+    record = await session.get(AttendanceRecord, first["record_id"])
+    assert record is not None
+    await session.refresh(record)
+    assert record.check_out_at is None  # no invented check-out
+    hr = org.headers(org.hr)
+    [pending] = (await client.get("/api/v1/attendance/review", headers=hr)).json()["held_scans"]
+    refused = await client.post(f"/api/v1/attendance/review/{pending['id']}/approve", headers=hr)
+    assert refused.status_code == 409  # still stale until HR closes yesterday
+    closed = await client.put(
+        f"/api/v1/attendance/{first['record_id']}",
+        json={"check_out_at": "2026-03-02T16:00:00Z", "reason": "Forgot to scan out"},
+        headers=hr,
+    )
+    assert closed.status_code == 200
+    approved = await client.post(f"/api/v1/attendance/review/{pending['id']}/approve", headers=hr)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["action"] == "check_in"
+    assert approved.json()["status"] == "on_time"
+    assert approved.json()["source"] == "online"

@@ -22,18 +22,10 @@ from tapwork.user.models import User
 
 log = structlog.get_logger("tapwork.attendance.jobs")
 
-# Without a shift there is no scheduled end: an open record counts as missing a clock-out
-# this long after check-in (plus `missing_clockout_hours`).
-UNSCHEDULED_DAY = timedelta(hours=12)
-
 
 def expected_end(record: AttendanceRecord, shift: Shift | None, tz: ZoneInfo) -> datetime:
-    if shift is None:
-        return record.check_in_at + UNSCHEDULED_DAY
-    rule = rules.ShiftRule(shift.start_time, shift.end_time)
-    _, end = rules.scheduled_window(rule, record.work_date, tz)
-    # Someone who checked in after the scheduled end (an unscheduled evening) still gets a day.
-    return max(end, record.check_in_at + timedelta(hours=1))
+    rule = rules.ShiftRule(shift.start_time, shift.end_time) if shift else None
+    return rules.expected_end(record.check_in_at, rule, record.work_date, tz)
 
 
 async def flag_missing_clockouts(

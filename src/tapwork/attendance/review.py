@@ -1,4 +1,5 @@
-"""HR review of held offline scans (too old, in the future, or out of order).
+"""HR review of held scans: offline ones too old, in the future or out of order, and live ones
+that met a stale open record (a forgotten check-out).
 
 A held scan never counts until approved. Approving applies it at its capture time with the
 same rules as a live scan (check-in or check-out, status, mails, audit); if those rules refuse
@@ -65,18 +66,21 @@ async def approve(
 ) -> dict[str, Any]:
     event = await _pending(session, scan_id)
     kiosk = await session.get(Kiosk, event.kiosk_id)
-    if kiosk is None or event.badge_id is None or event.captured_at is None:
+    if kiosk is None or event.badge_id is None:
         raise ApplyRejected("This scan cannot be applied: its kiosk or badge is gone")
+    # Held live scans (a stale open record) count at the moment they were made.
+    at = event.captured_at or event.received_at
+    source = "offline" if event.captured_at else "online"
     conn = await queries.driver_connection(session)
     row = await queries.fetch_one(
         conn,
         queries.SUBJECT,
-        {"badge_id": event.badge_id, "location_id": kiosk.location_id, "at": event.captured_at},
+        {"badge_id": event.badge_id, "location_id": kiosk.location_id, "at": at},
     )
     if row is None or row["user_id"] is None:
         raise ApplyRejected("This scan cannot be applied: its employee is gone")
     try:
-        plan = scan.decide(row, event.captured_at, "offline", settings)
+        plan = scan.decide(row, at, source, settings)
     except scan.Held as held:
         raise ApplyRejected(
             "A later record exists; correct the day instead", reason=held.reason

@@ -125,6 +125,22 @@ def classify_check_in(
     return CheckIn(work_date, Status.LATE, max(1, _minutes(at - start)))
 
 
+# Without a shift there is no scheduled end: an open record is taken to end this long after
+# its check-in when deciding that it was never closed.
+UNSCHEDULED_DAY = timedelta(hours=12)
+
+
+def expected_end(
+    check_in_at: datetime, shift: ShiftRule | None, work_date: date, tz: ZoneInfo
+) -> datetime:
+    """When an open record should have been closed: its shift's end on its work date (at least
+    an hour after check-in), or check-in + 12 h without a shift."""
+    if shift is None:
+        return check_in_at + UNSCHEDULED_DAY
+    _, end = scheduled_window(shift, work_date, tz)
+    return max(end, check_in_at + timedelta(hours=1))
+
+
 def classify_check_out(
     check_in_at: datetime,
     check_out_at: datetime,

@@ -37,6 +37,9 @@ WINDOW = timedelta(minutes=1)
 HELD_TOO_OLD = "OFFLINE_TOO_OLD"
 HELD_IN_FUTURE = "OFFLINE_IN_FUTURE"
 HELD_OUT_OF_ORDER = "OFFLINE_OUT_OF_ORDER"
+# The open record is long past its shift end (a forgotten check-out): closing it with this scan
+# would book the whole night as work, so the scan waits for HR to correct the old record.
+HELD_STALE_OPEN = "STALE_OPEN_RECORD"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,9 @@ def decide(row: dict[str, Any], at: datetime, source: str, settings: Settings) -
         if at < check_in_at:
             raise Held(HELD_OUT_OF_ORDER)
         shift = shift_of(row, "record_")
+        end = rules.expected_end(check_in_at, shift, row["record_work_date"], tz)
+        if at > end + timedelta(hours=settings.missing_clockout_hours):
+            raise Held(HELD_STALE_OPEN)
         out = rules.classify_check_out(
             check_in_at, at, rules.Status(row["record_status"]), shift, row["record_work_date"], tz
         )
@@ -394,7 +400,7 @@ async def _apply(
             "action": "held",
             "reason": held.reason,
             "employee": {"id": row["user_id"], "display_name": display_name(row)},
-            "at": req.captured_at,
+            "at": req.captured_at or now,
             "location": row["location_name"],
         }
         await queries.execute(
