@@ -219,7 +219,14 @@ class EmbeddedPostgres:
             "start",
         )
         self._started = True
-        self._create_database()
+        try:
+            self._create_database()
+        except psycopg.OperationalError as exc:
+            raise EmbeddedPostgresError(
+                f"cannot connect to the embedded server ({exc}). Its password lives in "
+                f"{self.data_dir}/secrets.json: if that file was removed, remove "
+                f"{self.pgdata} too (a fresh database) or restore it"
+            ) from exc
         return self.url
 
     def _create_database(self) -> None:

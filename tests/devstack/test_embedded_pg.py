@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tapwork.embedded_pg import EmbeddedPostgres, find_binaries, free_port
+from tapwork.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, find_binaries, free_port
 
 # Located without importing pgserver, whose import warns about XDG_RUNTIME_DIR.
 _spec = importlib.util.find_spec("pgserver")
@@ -60,3 +60,15 @@ def test_data_survives_a_restart_and_stop_leaves_nothing_running(
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(url.replace("s3cret-pw", "wrong"), connect_timeout=5)
     again.stop()
+
+
+def test_a_lost_password_is_explained_and_the_server_stopped(data_dir: Path) -> None:
+    first = EmbeddedPostgres(data_dir, password="the-first-one", port=free_port())
+    first.start()
+    first.stop()
+
+    stranger = EmbeddedPostgres(data_dir, password="another-one", port=free_port())
+    with pytest.raises(EmbeddedPostgresError, match=r"secrets\.json: if that file was removed"):
+        stranger.start()
+    stranger.stop()
+    assert not stranger.is_running()
