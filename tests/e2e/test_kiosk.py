@@ -122,6 +122,9 @@ async def test_wedge_scan_checks_in_then_out(
     assert shown["tone"] == "warn", shown
     assert "Already scanned" in shown["text"]
     await screenshot(page, "kiosk-duplicate")
+    # ...and a few seconds later the kiosk is ready for the next person.
+    await page.wait_for_selector("#feedback", state="hidden", timeout=8000)
+    assert await page.is_visible(".prompt h1")
 
 
 async def test_a_person_typing_is_not_a_scan(browser, kiosks: Kiosks, make_staff, e2e_db: Db):
