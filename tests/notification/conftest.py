@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -73,6 +74,29 @@ class RefusingHandler:
 @pytest.fixture
 def refusing_smtp() -> Iterator[tuple[int, RefusingHandler]]:
     handler = RefusingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, handler
+    controller.stop()
+
+
+class SlowHandler:
+    """Takes `delay` seconds to accept each mail (a slow relay); records who got one."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.accepted: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        self.accepted.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+@pytest.fixture
+def slow_smtp() -> Iterator[tuple[int, SlowHandler]]:
+    handler = SlowHandler(delay=0.3)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

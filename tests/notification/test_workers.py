@@ -26,6 +26,7 @@ from tapwork.notification.jobs import prune_sent_mail
 from tapwork.notification.kinds import Kind
 from tapwork.notification.models import OutboxEmail
 from tapwork.notification.service import enqueue
+from tests.notification.conftest import SlowHandler
 from tests.support.clock import FrozenClock
 from tests.support.smtp import SmtpServer
 
@@ -222,3 +223,60 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
     async with committed_db() as session:
         left = await session.scalar(text("SELECT count(*) FROM procrastinate_workers"))
     assert left == 0  # both unregistered on SIGTERM
+
+
+async def test_sigterm_finishes_the_current_send_and_hands_back_the_rest(
+    committed_db: Maker,
+    database_url: str,
+    slow_smtp: tuple[int, SlowHandler],
+    tmp_path: Path,
+) -> None:
+    port, relay = slow_smtp
+    env = {
+        **os.environ,
+        "TAPWORK_ENV": "test",
+        "DATABASE_URL": database_url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "LOG_LEVEL": "INFO",
+        "LOG_JSON": "true",
+        "OUTBOX_CONNECTIONS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "worker.log"
+    worker = _spawn(env, log)
+    try:
+
+        async def up() -> bool:
+            assert worker.poll() is None, log.read_text()
+            return any(e["event"] == "worker_started" for e in _events(log))
+
+        await _until(up, START_TIMEOUT, "the worker to start")
+        async with committed_db() as session:
+            for n in range(20):
+                await enqueue(session, Kind.ADMIN_ALERT, to=f"slow{n}@example.com", context={})
+            await session.commit()
+
+        async def first_accepted() -> bool:
+            return len(relay.accepted) >= 1
+
+        await _until(first_accepted, 20, "the relay to accept a mail")
+        worker.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(worker.wait, 30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+    assert code == 0, log.read_text()[-2000:]
+    async with committed_db() as session:
+        rows = (await session.execute(select(OutboxEmail.status, OutboxEmail.attempts))).all()
+    statuses = sorted(status for status, _ in rows)
+    sent = statuses.count("sent")
+    # Everything the relay accepted is recorded as sent; nothing is left leased; the rest
+    # is back in the queue with its attempt not counted, for the next worker.
+    assert sent == len(relay.accepted)
+    assert 1 <= sent < 20
+    assert statuses.count("queued") == 20 - sent
+    assert all(attempts == 0 for status, attempts in rows if status == "queued")
+    assert any(e["event"] == "worker_stopped" for e in _events(log))
