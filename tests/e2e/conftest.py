@@ -325,7 +325,8 @@ def record_metric(name: str, value: float) -> None:
         fcntl.flock(out, fcntl.LOCK_EX)
         out.seek(0)
         data = json.loads(out.read() or "{}")
-        data.setdefault(name, []).append(value)
+        # The latest runs only: the file outlives runs, and the figure that matters is recent.
+        data[name] = [*data.get(name, []), value][-10:]
         out.seek(0)
         out.truncate()
         out.write(json.dumps(data, indent=2))
