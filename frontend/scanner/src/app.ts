@@ -5,7 +5,7 @@ import { ApiError, KioskApi, NetworkError, isRetryable, type KioskInfo } from ".
 import { CameraScanner, listCameras, prepareDecoder, type CameraChoice, type Detection } from "./camera";
 import { CodeDebouncer } from "./debounce";
 import { feedbackForAnswer, feedbackForError, feedbackQueued, type Feedback } from "./feedback";
-import { QueueDrainer, ScanQueue, type QueuedScan, type SendOutcome } from "./queue";
+import { QueueDrainer, ScanQueue, newScanId, type QueuedScan, type SendOutcome } from "./queue";
 import { signal, unlockAudio } from "./signals";
 import { clearPairing, loadCamera, loadPairing, saveCamera, savePairing, type Pairing } from "./storage";
 import { blockedScreen, h, languagePicker, pairingScreen, renderFeedback } from "./view";
@@ -261,7 +261,7 @@ export class KioskApp {
     if (this.screen.kind !== "ready" || !this.queue) return;
     if (this.debouncer.isRepeat(text, Date.now())) return;
     this.metrics.lastSource = source;
-    const scan = { client_scan_id: crypto.randomUUID(), code_data: text, captured_at: new Date().toISOString() };
+    const scan = { client_scan_id: newScanId(), code_data: text, captured_at: new Date().toISOString() };
     // Keep capture order: while older scans wait in the queue, newer ones queue behind them.
     if (!this.online || this.queued > 0) {
       await this.enqueue(scan);

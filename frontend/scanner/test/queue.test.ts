@@ -1,6 +1,6 @@
 import { IDBFactory } from "fake-indexeddb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { QueueDrainer, ScanQueue, type QueuedScan, type SendOutcome } from "../src/queue";
+import { QueueDrainer, ScanQueue, newScanId, type QueuedScan, type SendOutcome } from "../src/queue";
 
 let factory: IDBFactory;
 beforeEach(() => {
@@ -134,5 +134,19 @@ describe("QueueDrainer", () => {
     await Promise.all([drainer.kick(), drainer.kick(), drainer.kick()]);
     await drainer.idle();
     expect(sent).toEqual(["id-1", "id-2", "id-3"]);
+  });
+});
+
+describe("newScanId", () => {
+  it("makes v4 UUIDs even where crypto.randomUUID is missing (plain http)", () => {
+    const original = crypto.randomUUID;
+    Object.defineProperty(crypto, "randomUUID", { value: undefined, configurable: true });
+    try {
+      const ids = new Set(Array.from({ length: 100 }, () => newScanId()));
+      expect(ids.size).toBe(100);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    } finally {
+      Object.defineProperty(crypto, "randomUUID", { value: original, configurable: true });
+    }
   });
 });
