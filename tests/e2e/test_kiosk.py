@@ -313,6 +313,15 @@ async def test_shows_clock_offset_and_reports_version(
         assert kiosk.app_version == "0.1.0"
         assert kiosk.clock_offset_ms is not None
         assert -310_000 < kiosk.clock_offset_ms < -290_000
+    # An offline scan is stamped on the server's clock, not the kiosk's slow one.
+    await context.set_offline(True)
+    await wedge_scan(page, staff.code)
+    assert (await feedback(page))["tone"] == "queued"
+    scanned_at = datetime.now(UTC)
+    await context.set_offline(False)
+    await wait_for_records(e2e_db, staff.user.id, 1)
+    [record] = await records(e2e_db, staff.user.id)
+    assert abs((record.check_in_at - scanned_at).total_seconds()) < 30
 
 
 async def test_offline_scan_too_old_is_held_for_review(
@@ -320,8 +329,10 @@ async def test_offline_scan_too_old_is_held_for_review(
 ) -> None:
     staff: Staff = await make_staff()
     context = await kiosks.context(browser)
-    # Captured "80 hours ago" by the kiosk's clock: beyond OFFLINE_MAX_AGE_HOURS (72).
+    # Captured "80 hours ago" by the kiosk's clock: beyond OFFLINE_MAX_AGE_HOURS (72). The
+    # kiosk never reached /kiosks/me, so it cannot know its clock is wrong and correct it.
     await context.add_init_script(SLOW_CLOCK.replace("MINUTES", str(80 * 60)))
+    await context.route("**/api/v1/kiosks/me", lambda route: route.abort())
     page = await kiosks.open_paired(context, staff)
     await context.set_offline(True)
     await wedge_scan(page, staff.code)

@@ -4,17 +4,18 @@ import { createI18n, runtimeConfig, type I18n } from "@tapwork/shared";
 import { ApiError, KioskApi, NetworkError, isRetryable, type KioskInfo } from "./api";
 import { CameraScanner, listCameras, prepareDecoder, type CameraChoice, type Detection } from "./camera";
 import { CodeDebouncer } from "./debounce";
-import { feedbackForAnswer, feedbackForError, feedbackQueued, type Feedback } from "./feedback";
+import { clockNotice, feedbackForAnswer, feedbackForError, feedbackQueued, type Feedback } from "./feedback";
 import { QueueDrainer, ScanQueue, newScanId, type QueuedScan, type SendOutcome } from "./queue";
 import { signal, unlockAudio } from "./signals";
-import { clearPairing, loadCamera, loadPairing, saveCamera, savePairing, type Pairing } from "./storage";
+import {
+  clearPairing, loadCamera, loadOffset, loadPairing, saveCamera, saveOffset, savePairing, type Pairing,
+} from "./storage";
 import { blockedScreen, h, languagePicker, pairingScreen, renderFeedback } from "./view";
 import { WedgeDetector } from "./wedge";
 
 const FEEDBACK_MS = 3500;
 const REJECT_FEEDBACK_MS = 5000;
 const DEBOUNCE_MS = 3000;
-const CLOCK_WARN_MS = 60_000;
 const ME_REFRESH_MS = 5 * 60_000;
 
 type Screen = { kind: "pairing"; error: string | null; busy: boolean } | { kind: "revoked" | "unpaired" } | { kind: "ready" };
@@ -44,7 +45,7 @@ export class KioskApp {
   private drainer: QueueDrainer | null = null;
   private queued = 0;
   private online = navigator.onLine;
-  private offsetMs: number | null = null;
+  private offsetMs: number | null = loadOffset();
   private readonly wedge = new WedgeDetector();
   private readonly debouncer = new CodeDebouncer(DEBOUNCE_MS);
   private readonly video = h("video", { autoplay: true, muted: true, playsinline: true, "aria-hidden": "true" }) as HTMLVideoElement;
@@ -226,6 +227,7 @@ export class KioskApp {
     try {
       const me = await this.api.me();
       this.offsetMs = me.offsetMs;
+      saveOffset(me.offsetMs);
       if (me.kiosk?.name) {
         this.pairing = { ...this.pairing, kiosk: { ...this.pairing.kiosk, ...me.kiosk } as KioskInfo };
         savePairing(this.pairing);
@@ -261,7 +263,10 @@ export class KioskApp {
     if (this.screen.kind !== "ready" || !this.queue) return;
     if (this.debouncer.isRepeat(text, Date.now())) return;
     this.metrics.lastSource = source;
-    const scan = { client_scan_id: newScanId(), code_data: text, captured_at: new Date().toISOString() };
+    // Capture time on the server's clock: a kiosk whose clock drifted would otherwise record
+    // offline scans minutes early or late (the API takes captured_at as the scan time).
+    const capturedAt = new Date(Date.now() + (this.offsetMs ?? 0)).toISOString();
+    const scan = { client_scan_id: newScanId(), code_data: text, captured_at: capturedAt };
     // Keep capture order: while older scans wait in the queue, newer ones queue behind them.
     if (!this.online || this.queued > 0) {
       await this.enqueue(scan);
@@ -332,10 +337,10 @@ export class KioskApp {
   // ---- status: network, queue, clock -----------------------------------------------------
 
   private setOnline(online: boolean, kick = true): void {
-    const changed = online !== this.online;
+    if (online === this.online) return;
     this.online = online;
-    if (changed) this.updateBadge();
-    if (online && changed && kick) void this.drainer?.kick();
+    this.updateBadge();
+    if (online && kick) void this.drainer?.kick();
   }
 
   private setQueued(count: number): void {
@@ -384,15 +389,10 @@ export class KioskApp {
     const notice = document.getElementById("clock-notice");
     if (!notice) return;
     const offset = this.offsetMs;
-    if (offset === null || Math.abs(offset) <= CLOCK_WARN_MS) {
-      notice.hidden = true;
-      return;
-    }
-    const minutes = Math.round(Math.abs(offset) / 60_000);
-    const amount = minutes >= 120 ? `${Math.round(minutes / 60)} h` : `${minutes} min`;
-    // offset = server - kiosk: positive means the kiosk is behind.
-    notice.textContent = this.i18n.t(offset > 0 ? "scanner.clockBehind" : "scanner.clockAhead", { amount });
+    const text = clockNotice(this.i18n, offset);
+    notice.hidden = text === null;
+    if (text === null) return;
+    notice.textContent = text;
     notice.dataset.offsetMs = String(offset);
-    notice.hidden = false;
   }
 }

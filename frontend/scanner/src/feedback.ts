@@ -135,3 +135,14 @@ export function feedbackForError(
 export function feedbackQueued(i18n: I18n): Feedback {
   return { tone: "queued", title: i18n.t("scanner.queued"), lines: [i18n.t("scanner.queuedDetail")] };
 }
+
+const CLOCK_WARN_MS = 60_000;
+
+/** The banner for a kiosk clock off by more than a minute (offset = server − kiosk), or null. */
+export function clockNotice(i18n: I18n, offsetMs: number | null): string | null {
+  if (offsetMs === null || Math.abs(offsetMs) <= CLOCK_WARN_MS) return null;
+  const minutes = Math.round(Math.abs(offsetMs) / 60_000);
+  const amount = minutes >= 120 ? `${Math.round(minutes / 60)} h` : `${minutes} min`;
+  // Positive offset: the server is ahead, so the kiosk is behind.
+  return i18n.t(offsetMs > 0 ? "scanner.clockBehind" : "scanner.clockAhead", { amount });
+}

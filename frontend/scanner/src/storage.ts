@@ -39,3 +39,16 @@ export function loadCamera(): CameraChoice {
 export function saveCamera(choice: CameraChoice): void {
   localStorage.setItem(CAMERA_KEY, JSON.stringify(choice));
 }
+
+const OFFSET_KEY = "tapwork.clockOffsetMs";
+
+/** Server clock minus ours, as last measured: kept so a kiosk that reloads offline still
+ * stamps queued scans on the server's clock. */
+export function loadOffset(): number | null {
+  const value = read<number>(OFFSET_KEY);
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+export function saveOffset(offsetMs: number | null): void {
+  if (offsetMs !== null) localStorage.setItem(OFFSET_KEY, JSON.stringify(offsetMs));
+}

@@ -1,6 +1,7 @@
 import { createI18n, dictionaries, LANGUAGES, type I18n } from "@tapwork/shared";
 import { describe, expect, it } from "vitest";
 import {
+  clockNotice,
   feedbackForAnswer,
   feedbackForError,
   feedbackQueued,
@@ -93,5 +94,18 @@ describe("scan answers", () => {
 
   it("queued scans say they will be sent", () => {
     expect(feedbackQueued(i18nFor("es")).title).toBe("Guardado — se enviará");
+  });
+});
+
+describe("clock notice", () => {
+  it("stays quiet within a minute", () => {
+    expect(clockNotice(i18nFor("en"), null)).toBeNull();
+    expect(clockNotice(i18nFor("en"), 59_000)).toBeNull();
+    expect(clockNotice(i18nFor("en"), -60_000)).toBeNull();
+  });
+  it("says which way and by how much", () => {
+    expect(clockNotice(i18nFor("en"), 5 * 60_000)).toContain("5 min behind");
+    expect(clockNotice(i18nFor("en"), -3 * 3600_000)).toContain("3 h ahead");
+    expect(clockNotice(i18nFor("es"), 5 * 60_000)).toContain("5 min atrasado");
   });
 });
