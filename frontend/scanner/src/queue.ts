@@ -88,6 +88,8 @@ export interface DrainOptions {
   maxDelayMs: number;
   schedule?: (fn: () => void, ms: number) => () => void;
   onCount?: (count: number) => void;
+  /** 0..1; spreads retries ±20 % so kiosks that lost the network together don't retry together. */
+  random?: () => number;
 }
 
 /** Sends queued scans one at a time, oldest first; backs off exponentially on failure. */
@@ -112,9 +114,11 @@ export class QueueDrainer {
       });
   }
 
-  /** The delay before retry number `failures` (1, 2, 4... × base, capped). */
+  /** The delay before retry number `failures` (1, 2, 4... × base, capped), jittered. */
   delayFor(failures: number): number {
-    return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (failures - 1));
+    const base = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (failures - 1));
+    const jitter = 0.8 + 0.4 * (this.options.random ?? Math.random)();
+    return Math.round(base * jitter);
   }
 
   /** Start sending now (network came back, a scan was queued, the app started). */

@@ -79,7 +79,7 @@ describe("QueueDrainer", () => {
         sent.push(s.client_scan_id);
         return "done";
       },
-      { baseDelayMs: 1000, maxDelayMs: 4000, schedule: timers.schedule },
+      { baseDelayMs: 1000, maxDelayMs: 4000, schedule: timers.schedule, random: () => 0.5 },
     );
     await drainer.kick();
     expect(timers.pending.map((t) => t.ms)).toEqual([1000]);
@@ -94,6 +94,14 @@ describe("QueueDrainer", () => {
     expect(sent).toEqual(["id-1", "id-2"]);
     expect(timers.pending).toEqual([]);
     expect(await queue.count()).toBe(0);
+  });
+
+  it("spreads retries by ±20 %", async () => {
+    const queue = await ScanQueue.open("k", factory);
+    const make = (r: number) => new QueueDrainer(queue, async () => "done", { baseDelayMs: 1000, maxDelayMs: 60000, random: () => r });
+    expect(make(0).delayFor(1)).toBe(800);
+    expect(make(1).delayFor(1)).toBe(1200);
+    expect(make(0.5).delayFor(7)).toBe(60000);
   });
 
   it("removes scans the API answered with a rejection (a final answer)", async () => {
