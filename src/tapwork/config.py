@@ -155,7 +155,7 @@ class Settings(BaseSettings):
         if self.environment is not Environment.PRODUCTION:
             for name in ("jwt_secret", "badge_secret", "biometric_key"):
                 if not getattr(self, name).get_secret_value():
-                    setattr(self, name, SecretStr(f"{DEV_SECRET}-{name}"))
+                    setattr(self, name, SecretStr(f"{DEV_SECRET}-{name}-not-for-production"))
             return self
         for name in ("jwt_secret", "badge_secret"):
             value = getattr(self, name).get_secret_value()

@@ -61,7 +61,7 @@ async def describe(
         .where(User.department_id.in_(ids))
         .group_by(User.department_id)
     )
-    counts: dict[uuid.UUID | None, int] = dict(count_rows.tuples().all())
+    counts: dict[uuid.UUID | None, int] = dict(count_rows.all())
     manager_ids = {d.manager_id for d in departments if d.manager_id}
     name_rows = await session.execute(
         select(User.id, User.first_name, User.last_name).where(User.id.in_(manager_ids))

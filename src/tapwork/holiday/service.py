@@ -72,7 +72,7 @@ async def list_holidays(
 async def describe(session: AsyncSession, holidays: Sequence[Holiday]) -> list[HolidayRead]:
     ids = {h.location_id for h in holidays if h.location_id}
     rows = await session.execute(select(Location.id, Location.name).where(Location.id.in_(ids)))
-    names: dict[uuid.UUID, str] = dict(rows.tuples().all())
+    names: dict[uuid.UUID, str] = dict(rows.all())
     return [
         HolidayRead(
             id=h.id,

@@ -46,7 +46,7 @@ async def _counts(session: AsyncSession, column: Any, ids: list[uuid.UUID]) -> d
     rows = await session.execute(
         select(column, func.count()).where(column.in_(ids)).group_by(column)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def describe(session: AsyncSession, locations: Sequence[Location]) -> list[LocationRead]:

@@ -90,7 +90,7 @@ async def describe(session: AsyncSession, roles: Sequence[Role]) -> list[RoleRea
         .where(User.role_id.in_([r.id for r in roles]))
         .group_by(User.role_id)
     )
-    counts: dict[uuid.UUID, int] = dict(rows.tuples().all())
+    counts: dict[uuid.UUID, int] = dict(rows.all())
     return [
         RoleRead(
             id=r.id,

@@ -61,7 +61,7 @@ async def describe(session: AsyncSession, shifts: Sequence[Shift]) -> list[Shift
         .where(User.shift_id.in_([s.id for s in shifts]))
         .group_by(User.shift_id)
     )
-    counts: dict[uuid.UUID | None, int] = dict(rows.tuples().all())
+    counts: dict[uuid.UUID | None, int] = dict(rows.all())
     return [
         ShiftRead(
             id=s.id,
