@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance import queries, scan
+from tapwork.attendance import decision, queries, scan
 from tapwork.attendance.errors import ApplyRejected, NotPending, ScanNotFound
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.audit import service as audit
@@ -80,8 +80,8 @@ async def approve(
     if row is None or row["user_id"] is None:
         raise ApplyRejected("This scan cannot be applied: its employee is gone")
     try:
-        plan = scan.decide(row, at, source, settings)
-    except scan.Held as held:
+        plan = decision.decide(row, at, source, settings)
+    except decision.Held as held:
         raise ApplyRejected(
             "A later record exists; correct the day instead", reason=held.reason
         ) from held
