@@ -21,6 +21,8 @@ export interface FieldSpec {
   options?: Option[];
   /** Empty select → null in the body (e.g. "no manager"). */
   nullable?: boolean;
+  /** Pre-filled in the create form (the server's default, shown so the preview is meaningful). */
+  initial?: string | number;
 }
 
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7];
@@ -113,7 +115,7 @@ export async function crudPage<T extends { id: string }>(ctx: Ctx, spec: CrudSpe
   const limit = 25;
 
   const openForm = (row: T | null) => {
-    const body: Child[] = fields.map((f) => control(ctx, f, row ? (row as Record<string, unknown>)[f.name] : undefined));
+    const body: Child[] = fields.map((f) => control(ctx, f, row ? (row as Record<string, unknown>)[f.name] : f.initial));
     const dialog = modalForm(ctx, ctx.t(row ? "portal.edit" : spec.newLabel), body, ctx.t("portal.save"), async (form) => {
       const payload = bodyFrom(form, fields, row !== null);
       if (row) await ctx.session.call("PUT", `${spec.api}/${row.id}`, { body: payload });

@@ -43,6 +43,8 @@ export interface Person {
   shift_id: string | null;
   location_id: string | null;
   is_active: boolean;
+  /** People are not absent on days before their account existed. */
+  created_at?: string;
 }
 export interface ShiftDays {
   id: string;
@@ -74,6 +76,7 @@ export function scheduled(date: string, people: Person[], shifts: ShiftDays[], h
   const out = new Set<string>();
   for (const p of people) {
     if (!p.is_active || !p.shift_id || !days.get(p.shift_id)?.includes(weekday)) continue;
+    if (p.created_at && isoDate(new Date(p.created_at)) > date) continue;
     if (off.some((h) => h.location_id === null || h.location_id === p.location_id)) continue;
     out.add(p.id);
   }

@@ -38,6 +38,9 @@ describe("dashboard counts", () => {
     expect(dailyCounts(["2026-12-06"], [], people, shifts, [])[0]?.absent).toBe(0);
     const madridHoliday = [{ holiday_date: "2026-12-08", location_id: "mad" }];
     expect([...absentOn("2026-12-08", [], people, shifts, madridHoliday)]).toEqual(["ben"]);
+    const newcomer = [{ id: "new", shift_id: "s", location_id: "mad", is_active: true, created_at: "2026-12-09T10:00:00Z" }];
+    expect(absentOn("2026-12-08", [], newcomer, shifts, []).size).toBe(0);
+    expect(absentOn("2026-12-09", [], newcomer, shifts, []).size).toBe(1);
     const everywhere = [{ holiday_date: "2026-12-08", location_id: null }];
     expect(absentOn("2026-12-08", [], people, shifts, everywhere).size).toBe(0);
   });
