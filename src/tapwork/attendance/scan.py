@@ -2,9 +2,9 @@
 statement).
 
 Every attempt a kiosk makes is stored as a scan event with the answer it got, rejected ones
-included, so a retry of the same client scan id replays that answer byte for byte. Only two
-answers are not stored, because a retry should get a fresh decision: 429 (rate limited) and
-422 SCAN_ID_REUSED (the id is already taken by another payload).
+included, so a retry of the same client scan id replays that answer (same status, same JSON).
+Only two answers are not stored, because a retry should get a fresh decision: 429 (rate
+limited) and 422 SCAN_ID_REUSED (the id is already taken by another payload).
 """
 
 from __future__ import annotations
