@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tapwork.attendance.models import AttendanceRecord
 from tapwork.config import Settings
 from tapwork.kiosk.models import Kiosk
 from tapwork.notification import delivery
@@ -27,6 +30,16 @@ from tests.support.smtp import SmtpServer
 
 Db = async_sessionmaker[AsyncSession]
 ACCEPT_URL = re.compile(r"https?://127\.0\.0\.1:\d+/portal/accept-invite\?token=[A-Za-z0-9_\-]+")
+
+
+@pytest.fixture(autouse=True)
+def generous_sign_in_limit(e2e_settings: Settings) -> Iterator[None]:
+    """A dozen sign-ins a minute from 127.0.0.1 are this suite, not a brute force (the limit
+    itself is tested in tests/auth); restored after each test."""
+    before = e2e_settings.rate_limit_auth_per_minute
+    e2e_settings.rate_limit_auth_per_minute = 1000
+    yield
+    e2e_settings.rate_limit_auth_per_minute = before
 
 
 @dataclass
@@ -111,6 +124,22 @@ async def test_hr_invites_an_employee_who_sets_a_password_and_sees_their_badge(
     row = hr.locator("tr", has_text=email)
     await expect(row).to_contain_text("Invitation sent")
     await screenshot(hr, "portal-employees")
+
+    # CSV import: a bad row is reported per row and nothing is imported.
+    await hr.get_by_role("button", name="Import CSV").click()
+    csv = f"email,employee_id,first_name,last_name\nnot-an-email,{employee_id}X,Bad,Row\n"
+    await (
+        hr.locator("dialog")
+        .get_by_label("CSV file")
+        .set_input_files({"name": "people.csv", "mimeType": "text/csv", "buffer": csv.encode()})
+    )
+    await hr.locator("dialog").get_by_role("button", name="Import", exact=True).click()
+    report = hr.locator("[data-testid=import-report]")
+    await expect(report).to_contain_text("Nothing was imported")
+    await expect(report.locator("tbody tr")).to_have_count(1)
+    await expect(report.locator("tbody tr")).to_contain_text("email")
+    await screenshot(hr, "portal-import-report")
+    await hr.locator("dialog").get_by_role("button", name="Cancel").click()
 
     await deliver_mail(e2e_settings, e2e_db)
     [mail] = smtp.inbox.wait_for(email)
@@ -276,3 +305,50 @@ async def test_main_pages_in_english_and_spanish(
     await expect(page.locator("#nav")).to_contain_text("Empleados")
     assert await page.evaluate("document.documentElement.lang") == "es"
     await screenshot(page, "portal-shifts-es")
+
+
+async def test_a_correction_needs_a_reason_and_changes_the_record(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db
+) -> None:
+    org = await make_org(e2e_db)
+    check_in = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+    async with e2e_db() as session:
+        record = AttendanceRecord(
+            user_id=org.mine.id,
+            location_id=org.mine.location_id,
+            shift_id=org.mine.shift_id,
+            work_date=check_in.date(),
+            check_in_at=check_in,
+            status="on_time",
+        )
+        session.add(record)
+        await session.commit()
+    page = await (await kiosks.context(browser)).new_page()
+    await sign_in(page, org.hr)
+    await nav_to(page, "Attendance records")
+    await page.get_by_label("Employee", exact=True).select_option(label=org.mine.full_name)
+    await page.locator("form[role=search]").get_by_role("button", name="Apply filters").click()
+    row = page.locator("main tbody tr", has_text=org.mine.full_name)
+    await expect(row).to_contain_text("Open")
+    await row.get_by_role("button", name="Correct").click()
+    dialog = page.locator("dialog")
+    check_out = check_in + timedelta(hours=2)
+    local = await page.evaluate(
+        "iso => { const d = new Date(iso); return new Date(d - d.getTimezoneOffset() * 60000)"
+        ".toISOString().slice(0, 16); }",
+        check_out.isoformat(),
+    )
+    await dialog.get_by_label("Check-out").fill(local)
+    await dialog.get_by_role("button", name="Save").click()
+    # No reason: the browser refuses to submit; the dialog stays and nothing changed.
+    await expect(dialog).to_be_visible()
+    assert await dialog.get_by_label("Reason").evaluate("el => !el.validity.valid")
+    await dialog.get_by_label("Reason").fill("Forgot to check out; confirmed by the team lead")
+    await screenshot(page, "portal-correction")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_have_count(0)
+    await expect(row).not_to_contain_text("Open")
+    async with e2e_db() as session:
+        fresh = await session.get(AttendanceRecord, record.id)
+        assert fresh is not None
+        assert fresh.check_out_at == check_out
