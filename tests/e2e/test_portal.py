@@ -306,6 +306,15 @@ async def test_main_pages_in_english_and_spanish(
     assert await page.evaluate("document.documentElement.lang") == "es"
     await screenshot(page, "portal-shifts-es")
 
+    # On a phone the navigation folds behind a menu button and tables stack.
+    await page.locator("#language").select_option("en")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(page.locator("#nav")).to_be_hidden()
+    await page.get_by_role("button", name="Menu").click()
+    await nav_to(page, "Employees")
+    await expect(page.locator("#nav")).to_be_hidden()
+    await screenshot(page, "portal-employees-phone")
+
 
 async def test_a_correction_needs_a_reason_and_changes_the_record(
     browser: Browser, kiosks: Kiosks, e2e_db: Db

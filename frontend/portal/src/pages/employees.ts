@@ -50,7 +50,8 @@ function stateOf(ctx: Ctx, u: User): HTMLElement {
 async function sheet(ctx: Ctx, query: Record<string, string>): Promise<void> {
   try {
     const blob = await ctx.session.blob("/badges/sheet.pdf", query);
-    window.open(URL.createObjectURL(blob), "_blank", "noopener") ?? download(blob, "badges.pdf");
+    // A new tab shows the PDF to print; a blocked pop-up falls back to a download.
+    if (!window.open(URL.createObjectURL(blob), "_blank")) download(blob, "badges.pdf");
   } catch (err) {
     ctx.announce(errorText(ctx, err), "error");
   }
