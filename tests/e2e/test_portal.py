@@ -361,3 +361,37 @@ async def test_a_correction_needs_a_reason_and_changes_the_record(
         fresh = await session.get(AttendanceRecord, record.id)
         assert fresh is not None
         assert fresh.check_out_at == check_out
+
+
+async def test_password_reset_by_mail_and_a_bad_verification_link(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db, e2e_settings: Settings, smtp: SmtpServer
+) -> None:
+    org = await make_org(e2e_db)
+    page = await (await kiosks.context(browser)).new_page()
+    await page.goto("/portal/login")
+    await page.get_by_role("link", name="Forgot your password?").click()
+    await page.get_by_label("Email").fill(org.mine.email)
+    await page.get_by_role("button", name="Send reset link").click()
+    await expect(page.locator("main")).to_contain_text("a reset link is on its way")
+
+    await deliver_mail(e2e_settings, e2e_db)
+    [mail] = smtp.inbox.wait_for(org.mine.email)
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    link = re.search(
+        r"https?://127\.0\.0\.1:\d+/portal/reset-password\?token=\S+", body.get_content()
+    )
+    assert link, body.get_content()
+    await page.goto(link.group(0))
+    await page.get_by_label("New password").fill("another long passphrase")
+    await page.get_by_label("Repeat the password").fill("another long passphrase")
+    await page.get_by_role("button", name="Set password").click()
+    await page.wait_for_url("**/portal/login")
+    await page.get_by_label("Email").fill(org.mine.email)
+    await page.get_by_label("Password", exact=True).fill("another long passphrase")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/portal/me/badge")
+
+    await page.goto("/portal/verify-email?token=not-a-real-token")
+    await expect(page.locator("main [role=alert]")).to_contain_text("invalid or has expired")
+    await screenshot(page, "portal-verify-email-invalid")
