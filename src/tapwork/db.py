@@ -50,7 +50,13 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     options: dict[str, Any] = {
         "pool_size": settings.database_pool_size,
         "max_overflow": settings.database_pool_size,
-        "pool_pre_ping": True,
+        # No pre-ping: it is a round trip on every checkout (the scan path's fifth). Instead
+        # connections are recycled before server/proxy idle timeouts, and a connection found
+        # dead mid-request invalidates the pool (SQLAlchemy's disconnect handling), so after a
+        # database restart a request fails once per stale connection and the next ones
+        # reconnect; the scan retries such a failure itself (attendance/fastpath.py).
+        "pool_pre_ping": False,
+        "pool_recycle": 1800,
     }
     options.update(kwargs)
     return create_async_engine(settings.database_url, **options)
