@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,16 +19,18 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork.attendance.models import AttendanceRecord
+from tapwork.attendance.models import AttendanceRecord, ScanEvent
+from tapwork.badge.models import Badge
 from tapwork.config import Settings
 from tapwork.kiosk.models import Kiosk
 from tapwork.notification import delivery
 from tapwork.user.models import User
-from tests.e2e.conftest import Kiosks, screenshot
+from tests.e2e.conftest import Kiosks, Staff, screenshot
 from tests.support import factories as f
 from tests.support.smtp import SmtpServer
 
 Db = async_sessionmaker[AsyncSession]
+MakeStaff = Callable[[str], Awaitable[Staff]]
 ACCEPT_URL = re.compile(r"https?://127\.0\.0\.1:\d+/portal/accept-invite\?token=[A-Za-z0-9_\-]+")
 
 
@@ -66,13 +68,20 @@ async def make_org(db: Db) -> Org:
         team = await f.make_department(session, name=f.unique("Engineering "), manager=supervisor)
         sales = await f.make_department(session, name=f.unique("Sales "))
         supervisor.department_id = team.id
-        common = {"shift": shift, "location": location}
         org = Org(
-            hr=await f.make_user(session, role_name="hr_manager", first_name="Helena", **common),
-            admin=await f.make_user(session, role_name="admin", first_name="Adrian", **common),
+            hr=await f.make_user(
+                session, role_name="hr_manager", first_name="Helena", shift=shift, location=location
+            ),
+            admin=await f.make_user(
+                session, role_name="admin", first_name="Adrian", shift=shift, location=location
+            ),
             supervisor=supervisor,
-            mine=await f.make_user(session, department=team, first_name="Mina", **common),
-            other=await f.make_user(session, department=sales, first_name="Otto", **common),
+            mine=await f.make_user(
+                session, department=team, first_name="Mina", shift=shift, location=location
+            ),
+            other=await f.make_user(
+                session, department=sales, first_name="Otto", shift=shift, location=location
+            ),
             department=team.name,
             other_department=sales.name,
             location=location.name,
@@ -395,3 +404,56 @@ async def test_password_reset_by_mail_and_a_bad_verification_link(
     await page.goto("/portal/verify-email?token=not-a-real-token")
     await expect(page.locator("main [role=alert]")).to_contain_text("invalid or has expired")
     await screenshot(page, "portal-verify-email-invalid")
+
+
+async def test_hr_approves_and_rejects_held_offline_scans(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db, make_staff: MakeStaff
+) -> None:
+    org = await make_org(e2e_db)
+    staff = await make_staff("Heidi")
+    captured = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    async with e2e_db() as session:
+        badge = await session.scalar(select(Badge).where(Badge.user_id == staff.user.id))
+        assert badge is not None
+        events = [
+            ScanEvent(
+                kiosk_id=staff.kiosk.id,
+                client_scan_id=uuid.uuid4().hex,
+                payload_hash="0" * 64,
+                code_data=staff.code,
+                user_id=staff.user.id,
+                badge_id=badge.id,
+                result="held",
+                captured_at=captured + timedelta(minutes=i),
+                response={},
+                review_status="pending",
+            )
+            for i in range(2)
+        ]
+        session.add_all(events)
+        await session.commit()
+    page = await (await kiosks.context(browser)).new_page()
+    await sign_in(page, org.hr)
+    await nav_to(page, "Review")
+    rows = page.locator("main tbody tr", has_text=staff.user.full_name)
+    await expect(rows).to_have_count(2)
+    await screenshot(page, "portal-review-held")
+    await rows.first.get_by_role("button", name="Approve").click()
+    await expect(rows).to_have_count(1)
+    await rows.first.get_by_role("button", name="Reject").click()
+    await expect(rows).to_have_count(0)
+
+    async with e2e_db() as session:
+        decided = {
+            e.review_status: e
+            for e in await session.scalars(
+                select(ScanEvent).where(ScanEvent.id.in_([e.id for e in events]))
+            )
+        }
+        assert set(decided) == {"approved", "rejected"}
+        [record] = await session.scalars(
+            select(AttendanceRecord).where(AttendanceRecord.user_id == staff.user.id)
+        )
+        # The approved scan counts at its capture time, as an offline record.
+        assert record.check_in_at == decided["approved"].captured_at
+        assert record.source == "offline"
