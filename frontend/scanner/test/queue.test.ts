@@ -1,6 +1,10 @@
+import { webcrypto } from "node:crypto";
 import { IDBFactory } from "fake-indexeddb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { QueueDrainer, ScanQueue, newScanId, type QueuedScan, type SendOutcome } from "../src/queue";
+
+// Node 18 (Debian 12) has Web Crypto only as a module, not as a global like browsers do.
+if (!("crypto" in globalThis)) Object.defineProperty(globalThis, "crypto", { value: webcrypto });
 
 let factory: IDBFactory;
 beforeEach(() => {
