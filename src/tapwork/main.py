@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tapwork import __version__
 from tapwork.api import build_api_router
+from tapwork.attendance.fastpath import ScanFastPath
 from tapwork.config import Settings
 from tapwork.db import create_engine, create_sessionmaker
 from tapwork.errors import install_error_handlers
@@ -65,6 +66,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
+    # Innermost: the kiosk scan skips FastAPI's routing and DI (see attendance/fastpath.py).
+    app.add_middleware(ScanFastPath)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
