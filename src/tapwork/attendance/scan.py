@@ -99,8 +99,8 @@ def _wants(prefs: dict[str, Any] | None, kind: Kind) -> bool:
     return bool((prefs or {}).get(kind.value, True))
 
 
-def mails(plan: Plan, row: dict[str, Any]) -> dict[str, list[Any]]:
-    """The outbox rows of an applied scan (contexts per CONTRACTS.md)."""
+def mails(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
+    """The outbox rows of an applied scan (contexts per CONTRACTS.md), as one jsonb param."""
     params = queries.empty_mail()
     at_local = plan.at.astimezone(ZoneInfo(row["timezone"])).strftime("%Y-%m-%d %H:%M")
     if _wants(row["user_prefs"], Kind.ATTENDANCE_CONFIRMATION):
@@ -118,7 +118,7 @@ def mails(plan: Plan, row: dict[str, Any]) -> dict[str, list[Any]]:
         elif plan.minutes_late:
             context["minutes_late"] = plan.minutes_late
         queries.add_mail(
-            params, Kind.ATTENDANCE_CONFIRMATION.value, row["email"], row["user_id"], dumps(context)
+            params, Kind.ATTENDANCE_CONFIRMATION.value, row["email"], row["user_id"], context
         )
     if (
         plan.action == "check_in"
@@ -138,9 +138,9 @@ def mails(plan: Plan, row: dict[str, Any]) -> dict[str, list[Any]]:
             "department": row["department_name"],
         }
         queries.add_mail(
-            params, Kind.LATE_ALERT.value, row["manager_email"], row["manager_id"], dumps(context)
+            params, Kind.LATE_ALERT.value, row["manager_email"], row["manager_id"], context
         )
-    return params
+    return {"mails": dumps(params["mails"])}
 
 
 def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
