@@ -4,10 +4,10 @@ RULES = {
     ("GET", "/api/v1/kiosks/me"): KIOSK_ONLY,
     ("POST", "/api/v1/kiosks/pair"): PUBLIC,
     ("GET", "/api/v1/kiosks"): HR_UP,
-    ("POST", "/api/v1/kiosks"): ADMIN_ONLY,
+    ("POST", "/api/v1/kiosks"): HR_UP,
     ("GET", "/api/v1/kiosks/{kiosk_id}"): HR_UP,
     ("PUT", "/api/v1/kiosks/{kiosk_id}"): ADMIN_ONLY,
     ("DELETE", "/api/v1/kiosks/{kiosk_id}"): ADMIN_ONLY,
-    ("POST", "/api/v1/kiosks/{kiosk_id}/pairing-code"): ADMIN_ONLY,
+    ("POST", "/api/v1/kiosks/{kiosk_id}/pairing-code"): HR_UP,
     ("POST", "/api/v1/kiosks/{kiosk_id}/revoke"): ADMIN_ONLY,
 }

@@ -222,11 +222,42 @@ async def test_enrol_validates_name(client: httpx.AsyncClient, org: Org, body: d
     assert "body.name" in response.text
 
 
-async def test_hr_reads_but_cannot_write(client: httpx.AsyncClient, org: Org):
+async def test_hr_enrols_and_repairs_but_cannot_revoke_or_bring_back(
+    client: httpx.AsyncClient, org: Org
+):
     hr = org.headers(org.hr)
     assert (await client.get(BASE, headers=hr)).status_code == 200
     response = await client.post(
-        BASE, json={"name": "Sneaky", "location_id": str(org.location.id)}, headers=hr
+        BASE, json={"name": "Door", "location_id": str(org.location.id)}, headers=hr
+    )
+    assert response.status_code == 201, response.text
+    kiosk_id = response.json()["kiosk"]["id"]
+    assert response.json()["pairing_code"]
+    # An expired code gets replaced by HR without an administrator.
+    again = await client.post(f"{BASE}/{kiosk_id}/pairing-code", headers=hr)
+    assert again.status_code == 200
+    assert again.json()["pairing_code"] != response.json()["pairing_code"]
+    # Revoking, renaming and deleting stay with kiosks:write.
+    assert (await client.post(f"{BASE}/{kiosk_id}/revoke", headers=hr)).status_code == 403
+    assert (
+        await client.put(f"{BASE}/{kiosk_id}", json={"name": "X"}, headers=hr)
+    ).status_code == 403
+    assert (await client.delete(f"{BASE}/{kiosk_id}", headers=hr)).status_code == 403
+    # Once an admin revoked it, a new pairing code (which would bring it back) is the admin's.
+    revoked = await client.post(f"{BASE}/{kiosk_id}/revoke", headers=org.headers(org.admin))
+    assert revoked.status_code == 200
+    refused = await client.post(f"{BASE}/{kiosk_id}/pairing-code", headers=hr)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "KIOSK_REVOKED_NEEDS_ADMIN"
+    back = await client.post(f"{BASE}/{kiosk_id}/pairing-code", headers=org.headers(org.admin))
+    assert back.status_code == 200
+
+
+async def test_supervisor_cannot_enrol(client: httpx.AsyncClient, org: Org):
+    response = await client.post(
+        BASE,
+        json={"name": "Sneaky", "location_id": str(org.location.id)},
+        headers=org.headers(org.supervisor),
     )
     assert response.status_code == 403
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapwork.errors import AppError, Unauthorized
+from tapwork.errors import AppError, Forbidden, Unauthorized
 
 
 class KioskUnauthorized(Unauthorized):
@@ -30,3 +30,7 @@ class PairingCodeInvalid(AppError):
 class PairingCodeExpired(AppError):
     status_code = 400
     code = "PAIRING_CODE_EXPIRED"
+
+
+class RevokedKioskNeedsAdmin(Forbidden):
+    code = "KIOSK_REVOKED_NEEDS_ADMIN"

@@ -14,6 +14,7 @@ from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import RateLimited
 from tapwork.kiosk import service as kiosk_service
 from tapwork.kiosk.deps import CurrentKiosk
+from tapwork.kiosk.errors import RevokedKioskNeedsAdmin
 from tapwork.kiosk.schemas import (
     KioskCreate,
     KioskEnrolled,
@@ -33,6 +34,9 @@ router = APIRouter(prefix="/kiosks", tags=["kiosks"])
 
 Readers = Annotated[Principal, require(P.KIOSKS_READ)]
 Writers = Annotated[Principal, require(P.KIOSKS_WRITE)]
+# HR sets kiosks up at the door (issue 4: "HR enrols a kiosk and pairs it"); revoking,
+# deleting and bringing a revoked kiosk back stay with kiosks:write (admins).
+Enrollers = Annotated[Principal, require(P.KIOSKS_WRITE, P.KIOSKS_ENROLL)]
 
 
 @router.get("/me", response_model=KioskMe)
@@ -97,7 +101,7 @@ async def list_kiosks(
 
 @router.post("", response_model=KioskEnrolled, status_code=status.HTTP_201_CREATED)
 async def create_kiosk(
-    body: KioskCreate, principal: Writers, session: DbSession, settings: AppSettings, now: Now
+    body: KioskCreate, principal: Enrollers, session: DbSession, settings: AppSettings, now: Now
 ) -> KioskEnrolled:
     """Enrol a kiosk at a location. The answer holds a one-time `pairing_code` (8 characters,
     valid 15 minutes) to enter on the device; it is not shown again."""
@@ -137,11 +141,16 @@ async def delete_kiosk(kiosk_id: uuid.UUID, principal: Writers, session: DbSessi
 
 @router.post("/{kiosk_id}/pairing-code", response_model=KioskEnrolled)
 async def new_pairing_code(
-    kiosk_id: uuid.UUID, principal: Writers, session: DbSession, settings: AppSettings, now: Now
+    kiosk_id: uuid.UUID, principal: Enrollers, session: DbSession, settings: AppSettings, now: Now
 ) -> KioskEnrolled:
     """Issue a new one-time pairing code. The kiosk's current device token stops working at
-    once (also re-enables a revoked kiosk once it pairs again)."""
+    once. For a revoked kiosk this brings it back once it pairs again, which needs
+    `kiosks:write` (403 `KIOSK_REVOKED_NEEDS_ADMIN` with `kiosks:enroll` alone)."""
     kiosk = await kiosk_service.get(session, kiosk_id)
+    if kiosk.revoked_at is not None and not principal.can(P.KIOSKS_WRITE):
+        raise RevokedKioskNeedsAdmin(
+            "Only an administrator can bring a revoked kiosk back", kiosk_id=str(kiosk.id)
+        )
     code = await kiosk_service.reissue_pairing_code(
         session, kiosk, actor=principal.actor, now=now, settings=settings
     )

@@ -23,6 +23,7 @@ class P(StrEnum):
     ROLES_WRITE = "roles:write"
     KIOSKS_READ = "kiosks:read"
     KIOSKS_WRITE = "kiosks:write"
+    KIOSKS_ENROLL = "kiosks:enroll"
     BADGES_READ_OWN = "badges:read_own"
     BADGES_REGENERATE_OWN = "badges:regenerate_own"
     BADGES_READ_ALL = "badges:read_all"
@@ -61,6 +62,7 @@ _HR = _SUPERVISOR | {
     P.HOLIDAYS_WRITE,
     P.ROLES_READ,
     P.KIOSKS_READ,
+    P.KIOSKS_ENROLL,
     P.BADGES_READ_ALL,
     P.BADGES_WRITE,
     P.ATTENDANCE_READ_ALL,

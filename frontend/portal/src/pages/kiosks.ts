@@ -29,7 +29,9 @@ function showCode(ctx: Ctx, enrolled: Enrolled): void {
 }
 
 export async function kiosksPage(ctx: Ctx): Promise<Node> {
+  // kiosks:enroll (HR) sets kiosks up; kiosks:write (admins) also revokes and brings back.
   const canWrite = ctx.session.can("kiosks:write");
+  const canEnrol = canWrite || ctx.session.can("kiosks:enroll");
   const locations = await fetchAll<Schemas["LocationRead"]>(ctx, "/locations");
   const box = h("div", { "aria-live": "polite" });
   let page = 1;
@@ -48,7 +50,7 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
           { label: ctx.t("portal.kiosk.lastSeen"), value: (k: Kiosk) => fmtDateTime(k.last_seen_at, lang) },
           { label: ctx.t("portal.kiosk.offset"), value: (k: Kiosk) => offsetText(ctx, k.clock_offset_ms) },
           { label: ctx.t("portal.kiosk.version"), value: (k: Kiosk) => k.app_version ?? "—" },
-          ...(canWrite
+          ...(canEnrol
             ? [
                 {
                   label: ctx.t("portal.col.actions"),
@@ -56,11 +58,13 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
                     h(
                       "div",
                       { class: "row-actions" },
-                      button(ctx.t("portal.kiosk.newCode"), async () => {
-                        showCode(ctx, await ctx.session.call<Enrolled>("POST", `/kiosks/${k.id}/pairing-code`));
-                        void load();
-                      }),
-                      k.status !== "revoked"
+                      canWrite || k.status !== "revoked"
+                        ? button(ctx.t("portal.kiosk.newCode"), async () => {
+                            showCode(ctx, await ctx.session.call<Enrolled>("POST", `/kiosks/${k.id}/pairing-code`));
+                            void load();
+                          })
+                        : null,
+                      canWrite && k.status !== "revoked"
                         ? button(
                             ctx.t("portal.kiosk.revoke"),
                             () =>
@@ -108,7 +112,7 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
   return h(
     "div",
     {},
-    pageHeader(ctx.t("portal.nav.kiosks"), canWrite ? button(ctx.t("portal.kiosk.enrol"), enrol, { class: "primary", id: "enrol-kiosk" }) : null),
+    pageHeader(ctx.t("portal.nav.kiosks"), canEnrol ? button(ctx.t("portal.kiosk.enrol"), enrol, { class: "primary", id: "enrol-kiosk" }) : null),
     box,
   );
 }

@@ -988,7 +988,8 @@ export interface paths {
         /**
          * New Pairing Code
          * @description Issue a new one-time pairing code. The kiosk's current device token stops working at
-         *     once (also re-enables a revoked kiosk once it pairs again).
+         *     once. For a revoked kiosk this brings it back once it pairs again, which needs
+         *     `kiosks:write` (403 `KIOSK_REVOKED_NEEDS_ADMIN` with `kiosks:enroll` alone).
          */
         post: operations["new_pairing_code_api_v1_kiosks__kiosk_id__pairing_code_post"];
         delete?: never;
