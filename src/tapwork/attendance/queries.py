@@ -240,8 +240,11 @@ async def fetch_one(
     conn: AsyncConnection[Any], sql: str, params: dict[str, Any]
 ) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cur:
-        # Prepared from the first run: planning this join costs more than executing it.
-        await cur.execute(sql, params, prepare=True)
+        # Pipeline mode: the transaction's BEGIN (which psycopg sends before the first
+        # statement) travels with the statement instead of costing its own round trip.
+        async with conn.pipeline():
+            # Prepared from the first run: planning this join costs more than executing it.
+            await cur.execute(sql, params, prepare=True)
         return await cur.fetchone()
 
 
