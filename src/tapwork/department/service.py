@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.audit import service as audit
+from tapwork.audit import crud
 from tapwork.department.errors import (
     DepartmentInUse,
     DepartmentNameTaken,
@@ -16,7 +16,6 @@ from tapwork.department.errors import (
 from tapwork.department.models import Department
 from tapwork.department.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
 from tapwork.kit.actor import Actor
-from tapwork.kit.integrity import constraint_errors
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.kit.search import contains
 from tapwork.user.models import User
@@ -106,18 +105,10 @@ async def create(session: AsyncSession, data: DepartmentCreate, *, actor: Actor)
     department = Department(
         name=data.name, description=data.description, manager_id=data.manager_id
     )
-    async with constraint_errors(session, {"uq_departments_name": lambda: _name_taken(data.name)}):
-        session.add(department)
-    await session.refresh(department)
-    await audit.record(
-        session,
-        actor,
-        "department.create",
-        RESOURCE,
-        department.id,
-        new=audit.snapshot(department, FIELDS),
+    unique = {"uq_departments_name": lambda: _name_taken(data.name)}
+    return await crud.create(
+        session, actor, "department.create", RESOURCE, department, fields=FIELDS, errors=unique
     )
-    return department
 
 
 async def update(
@@ -130,19 +121,17 @@ async def update(
         await _check_manager(session, changes["manager_id"])
     if "name" in changes and changes["name"] != department.name:
         await _check_name(session, changes["name"], exclude=department.id)
-    before = audit.snapshot(department, FIELDS)
-    async with constraint_errors(
-        session, {"uq_departments_name": lambda: _name_taken(changes["name"])}
-    ):
-        for key, value in changes.items():
-            setattr(department, key, value)
-    old, new = audit.changed(before, audit.snapshot(department, FIELDS))
-    if new:
-        await session.refresh(department)
-        await audit.record(
-            session, actor, "department.update", RESOURCE, department.id, old=old, new=new
-        )
-    return department
+    unique = {"uq_departments_name": lambda: _name_taken(changes["name"])}
+    return await crud.update(
+        session,
+        actor,
+        "department.update",
+        RESOURCE,
+        department,
+        changes,
+        fields=FIELDS,
+        errors=unique,
+    )
 
 
 async def delete(session: AsyncSession, department: Department, *, actor: Actor) -> None:
@@ -154,12 +143,11 @@ async def delete(session: AsyncSession, department: Department, *, actor: Actor)
             f"{members} user(s) still belong to this department; move them first",
             member_count=members,
         )
-    before = audit.snapshot(department, FIELDS)
     in_use = {
         "fk_users_department_id_departments": lambda: DepartmentInUse(
             "Users were added to this department meanwhile; move them first"
         )
     }
-    async with constraint_errors(session, in_use):
-        await session.delete(department)
-    await audit.record(session, actor, "department.delete", RESOURCE, department.id, old=before)
+    await crud.delete(
+        session, actor, "department.delete", RESOURCE, department, fields=FIELDS, errors=in_use
+    )

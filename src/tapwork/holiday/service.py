@@ -8,12 +8,11 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.audit import service as audit
+from tapwork.audit import crud
 from tapwork.holiday.errors import HolidayExists, HolidayNotFound, invalid_field
 from tapwork.holiday.models import Holiday
 from tapwork.holiday.schemas import HolidayCreate, HolidayRead, HolidayUpdate
 from tapwork.kit.actor import Actor
-from tapwork.kit.integrity import constraint_errors
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.location.models import Location
 
@@ -104,20 +103,10 @@ async def _check(
 async def create(session: AsyncSession, data: HolidayCreate, *, actor: Actor) -> Holiday:
     await _check(session, data.holiday_date, data.location_id, exclude=None)
     holiday = Holiday(**data.model_dump())
-    async with constraint_errors(
-        session, {UNIQUE: lambda: _exists(data.holiday_date, data.location_id)}
-    ):
-        session.add(holiday)
-    await session.refresh(holiday)
-    await audit.record(
-        session,
-        actor,
-        "holiday.create",
-        RESOURCE,
-        holiday.id,
-        new=audit.snapshot(holiday, FIELDS),
+    unique = {UNIQUE: lambda: _exists(data.holiday_date, data.location_id)}
+    return await crud.create(
+        session, actor, "holiday.create", RESOURCE, holiday, fields=FIELDS, errors=unique
     )
-    return holiday
 
 
 async def update(
@@ -129,19 +118,12 @@ async def update(
     location_id = changes.get("location_id", holiday.location_id)
     if (day, location_id) != (holiday.holiday_date, holiday.location_id):
         await _check(session, day, location_id, exclude=holiday.id)
-    before = audit.snapshot(holiday, FIELDS)
-    async with constraint_errors(session, {UNIQUE: lambda: _exists(day, location_id)}):
-        for key, value in changes.items():
-            setattr(holiday, key, value)
-    old, new = audit.changed(before, audit.snapshot(holiday, FIELDS))
-    if new:
-        await session.refresh(holiday)
-        await audit.record(session, actor, "holiday.update", RESOURCE, holiday.id, old=old, new=new)
-    return holiday
+    unique = {UNIQUE: lambda: _exists(day, location_id)}
+    return await crud.update(
+        session, actor, "holiday.update", RESOURCE, holiday, changes, fields=FIELDS, errors=unique
+    )
 
 
 async def delete(session: AsyncSession, holiday: Holiday, *, actor: Actor) -> None:
-    before = audit.snapshot(holiday, FIELDS)
-    await session.delete(holiday)
-    await session.flush()
-    await audit.record(session, actor, "holiday.delete", RESOURCE, holiday.id, old=before)
+    # Nothing references a holiday, so there is no in-use race to map.
+    await crud.delete(session, actor, "holiday.delete", RESOURCE, holiday, fields=FIELDS)

@@ -7,10 +7,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.audit import service as audit
+from tapwork.audit import crud
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.actor import Actor
-from tapwork.kit.integrity import constraint_errors
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.kit.search import contains
 from tapwork.location.errors import LocationInUse, LocationNameTaken, LocationNotFound
@@ -79,18 +78,10 @@ async def _check_name(session: AsyncSession, name: str, *, exclude: uuid.UUID | 
 async def create(session: AsyncSession, data: LocationCreate, *, actor: Actor) -> Location:
     await _check_name(session, data.name, exclude=None)
     location = Location(**data.model_dump())
-    async with constraint_errors(session, {"uq_locations_name": lambda: _name_taken(data.name)}):
-        session.add(location)
-    await session.refresh(location)
-    await audit.record(
-        session,
-        actor,
-        "location.create",
-        RESOURCE,
-        location.id,
-        new=audit.snapshot(location, FIELDS),
+    unique = {"uq_locations_name": lambda: _name_taken(data.name)}
+    return await crud.create(
+        session, actor, "location.create", RESOURCE, location, fields=FIELDS, errors=unique
     )
-    return location
 
 
 async def update(
@@ -99,19 +90,10 @@ async def update(
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "name" in changes and changes["name"] != location.name:
         await _check_name(session, changes["name"], exclude=location.id)
-    before = audit.snapshot(location, FIELDS)
-    async with constraint_errors(
-        session, {"uq_locations_name": lambda: _name_taken(changes["name"])}
-    ):
-        for key, value in changes.items():
-            setattr(location, key, value)
-    old, new = audit.changed(before, audit.snapshot(location, FIELDS))
-    if new:
-        await session.refresh(location)
-        await audit.record(
-            session, actor, "location.update", RESOURCE, location.id, old=old, new=new
-        )
-    return location
+    unique = {"uq_locations_name": lambda: _name_taken(changes["name"])}
+    return await crud.update(
+        session, actor, "location.update", RESOURCE, location, changes, fields=FIELDS, errors=unique
+    )
 
 
 async def delete(session: AsyncSession, location: Location, *, actor: Actor) -> None:
@@ -125,7 +107,6 @@ async def delete(session: AsyncSession, location: Location, *, actor: Actor) -> 
             user_count=counts.user_count,
             kiosk_count=counts.kiosk_count,
         )
-    before = audit.snapshot(location, FIELDS)
 
     def raced() -> LocationInUse:
         return LocationInUse("The location was assigned meanwhile; move them first")
@@ -134,6 +115,6 @@ async def delete(session: AsyncSession, location: Location, *, actor: Actor) -> 
         "fk_users_location_id_locations": raced,
         "fk_kiosks_location_id_locations": raced,
     }
-    async with constraint_errors(session, in_use):
-        await session.delete(location)
-    await audit.record(session, actor, "location.delete", RESOURCE, location.id, old=before)
+    await crud.delete(
+        session, actor, "location.delete", RESOURCE, location, fields=FIELDS, errors=in_use
+    )

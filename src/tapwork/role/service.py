@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.audit import service as audit
+from tapwork.audit import crud
 from tapwork.kit.actor import Actor
-from tapwork.kit.integrity import constraint_errors
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.role.catalogue import DESCRIPTIONS
 from tapwork.role.errors import (
@@ -138,13 +137,10 @@ async def create(session: AsyncSession, data: RoleCreate, *, actor: Actor) -> Ro
     permissions = _checked_permissions(data.permissions, [], actor)
     await _check_name(session, data.name, exclude=None)
     role = Role(name=data.name, description=data.description, permissions=permissions)
-    async with constraint_errors(session, {"uq_roles_name": lambda: _name_taken(data.name)}):
-        session.add(role)
-    await session.refresh(role)
-    await audit.record(
-        session, actor, "role.create", RESOURCE, role.id, new=audit.snapshot(role, FIELDS)
+    unique = {"uq_roles_name": lambda: _name_taken(data.name)}
+    return await crud.create(
+        session, actor, "role.create", RESOURCE, role, fields=FIELDS, errors=unique
     )
-    return role
 
 
 async def update(session: AsyncSession, role: Role, data: RoleUpdate, *, actor: Actor) -> Role:
@@ -156,15 +152,10 @@ async def update(session: AsyncSession, role: Role, data: RoleUpdate, *, actor: 
         )
     if "name" in changes and changes["name"] != role.name:
         await _check_name(session, changes["name"], exclude=role.id)
-    before = audit.snapshot(role, FIELDS)
-    async with constraint_errors(session, {"uq_roles_name": lambda: _name_taken(changes["name"])}):
-        for key, value in changes.items():
-            setattr(role, key, value)
-    old, new = audit.changed(before, audit.snapshot(role, FIELDS))
-    if new:
-        await session.refresh(role)
-        await audit.record(session, actor, "role.update", RESOURCE, role.id, old=old, new=new)
-    return role
+    unique = {"uq_roles_name": lambda: _name_taken(changes["name"])}
+    return await crud.update(
+        session, actor, "role.update", RESOURCE, role, changes, fields=FIELDS, errors=unique
+    )
 
 
 async def delete(session: AsyncSession, role: Role, *, actor: Actor) -> None:
@@ -176,12 +167,9 @@ async def delete(session: AsyncSession, role: Role, *, actor: Actor) -> None:
         raise RoleInUse(
             f"{users} user(s) still have this role; give them another first", user_count=users
         )
-    before = audit.snapshot(role, FIELDS)
     in_use = {
         "fk_users_role_id_roles": lambda: RoleInUse(
             "Users were given this role meanwhile; give them another first"
         )
     }
-    async with constraint_errors(session, in_use):
-        await session.delete(role)
-    await audit.record(session, actor, "role.delete", RESOURCE, role.id, old=before)
+    await crud.delete(session, actor, "role.delete", RESOURCE, role, fields=FIELDS, errors=in_use)

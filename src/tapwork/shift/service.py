@@ -7,9 +7,8 @@ from datetime import time
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.audit import service as audit
+from tapwork.audit import crud
 from tapwork.kit.actor import Actor
-from tapwork.kit.integrity import constraint_errors
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.kit.search import contains
 from tapwork.shift.errors import EmptyShift, ShiftInUse, ShiftNameTaken, ShiftNotFound
@@ -92,13 +91,10 @@ async def _check_name(session: AsyncSession, name: str, *, exclude: uuid.UUID | 
 async def create(session: AsyncSession, data: ShiftCreate, *, actor: Actor) -> Shift:
     await _check_name(session, data.name, exclude=None)
     shift = Shift(**data.model_dump())
-    async with constraint_errors(session, {"uq_shifts_name": lambda: _name_taken(data.name)}):
-        session.add(shift)
-    await session.refresh(shift)
-    await audit.record(
-        session, actor, "shift.create", RESOURCE, shift.id, new=audit.snapshot(shift, FIELDS)
+    unique = {"uq_shifts_name": lambda: _name_taken(data.name)}
+    return await crud.create(
+        session, actor, "shift.create", RESOURCE, shift, fields=FIELDS, errors=unique
     )
-    return shift
 
 
 async def update(session: AsyncSession, shift: Shift, data: ShiftUpdate, *, actor: Actor) -> Shift:
@@ -109,15 +105,10 @@ async def update(session: AsyncSession, shift: Shift, data: ShiftUpdate, *, acto
         raise EmptyShift()
     if "name" in changes and changes["name"] != shift.name:
         await _check_name(session, changes["name"], exclude=shift.id)
-    before = audit.snapshot(shift, FIELDS)
-    async with constraint_errors(session, {"uq_shifts_name": lambda: _name_taken(changes["name"])}):
-        for key, value in changes.items():
-            setattr(shift, key, value)
-    old, new = audit.changed(before, audit.snapshot(shift, FIELDS))
-    if new:
-        await session.refresh(shift)
-        await audit.record(session, actor, "shift.update", RESOURCE, shift.id, old=old, new=new)
-    return shift
+    unique = {"uq_shifts_name": lambda: _name_taken(changes["name"])}
+    return await crud.update(
+        session, actor, "shift.update", RESOURCE, shift, changes, fields=FIELDS, errors=unique
+    )
 
 
 async def delete(session: AsyncSession, shift: Shift, *, actor: Actor) -> None:
@@ -128,12 +119,9 @@ async def delete(session: AsyncSession, shift: Shift, *, actor: Actor) -> None:
         raise ShiftInUse(
             f"{users} user(s) still work this shift; assign them another first", user_count=users
         )
-    before = audit.snapshot(shift, FIELDS)
     in_use = {
         "fk_users_shift_id_shifts": lambda: ShiftInUse(
             "Users were assigned to this shift meanwhile; assign them another first"
         )
     }
-    async with constraint_errors(session, in_use):
-        await session.delete(shift)
-    await audit.record(session, actor, "shift.delete", RESOURCE, shift.id, old=before)
+    await crud.delete(session, actor, "shift.delete", RESOURCE, shift, fields=FIELDS, errors=in_use)
