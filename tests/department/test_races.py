@@ -22,6 +22,8 @@ async def _wait_until_blocked(observer: AsyncSession) -> None:
                 " WHERE wait_event_type = 'Lock' AND datname = current_database()"
             )
         )
+        # pg_stat_activity is read once per transaction: end it, or every poll sees the first.
+        await observer.rollback()
         if waiting:
             return
         await asyncio.sleep(0.05)
