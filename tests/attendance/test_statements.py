@@ -3,7 +3,9 @@
 A check-in or check-out costs 2 statements: the READ (kiosk token, idempotency, rate limits,
 badge, holder, shift, manager, latest record, holidays) and the WRITE (record, scan event,
 audit entry, outbox rows, throttled kiosk telemetry, in one statement of CTEs). Plus BEGIN and
-COMMIT, which psycopg sends as commands, not through a cursor. A replay costs the READ alone.
+COMMIT, which psycopg sends as commands, not through a cursor (BEGIN is pipelined with the
+READ: 3 round trips in all). A replay costs the READ alone. Both scans here go through the
+pure-ASGI fast path (`attendance/fastpath.py`), as every well-formed kiosk scan does.
 """
 
 from __future__ import annotations
