@@ -192,15 +192,23 @@ def _envelope(status: int, body: Any) -> str:
 async def perform(session: AsyncSession, req: ScanRequest, settings: Settings) -> Outcome:
     """Run one scan in the session's transaction (the caller commits)."""
     try:
-        return await _perform(session, req, settings)
+        return await _perform(await queries.driver_connection(session), req, settings)
     except UniqueViolation:
         # The same (kiosk, scan id) committed by a concurrent retry: answer as it did.
         await session.rollback()
-        return await _perform(session, req, settings)
+        return await _perform(await queries.driver_connection(session), req, settings)
 
 
-async def _perform(session: AsyncSession, req: ScanRequest, settings: Settings) -> Outcome:
-    conn = await queries.driver_connection(session)
+async def perform_on(conn: AsyncConnection[Any], req: ScanRequest, settings: Settings) -> Outcome:
+    """The same on a bare driver connection outside any session (the caller commits)."""
+    try:
+        return await _perform(conn, req, settings)
+    except UniqueViolation:
+        await conn.rollback()
+        return await _perform(conn, req, settings)
+
+
+async def _perform(conn: AsyncConnection[Any], req: ScanRequest, settings: Settings) -> Outcome:
     ring = codec.keyring_for(settings.badge_secret.get_secret_value())
     invalid: InvalidQrCode | None = None
     badge_id: uuid.UUID | None = None
