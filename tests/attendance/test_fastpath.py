@@ -219,3 +219,16 @@ async def test_a_dead_pooled_connection_costs_no_scan(
     assert response.status_code == 200, response.text
     assert response.json()["action"] == "check_in"
     assert taken == ["before", "after"]
+
+
+async def test_behind_a_path_prefix(app, kiosk_headers: dict[str, str], org: Org,  # type: ignore[no-untyped-def]
+                                    session: AsyncSession, clock: FrozenClock,
+                                    taken: list[str]) -> None:  # fmt: skip
+    code = await badge_code(session, org.employee, org.settings, clock())
+    transport = httpx.ASGITransport(app=app, root_path="/tw", raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post(
+            "/tw" + URL, json={"code_data": code, "client_scan_id": "rp"}, headers=kiosk_headers
+        )
+    assert response.status_code == 200, response.text
+    assert taken == ["rp"]

@@ -49,6 +49,14 @@ _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)"
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the router matches: behind a proxy prefix (`root_path`) the ASGI path
+    includes it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def _text(value: Any, limit: int) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value:
         return value
@@ -208,7 +216,7 @@ class ScanFastPath:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != SCAN_PATH or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST" or _route_path(scope) != SCAN_PATH:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
