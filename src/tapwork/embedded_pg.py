@@ -16,6 +16,7 @@ import glob
 import importlib.util
 import os
 import pwd
+import random
 import re
 import shutil
 import socket
@@ -72,7 +73,26 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now, chosen below the kernel's ephemeral range.
+
+    A port the kernel hands out for `bind(0)` is an ephemeral one: between choosing it and a
+    server binding it, any outgoing connection on the machine may take it as its local port.
+    """
+    low = _ephemeral_low()
+    if low > 11000:
+        rng = random.SystemRandom()
+        for _ in range(50):
+            port = rng.randrange(10000, low)
+            if port_is_free(port, host):
+                return port
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.config import Settings
+from tapwork.embedded_pg import free_port
 from tests.attendance.test_concurrency import build_world
 
 URL = "/api/v1/attendance"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def api_processes(database_url: str, settings: Settings) -> Iterator[list[str]]:
         "LOG_LEVEL": "WARNING",
         "DATABASE_POOL_SIZE": "5",
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = [
         subprocess.Popen(
             [

@@ -72,3 +72,11 @@ def test_a_lost_password_is_explained_and_the_server_stopped(data_dir: Path) -> 
         stranger.start()
     stranger.stop()
     assert not stranger.is_running()
+
+
+def test_free_ports_stay_below_the_ephemeral_range() -> None:
+    # An ephemeral port can be taken by any outgoing connection before the server binds it.
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert all(10000 <= p < low for p in ports), ports
+    assert len(ports) > 1

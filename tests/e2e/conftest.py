@@ -28,6 +28,7 @@ from tapwork import frontend
 from tapwork.badge import service as badge_service
 from tapwork.config import Settings
 from tapwork.db import create_engine
+from tapwork.embedded_pg import free_port
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.security import hash_token, new_token
 from tapwork.main import create_app
@@ -35,7 +36,7 @@ from tapwork.migration import upgrade
 from tapwork.role.service import sync_system_roles
 from tapwork.user.models import User
 from tests.e2e import clips
-from tests.e2e.servers import ThreadedServer, free_port
+from tests.e2e.servers import ThreadedServer
 from tests.support import factories as f
 from tests.support.smtp import SmtpServer
 

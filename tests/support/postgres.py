@@ -9,17 +9,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tapwork.embedded_pg import free_port
 
 
 def _bin_dir() -> Path | None:
@@ -60,7 +55,7 @@ def start() -> ThrowawayPostgres:
     data = tempfile.mkdtemp(prefix="tapwork-pg-", dir="/tmp")
     if root:
         shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [
             *prefix,
