@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tapwork.badge.cli import app as badges_app
 from tapwork.config import Settings
 
 app = typer.Typer(help="TAPWORK: attendance from signed badges.", no_args_is_help=True)
@@ -110,13 +111,5 @@ def import_users(
     raise typer.Exit(code)
 
 
-def _register_subcommands() -> None:
-    # Domain command groups (`tapwork badges ...`) live beside their domain.
-    try:
-        from tapwork.badge.cli import app as badges_app
-    except ImportError:  # pragma: no cover - until the badge domain ships its commands
-        return
-    app.add_typer(badges_app, name="badges")
-
-
-_register_subcommands()
+# Domain command groups (`tapwork badges ...`) live beside their domain.
+app.add_typer(badges_app, name="badges")
