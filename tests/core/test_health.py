@@ -40,3 +40,20 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
     response = await client.get("/health", headers={"X-Request-ID": "abc123"})
     assert response.headers["x-request-id"] == "abc123"
     assert len((await client.get("/health")).headers["x-request-id"]) == 32
+
+
+async def test_not_ready_when_database_unreachable(settings) -> None:  # type: ignore[no-untyped-def]
+    from tapwork.embedded_pg import free_port
+    from tapwork.main import create_app
+
+    settings.database_url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/ready")
+            assert (await client.get("/health")).status_code == 200
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "NOT_READY"
+    assert error["details"] == {"database": "unreachable"}
