@@ -2,28 +2,40 @@
 
 A check-in or check-out costs 2 statements: the READ (kiosk token, idempotency, rate limits,
 badge, holder, shift, manager, latest record, holidays) and the WRITE (record, scan event,
-audit entry, outbox rows, throttled kiosk telemetry, in one statement of CTEs). Plus BEGIN and
-COMMIT, which psycopg sends as commands, not through a cursor (BEGIN is pipelined with the
-READ: 3 round trips in all). A replay costs the READ alone. Both scans here go through the
-pure-ASGI fast path (`attendance/fastpath.py`), as every well-formed kiosk scan does.
+audit entry, outbox rows, throttled kiosk telemetry, in one statement of CTEs). A replay
+costs the READ alone. The first tests count what the cursors execute on the harness's
+session path (no BEGIN/COMMIT of its own: the harness owns the transaction). The last counts,
+on the engine path production runs, what goes over the wire: BEGIN + READ in one flight,
+WRITE + COMMIT in the next, 2 round trips (psycopg's implicit BEGIN and `commit()` would each
+cost one more). All go through the pure-ASGI fast path (`attendance/fastpath.py`), as every
+well-formed kiosk scan does.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from psycopg import pq
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tapwork.config import Settings
 from tests.attendance.conftest import Scanner, badge_code
+from tests.attendance.test_concurrency import build_world, live_client  # noqa: F401
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
 
 # The test harness wraps each request in a SAVEPOINT; production does not.
 _HARNESS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+_MESSAGE = re.compile(r"[FB]\t\d+\t")
 
 
 @contextmanager
@@ -65,3 +77,92 @@ async def test_a_replay_costs_one_statement(
     with counting(monkeypatch) as seen:
         assert (await scanner.scan(code, scan_id="again")).status_code == 200
     assert len(seen) == 1, seen
+
+
+@contextmanager
+def wire(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The protocol messages of every pool connection checked out meanwhile, from libpq's own
+    trace: `F` lines were sent, `B` lines received."""
+    lines: list[str] = []
+    files: dict[int, Any] = {}
+
+    def checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        pgconn = dbapi_conn.driver_connection.pgconn
+        files[id(dbapi_conn)] = trace = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def checkin(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is None or (trace := files.pop(id(dbapi_conn), None)) is None:
+            return
+        dbapi_conn.driver_connection.pgconn.untrace()
+        trace.seek(0)
+        for line in trace.read().splitlines():
+            if _MESSAGE.match(line) or not lines:
+                lines.append(line)
+            else:  # a multi-line SQL text goes on
+                lines[-1] += " " + line
+        trace.close()
+
+    pool = engine.sync_engine.pool
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
+    try:
+        yield lines
+    finally:
+        event.remove(pool, "checkout", checkout)
+        event.remove(pool, "checkin", checkin)
+
+
+def flights(lines: list[str]) -> int:
+    """Round trips: each run of sent messages answered by a run of received ones."""
+    directions = [line.split("\t")[0] for line in lines]
+    return sum(1 for a, b in itertools.pairwise(directions) if (a, b) == ("F", "B"))
+
+
+def statements(lines: list[str]) -> list[str]:
+    """The first word of each statement executed; "PREPARED" for a statement prepared
+    before the trace started (its later runs send only Bind and Execute)."""
+    parsed: dict[str, str] = {}
+    current, out = "", []
+    for line in lines:
+        direction, _, kind, *rest = line.split("\t")
+        if direction != "F":
+            continue
+        if kind in ("Parse", "Bind"):
+            fields = rest[0].split('"')
+            name = fields[1] if kind == "Parse" else fields[3]
+            if kind == "Parse":
+                parsed[name] = fields[3].split()[0].upper()
+            current = parsed.get(name, "PREPARED")
+        elif kind == "Execute":
+            out.append(current)
+    return out
+
+
+async def test_a_scan_on_the_engine_is_two_round_trips(
+    live_client: tuple[httpx.AsyncClient, FrozenClock],  # noqa: F811 - the imported fixture
+    committed_db: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    settings: Settings,
+) -> None:
+    """Production's path (a pool connection, psycopg commit): BEGIN + READ in one flight,
+    WRITE + COMMIT in the next, counted on the wire. The 3rd and 4th scans run the two
+    statements server-side prepared, as every later scan does."""
+    client, clock = live_client
+    world = await build_world(committed_db, settings, kiosks=1, users=1)
+    headers = {"X-Kiosk-Token": world.tokens[0]}
+    for n in range(4):
+        body = {"code_data": world.codes[0], "client_scan_id": f"rt-{n}"}
+        with wire(engine) as lines:
+            response = await client.post("/api/v1/attendance", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        assert flights(lines) == 2, [line[:40] for line in lines]
+        ran = statements(lines)
+        assert len(ran) == 4, ran
+        assert ran[0] == "BEGIN", ran
+        assert ran[-1] == "COMMIT", ran
+        clock.advance(hours=4)
+    async with committed_db() as session:
+        done = await session.scalar(text("SELECT count(*) FROM attendance_records"))
+    assert done == 2

@@ -182,7 +182,6 @@ async def run(app: Any, req: scan_engine.ScanRequest) -> scan_engine.Outcome:
                         raise
                     await _show_disconnect(conn)
                     continue
-                await driver.commit()
                 return outcome
         async with app.state.sessionmaker() as session:
             try:

@@ -237,21 +237,39 @@ VALUES (%(event_id)s, %(kiosk_id)s, %(scan_id)s, %(payload_hash)s, %(code_data)s
 
 
 async def fetch_one(
-    conn: AsyncConnection[Any], sql: str, params: dict[str, Any]
+    conn: AsyncConnection[Any], sql: str, params: dict[str, Any], *, begin: bool = False
 ) -> dict[str, Any] | None:
+    """Run a read; with `begin` (a connection in autocommit mode, see `scan.perform_on`) the
+    transaction's BEGIN is sent in the same flight. psycopg's own implicit BEGIN cannot be:
+    even in a pipeline it syncs on it (a round trip of its own) before the first statement."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        # Pipeline mode: the transaction's BEGIN (which psycopg sends before the first
-        # statement) travels with the statement instead of costing its own round trip.
-        async with conn.pipeline():
-            # Prepared from the first run: planning this join costs more than executing it.
+        if begin:
+            async with conn.pipeline(), conn.cursor() as start:
+                await start.execute("BEGIN", prepare=False)
+                # Prepared from the first run: planning this join costs more than running it.
+                await cur.execute(sql, params, prepare=True)
+        else:
             await cur.execute(sql, params, prepare=True)
         return await cur.fetchone()
 
 
-async def execute(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> int:
-    """Run a write; returns the `applied` count for the record-writing statements."""
+async def execute(
+    conn: AsyncConnection[Any], sql: str, params: dict[str, Any], *, commit: bool = False
+) -> int:
+    """Run a write; returns the `applied` count for the record-writing statements.
+
+    With `commit`, the COMMIT is pipelined behind the write: both travel in one flight and
+    the answer to both comes back in one (the pipeline's single closing Sync). `conn.commit()`
+    inside a pipeline would sync on its own and cost a second flight. If the write fails the
+    server skips the COMMIT (pipeline aborted), the write's error is raised and the
+    transaction is left failed for the caller's rollback, as without the pipeline."""
     async with conn.cursor() as cur:
-        await cur.execute(sql, params, prepare=True)
+        if commit:
+            async with conn.pipeline(), conn.cursor() as end:
+                await cur.execute(sql, params, prepare=True)
+                await end.execute("COMMIT", prepare=False)
+        else:
+            await cur.execute(sql, params, prepare=True)
         if cur.description is None:
             return 0
         row = await cur.fetchone()

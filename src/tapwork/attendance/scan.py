@@ -200,15 +200,32 @@ async def perform(session: AsyncSession, req: ScanRequest, settings: Settings) -
 
 
 async def perform_on(conn: AsyncConnection[Any], req: ScanRequest, settings: Settings) -> Outcome:
-    """The same on a bare driver connection outside any session (the caller commits)."""
+    """The same on a bare (idle) driver connection outside any session, in one transaction
+    committed before it returns.
+
+    The scan sends BEGIN and COMMIT itself, BEGIN in the READ's flight and COMMIT in the
+    WRITE's: a check-in or check-out is 2 round trips. psycopg would send its implicit BEGIN
+    in a flight of its own, so the connection is in autocommit mode (the explicit BEGIN then
+    makes the statements one transaction) until it goes back to the pool."""
+    await conn.set_autocommit(True)
     try:
-        return await _perform(conn, req, settings)
-    except UniqueViolation:
-        await conn.rollback()
-        return await _perform(conn, req, settings)
+        try:
+            outcome = await _perform(conn, req, settings, own=True)
+        except UniqueViolation:
+            await conn.rollback()
+            outcome = await _perform(conn, req, settings, own=True)
+        await conn.commit()  # a no-op when the write already committed
+        return outcome
+    finally:
+        if not conn.broken:
+            await conn.rollback()  # a no-op unless something above raised mid-transaction
+            await conn.set_autocommit(False)
 
 
-async def _perform(conn: AsyncConnection[Any], req: ScanRequest, settings: Settings) -> Outcome:
+async def _perform(
+    conn: AsyncConnection[Any], req: ScanRequest, settings: Settings, *, own: bool = False
+) -> Outcome:
+    """`own`: the connection is in autocommit mode and the scan sends BEGIN and COMMIT."""
     ring = codec.keyring_for(settings.badge_secret.get_secret_value())
     invalid: InvalidQrCode | None = None
     badge_id: uuid.UUID | None = None
@@ -231,6 +248,7 @@ async def _perform(conn: AsyncConnection[Any], req: ScanRequest, settings: Setti
             "badge_id": badge_id,
             "at": req.captured_at or now,
         },
+        begin=own,
     )
     if row is None:
         raise KioskUnauthorized()
@@ -248,7 +266,7 @@ async def _perform(conn: AsyncConnection[Any], req: ScanRequest, settings: Setti
     if limited is not None:
         await _touch_alone(conn, telemetry)
         return limited
-    outcome = await _apply(conn, req, row, digest, invalid, telemetry, settings)
+    outcome = await _apply(conn, req, row, digest, invalid, telemetry, settings, own)
     outcome.headers = headers
     return outcome
 
@@ -287,6 +305,7 @@ async def _apply(
     invalid: InvalidQrCode | None,
     telemetry: dict[str, Any],
     settings: Settings,
+    commit: bool,
 ) -> Outcome:
     now = req.now
     event: dict[str, Any] = {
@@ -321,6 +340,7 @@ async def _apply(
             queries.WRITE_EVENT,
             {**event, "result": "held", "error_code": held.reason,
              "response": _envelope(202, body), "review_status": "pending"},
+            commit=commit,
         )  # fmt: skip
         return Outcome(202, orjson.dumps(body))
     except AppError as exc:
@@ -331,6 +351,7 @@ async def _apply(
             queries.WRITE_EVENT,
             {**event, "result": result, "error_code": exc.code,
              "response": _envelope(status, body), "review_status": None},
+            commit=commit,
         )  # fmt: skip
         return Outcome(status, orjson.dumps(body))
 
@@ -351,7 +372,7 @@ async def _apply(
         lost_response=_envelope(lost_status, lost),
     )
     sql = queries.WRITE_CHECK_IN if plan.action == "check_in" else queries.WRITE_CHECK_OUT
-    applied = await queries.execute(conn, sql, params)
+    applied = await queries.execute(conn, sql, params, commit=commit)
     if not applied:
         return Outcome(lost_status, orjson.dumps(lost))
     return Outcome(200, orjson.dumps(ok))
