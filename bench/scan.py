@@ -46,7 +46,9 @@ DB_NAME = "tapwork_bench"
 LUA = r"""
 local pairs_ = {PAIRS}
 local counter = 0
-local tid = 0
+-- `tid` is the global thread:set() gives each thread: a `local tid` here would shadow it, so
+-- every thread would be 0, seed alike and send the same scan ids (concurrent retries).
+tid = 0
 local nthreads = 0
 function setup(thread)
   thread:set("tid", nthreads)
