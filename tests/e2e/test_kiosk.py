@@ -212,8 +212,14 @@ async def test_reloads_with_no_network_and_still_scans(
     staff: Staff = await make_staff("Nora")
     context = await kiosks.context(browser)
     page = await kiosks.open_paired(context, staff)
-    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # What the offline reload needs is an activated worker with its cache filled; whether this
+    # already-open page is controlled yet (clients.claim) does not matter to the next navigation.
+    await page.wait_for_function(
+        """async () => {
+            const registration = await navigator.serviceWorker.getRegistration();
+            return registration?.active?.state === "activated";
+        }"""
+    )
     await context.set_offline(True)
     await page.reload()
     await page.wait_for_selector("[data-screen=ready]")
