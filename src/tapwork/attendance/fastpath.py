@@ -36,13 +36,11 @@ from tapwork.attendance import queries
 from tapwork.attendance import scan as scan_engine
 from tapwork.attendance.router import router as attendance_router
 from tapwork.attendance.router import scan as scan_endpoint
+from tapwork.attendance.schemas import MAX_CODE_DATA, MAX_SCAN_ID, ScanIn
 from tapwork.kiosk.deps import MAX_TOKEN_LENGTH
 
 SCAN_PATH = "/api/v1/attendance"
-_FIELDS = frozenset({"code_data", "client_scan_id", "captured_at"})
-# ScanIn's limits (schemas.CodeData / schemas.ScanId).
-_MAX_CODE = 128
-_MAX_SCAN_ID = 64
+_FIELDS = frozenset(ScanIn.model_fields)
 # The plain RFC 3339 forms kiosks send; any other spelling pydantic may accept goes to FastAPI.
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
 
@@ -99,8 +97,8 @@ def parse(scope: Scope, body: bytes) -> scan_engine.ScanRequest | None:
         return None
     if not isinstance(data, dict) or not data.keys() <= _FIELDS:
         return None
-    code = _text(data.get("code_data"), _MAX_CODE)
-    scan_id = _text(data.get("client_scan_id"), _MAX_SCAN_ID)
+    code = _text(data.get("code_data"), MAX_CODE_DATA)
+    scan_id = _text(data.get("client_scan_id"), MAX_SCAN_ID)
     captured_at = _captured_at(data.get("captured_at"))
     if code is None or scan_id is None or captured_at is False:
         return None

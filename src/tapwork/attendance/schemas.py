@@ -6,19 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from tapwork.kit.types import Reason
+from tapwork.kit.types import Reason, no_nul
 
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL bytes")
-    return value
-
-
-CodeData = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
-ScanId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
+MAX_CODE_DATA = 128  # scan_events.code_data
+MAX_SCAN_ID = 64  # scan_events.client_scan_id
+CodeData = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_CODE_DATA), AfterValidator(no_nul)
+]
+ScanId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_SCAN_ID), AfterValidator(no_nul)
+]
 Notes = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_no_nul)
+    str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(no_nul)
 ]
 
 

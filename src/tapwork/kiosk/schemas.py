@@ -7,22 +7,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from tapwork.kiosk.models import Kiosk
-from tapwork.kit.types import Label
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL bytes")
-    return value
-
+from tapwork.kit.types import Label, no_nul
 
 AppVersion = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_no_nul)
+    str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(no_nul)
 ]
 PairingCode = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
 
 

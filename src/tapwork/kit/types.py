@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
 
-def _no_nul(value: str) -> str:
+def no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL bytes")
     return value
@@ -22,24 +22,24 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
-Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_no_nul), AfterValidator(_lower)]
+Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(no_nul), AfterValidator(_lower)]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
 Label = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_no_nul)
+    str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(no_nul)
 ]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=500),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
 EmployeeId = Annotated[
     str,
@@ -50,9 +50,9 @@ EmployeeId = Annotated[
 Search = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_no_nul),
+    AfterValidator(no_nul),
 ]
-Password = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_no_nul)]
+Password = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(no_nul)]
 Token = Annotated[
     str, StringConstraints(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9_\-.]+$")
 ]

@@ -8,13 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from tapwork.kit.types import Label
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL bytes")
-    return value
+from tapwork.kit.types import Label, no_nul
 
 
 @cache
@@ -35,7 +29,7 @@ Timezone = Annotated[
     Field(examples=["Europe/Madrid"]),
 ]
 Address = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_no_nul)
+    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(no_nul)
 ]
 
 
