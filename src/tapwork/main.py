@@ -46,6 +46,10 @@ def create_app(
         try:
             yield
         finally:
+            # Scans in flight finish (and answer) before their connections go.
+            batcher = getattr(app.state, "scan_batcher", None)
+            if batcher is not None:
+                await batcher.wait_idle()
             if own_engine:
                 await app.state.engine.dispose()
 

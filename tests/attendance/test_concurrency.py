@@ -70,6 +70,17 @@ async def live_client(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client, clock
+    # No scan batch may still hold a pool connection when the test's tables are cleaned.
+    await idle(client)
+
+
+async def idle(client: httpx.AsyncClient) -> None:
+    """Until the app's scan batcher has given its connections back (answers are sent when a
+    batch commits, a moment before its lane returns the connection)."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    batcher = getattr(app.state, "scan_batcher", None)
+    if batcher is not None:
+        await batcher.wait_idle()
 
 
 async def _count(maker: async_sessionmaker[AsyncSession], *where) -> int:  # type: ignore[no-untyped-def]

@@ -17,22 +17,19 @@ CORS, so those apply unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import orjson
-from psycopg import AsyncConnection, OperationalError
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from psycopg import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tapwork.attendance import queries
+from tapwork.attendance import batch, batcher, queries
 from tapwork.attendance import scan as scan_engine
 from tapwork.attendance.router import router as attendance_router
 from tapwork.attendance.router import scan as scan_endpoint
@@ -154,42 +151,27 @@ def _handler(app: Any, exc: Exception) -> Handler | None:
 
 
 async def run(app: Any, req: scan_engine.ScanRequest) -> scan_engine.Outcome:
-    """One scan in one transaction, committed before it returns.
+    """One scan, committed before it returns.
 
-    On the app's own engine (production, and tests with real commits) the scan runs on a pool
-    connection with a psycopg commit: an ORM session around two hand-written statements costs
-    ~0.1 ms of CPU per scan for nothing. A sessionmaker bound to something else (the test
-    harness's rolled-back connection, joined through SAVEPOINTs) gets the session path.
-
-    Pool pre-ping is off (db.py), so after a database restart a pooled connection may be dead.
-    If the scan's statements find theirs dead, nothing was written; the disconnect is shown to
-    SQLAlchemy (which then drops every pooled connection older than now, as pre-ping would have
-    found them) and the scan runs once more on a fresh connection."""
+    On the app's own engine (production, and tests with real commits) the scan goes to the
+    process's batcher (group commit on pool connections with psycopg commits, `batcher.py`):
+    an ORM session around two hand-written statements costs ~0.1 ms of CPU per scan for
+    nothing. A sessionmaker bound to something else (the test harness's rolled-back
+    connection, joined through SAVEPOINTs) gets a batch of one in a session."""
     bind = getattr(app.state.sessionmaker, "kw", {}).get("bind")
     settings = app.state.settings
-    for attempt in (1, 2):
-        if isinstance(bind, AsyncEngine):
-            async with bind.connect() as conn:
-                # Closing returns it to the pool, whose reset rolls back anything uncommitted.
-                driver = (await conn.get_raw_connection()).driver_connection
-                assert isinstance(driver, AsyncConnection)
-                try:
-                    outcome = await scan_engine.perform_on(driver, req, settings)
-                except OperationalError:
-                    if attempt == 2 or not driver.broken:
-                        raise
-                    await _show_disconnect(conn)
-                    continue
-                return outcome
-        async with app.state.sessionmaker() as session:
+    if isinstance(bind, AsyncEngine):
+        return await batcher.for_app(app.state, bind, settings).submit(req)
+    async with app.state.sessionmaker() as session:
+        for attempt in (1, 2):
             try:
-                outcome = await scan_engine.perform(session, req, settings)
+                outcome = await batch.perform(session, req, settings)
             except OperationalError:
                 driver = await queries.driver_connection(session)
                 if attempt == 2 or not driver.broken:
                     await session.rollback()
                     raise
-                await _show_disconnect(session)
+                await batcher.show_disconnect(session)
                 continue
             except BaseException:
                 await session.rollback()
@@ -197,11 +179,6 @@ async def run(app: Any, req: scan_engine.ScanRequest) -> scan_engine.Outcome:
             await session.commit()
             return outcome
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _show_disconnect(target: Any) -> None:
-    with contextlib.suppress(DBAPIError):
-        await target.execute(text("SELECT 1"))
 
 
 class ScanFastPath:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.security import APIKeyHeader
 from sqlalchemy import func, select
 
-from tapwork.attendance import review, service
+from tapwork.attendance import batch, review, service
 from tapwork.attendance import scan as scan_engine
 from tapwork.attendance.models import RECORD_STATUSES, AttendanceRecord
 from tapwork.attendance.schemas import (
@@ -86,7 +86,7 @@ async def scan(
     `{"action": "held", "reason": ...}`. Rejections use the error envelope with the codes
     listed below, and are recorded too.
     """
-    outcome = await scan_engine.perform(
+    outcome = await batch.perform(
         session,
         scan_engine.ScanRequest(
             kiosk_token=token,

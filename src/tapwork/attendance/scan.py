@@ -1,5 +1,5 @@
-"""The scan transaction: read (one statement), decide (pure, `decision.py`), write (one
-statement).
+"""One scan, decided: the request prepared (code verified, keys computed), then settled against
+its READ row into the answer and the rows the batch's WRITE stores (`batch.py` runs the SQL).
 
 Every attempt a kiosk makes is stored as a scan event with the answer it got, rejected ones
 included, so a retry of the same client scan id replays that answer (same status, same JSON).
@@ -17,18 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from psycopg import AsyncConnection
-from psycopg.errors import UniqueViolation
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance import queries, rules
-from tapwork.attendance.decision import (
-    Held,
-    Plan,
-    check_holder,
-    decide,
-    scan_time,
-)
+from tapwork.attendance import rules
+from tapwork.attendance.decision import Held, Plan, check_holder, decide, scan_time
 from tapwork.attendance.errors import DuplicateScan, ScanIdReused
 from tapwork.badge import codec
 from tapwork.badge.errors import InvalidQrCode
@@ -99,9 +90,13 @@ def _wants(prefs: dict[str, Any] | None, kind: Kind) -> bool:
     return bool((prefs or {}).get(kind.value, True))
 
 
-def mails(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
-    """The outbox rows of an applied scan (contexts per CONTRACTS.md), as one jsonb param."""
-    params = queries.empty_mail()
+def _mail(kind: Kind, to: str, user_id: uuid.UUID, context: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": kind.value, "to": to, "user_id": user_id, "context": context}
+
+
+def mails(plan: Plan, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outbox rows of an applied scan (kind, to, user_id, context)."""
+    rows: list[dict[str, Any]] = []
     at_local = plan.at.astimezone(ZoneInfo(row["timezone"])).strftime("%Y-%m-%d %H:%M")
     if _wants(row["user_prefs"], Kind.ATTENDANCE_CONFIRMATION):
         context: dict[str, Any] = {
@@ -117,9 +112,7 @@ def mails(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
             context["overtime_minutes"] = plan.check_out.overtime_minutes
         elif plan.minutes_late:
             context["minutes_late"] = plan.minutes_late
-        queries.add_mail(
-            params, Kind.ATTENDANCE_CONFIRMATION.value, row["email"], row["user_id"], context
-        )
+        rows.append(_mail(Kind.ATTENDANCE_CONFIRMATION, row["email"], row["user_id"], context))
     if (
         plan.action == "check_in"
         and plan.status == rules.Status.LATE
@@ -137,14 +130,12 @@ def mails(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
             "location": row["location_name"],
             "department": row["department_name"],
         }
-        queries.add_mail(
-            params, Kind.LATE_ALERT.value, row["manager_email"], row["manager_id"], context
-        )
-    return {"mails": dumps(params["mails"])}
+        rows.append(_mail(Kind.LATE_ALERT, row["manager_email"], row["manager_id"], context))
+    return rows
 
 
-def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-    """Parameters of WRITE_CHECK_IN / WRITE_CHECK_OUT (and their APPLY_ variants)."""
+def audit_values(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
+    """The audit entry's new values for an applied scan."""
     out = plan.check_out
     audit: dict[str, Any] = {
         "user_id": row["user_id"],
@@ -161,6 +152,12 @@ def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict
             overtime_minutes=out.overtime_minutes,
             early_leave_minutes=out.early_leave_minutes,
         )
+    return audit
+
+
+def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of APPLY_CHECK_IN / APPLY_CHECK_OUT (HR approving a held scan)."""
+    out = plan.check_out
     return {
         "record_id": plan.record_id,
         "user_id": row["user_id"],
@@ -175,9 +172,9 @@ def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict
         "early_leave_minutes": out.early_leave_minutes if out else None,
         "result": plan.action,
         "action": f"attendance.{plan.action}",
-        "audit": dumps(audit),
+        "audit": dumps(audit_values(plan, row)),
         **actor,
-        **mails(plan, row),
+        "mails": dumps(mails(plan, row)),
     }
 
 
@@ -185,95 +182,92 @@ def _error(exc: AppError) -> tuple[int, dict[str, Any]]:
     return exc.status_code, error_body(exc.code, exc.message, exc.details)
 
 
-def _envelope(status: int, body: Any) -> str:
-    return dumps({"http_status": status, "body": body})
+def _envelope(status: int, body: Any) -> dict[str, Any]:
+    return {"http_status": status, "body": body}
 
 
-async def perform(session: AsyncSession, req: ScanRequest, settings: Settings) -> Outcome:
-    """Run one scan in the session's transaction (the caller commits)."""
-    try:
-        return await _perform(await queries.driver_connection(session), req, settings)
-    except UniqueViolation:
-        # The same (kiosk, scan id) committed by a concurrent retry: answer as it did.
-        await session.rollback()
-        return await _perform(await queries.driver_connection(session), req, settings)
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A scan request with what its READ needs: the verified badge id (or why the code is
+    invalid), the payload digest, the token hash and its rate-limit window."""
+
+    req: ScanRequest
+    badge_id: uuid.UUID | None
+    invalid: InvalidQrCode | None
+    digest: str
+    token_hash: str
+    window_start: datetime
 
 
-async def perform_on(conn: AsyncConnection[Any], req: ScanRequest, settings: Settings) -> Outcome:
-    """The same on a bare (idle) driver connection outside any session, in one transaction
-    committed before it returns.
-
-    The scan sends BEGIN and COMMIT itself, BEGIN in the READ's flight and COMMIT in the
-    WRITE's: a check-in or check-out is 2 round trips. psycopg would send its implicit BEGIN
-    in a flight of its own, so the connection is in autocommit mode (the explicit BEGIN then
-    makes the statements one transaction) until it goes back to the pool."""
-    await conn.set_autocommit(True)
-    try:
-        try:
-            outcome = await _perform(conn, req, settings, own=True)
-        except UniqueViolation:
-            await conn.rollback()
-            outcome = await _perform(conn, req, settings, own=True)
-        await conn.commit()  # a no-op when the write already committed
-        return outcome
-    finally:
-        if not conn.broken:
-            await conn.rollback()  # a no-op unless something above raised mid-transaction
-            await conn.set_autocommit(False)
-
-
-async def _perform(
-    conn: AsyncConnection[Any], req: ScanRequest, settings: Settings, *, own: bool = False
-) -> Outcome:
-    """`own`: the connection is in autocommit mode and the scan sends BEGIN and COMMIT."""
+def prepare(req: ScanRequest, settings: Settings) -> Item:
     ring = codec.keyring_for(settings.badge_secret.get_secret_value())
-    invalid: InvalidQrCode | None = None
     badge_id: uuid.UUID | None = None
+    invalid: InvalidQrCode | None = None
     try:
         badge_id = codec.verify(req.code_data, ring)
     except InvalidQrCode as exc:
         invalid = exc
-    now = req.now
-    start = rl_window_start(now, WINDOW)
-    digest = payload_hash(req.code_data, req.captured_at)
-    row = await queries.fetch_one(
-        conn,
-        queries.READ,
-        {
-            "token_hash": hash_token(req.kiosk_token),
-            "scan_id": req.client_scan_id,
-            "window_start": start,
-            "window_end": start + WINDOW,
-            "badge_key": f"scan:badge:{badge_id}" if badge_id else None,
-            "badge_id": badge_id,
-            "at": req.captured_at or now,
-        },
-        begin=own,
+    return Item(
+        req=req,
+        badge_id=badge_id,
+        invalid=invalid,
+        digest=payload_hash(req.code_data, req.captured_at),
+        token_hash=hash_token(req.kiosk_token),
+        window_start=rl_window_start(req.now, WINDOW),
     )
-    if row is None:
-        raise KioskUnauthorized()
+
+
+@dataclass(slots=True)
+class Settled:
+    """One scan's share of the batch: its answer, or the error to raise for it, and the rows
+    to write. `record_id` is set when the answer depends on the record write applying (the
+    partial unique index or the open check-out decides); `lost` is the answer otherwise."""
+
+    outcome: Outcome | None = None
+    error: AppError | None = None
+    touch: dict[str, Any] | None = None
+    event: dict[str, Any] | None = None
+    check_in: dict[str, Any] | None = None
+    check_out: dict[str, Any] | None = None
+    audit: dict[str, Any] | None = None
+    mails: list[dict[str, Any]] = field(default_factory=list)
+    record_id: uuid.UUID | None = None
+    lost: Outcome | None = None
+
+
+def settle(
+    item: Item,
+    row: dict[str, Any],
+    hits: tuple[int | None, int | None],
+    settings: Settings,
+) -> Settled:
+    """Decide one scan from its READ row; `hits` are this scan's own counts (kiosk, badge) in
+    the rate-limit windows."""
+    req = item.req
+    if row["kiosk_id"] is None:
+        return Settled(error=KioskUnauthorized())
     if row["kiosk_revoked_at"] is not None:
-        raise KioskRevoked()
-    telemetry = _telemetry(row, req)
+        return Settled(error=KioskRevoked())
+    touch = _telemetry(row, req)
     if row["prior_hash"] is not None:
-        await _touch_alone(conn, telemetry)
-        if row["prior_hash"] != digest:
+        if row["prior_hash"] != item.digest:
             status, body = _error(ScanIdReused("This scan id was already used for another scan"))
-            return Outcome(status, orjson.dumps(body))
-        return Outcome(row["prior_status"], row["prior_body"].encode())
-
-    headers, limited = _rate_limit(row, settings, now, start)
+            return Settled(Outcome(status, orjson.dumps(body)), touch=touch)
+        return Settled(Outcome(row["prior_status"], row["prior_body"].encode()), touch=touch)
+    headers, limited = _rate_limit(hits, settings, req.now, item.window_start)
     if limited is not None:
-        await _touch_alone(conn, telemetry)
-        return limited
-    outcome = await _apply(conn, req, row, digest, invalid, telemetry, settings, own)
-    outcome.headers = headers
-    return outcome
+        return Settled(limited, touch=touch)
+    settled = _apply(item, row, settings)
+    settled.touch = touch
+    for outcome in (settled.outcome, settled.lost):
+        if outcome is not None:
+            outcome.headers = headers
+    return settled
 
 
-def _telemetry(row: dict[str, Any], req: ScanRequest) -> dict[str, Any]:
+def _telemetry(row: dict[str, Any], req: ScanRequest) -> dict[str, Any] | None:
     """Kiosk last-seen / version / clock offset, written at most every SEEN_WRITE_INTERVAL
-    (as `kiosk.deps` does) and folded into the scan's write statement."""
+    (as `kiosk.deps` does), with the batch's write."""
     version = (req.kiosk_version or "").strip()[:MAX_VERSION_LENGTH] or None
     if version is not None and "\x00" in version:
         version = None
@@ -283,45 +277,36 @@ def _telemetry(row: dict[str, Any], req: ScanRequest) -> dict[str, Any]:
         or req.now - last_seen >= SEEN_WRITE_INTERVAL
         or (version is not None and version != row["kiosk_app_version"])
     )
+    if not touch:
+        return None
     return {
         "kiosk_id": row["kiosk_id"],
-        "touch_kiosk": touch,
-        "app_version": version,
-        "clock_offset_ms": clock_offset_ms(req.kiosk_time, req.now) if touch else None,
         "now": req.now,
+        "app_version": version,
+        "clock_offset_ms": clock_offset_ms(req.kiosk_time, req.now),
     }
 
 
-async def _touch_alone(conn: AsyncConnection[Any], telemetry: dict[str, Any]) -> None:
-    if telemetry["touch_kiosk"]:
-        await queries.execute(conn, queries.TOUCH_KIOSK, telemetry)
-
-
-async def _apply(
-    conn: AsyncConnection[Any],
-    req: ScanRequest,
-    row: dict[str, Any],
-    digest: str,
-    invalid: InvalidQrCode | None,
-    telemetry: dict[str, Any],
-    settings: Settings,
-    commit: bool,
-) -> Outcome:
+def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
+    req = item.req
     now = req.now
     event: dict[str, Any] = {
-        **telemetry,
         "event_id": uuid.uuid4(),
+        "kiosk_id": row["kiosk_id"],
         "scan_id": req.client_scan_id,
-        "payload_hash": digest,
+        "payload_hash": item.digest,
         "code_data": req.code_data,
         "user_id": row["user_id"],
         "badge_id": row["badge_id"],
+        "record_id": None,
         "captured_at": req.captured_at,
         "now": now,
+        "error_code": None,
+        "review_status": None,
     }
     try:
-        if invalid is not None:
-            raise invalid
+        if item.invalid is not None:
+            raise item.invalid
         if row["badge_code"] != req.code_data:
             raise InvalidQrCode(reason="unknown_badge")
         check_holder(row, now)
@@ -335,60 +320,70 @@ async def _apply(
             "at": req.captured_at or now,
             "location": row["location_name"],
         }
-        await queries.execute(
-            conn,
-            queries.WRITE_EVENT,
-            {**event, "result": "held", "error_code": held.reason,
-             "response": _envelope(202, body), "review_status": "pending"},
-            commit=commit,
-        )  # fmt: skip
-        return Outcome(202, orjson.dumps(body))
+        event.update(result="held", error_code=held.reason, response=_envelope(202, body),
+                     review_status="pending")  # fmt: skip
+        return Settled(Outcome(202, orjson.dumps(body)), event=event)
     except AppError as exc:
         status, body = _error(exc)
         result = "duplicate" if isinstance(exc, DuplicateScan) else "rejected"
-        await queries.execute(
-            conn,
-            queries.WRITE_EVENT,
-            {**event, "result": result, "error_code": exc.code,
-             "response": _envelope(status, body), "review_status": None},
-            commit=commit,
-        )  # fmt: skip
-        return Outcome(status, orjson.dumps(body))
+        event.update(result=result, error_code=exc.code, response=_envelope(status, body))
+        return Settled(Outcome(status, orjson.dumps(body)), event=event)
 
     ok = answer(plan, row)
     lost_status, lost = _error(DuplicateScan("Another scan of this badge was just recorded"))
-    actor = {
-        "actor_id": row["kiosk_id"],
-        "actor_type": "kiosk",
-        "actor_label": row["kiosk_name"],
-        "ip": req.ip,
-        "request_id": req.request_id,
-    }
-    params = write_params(plan, row, actor)
-    params.update(
-        event,
-        location_id=row["location_id"],
+    event.update(
+        record_id=plan.record_id,
+        result=plan.action,
         response=_envelope(200, ok),
         lost_response=_envelope(lost_status, lost),
     )
-    sql = queries.WRITE_CHECK_IN if plan.action == "check_in" else queries.WRITE_CHECK_OUT
-    applied = await queries.execute(conn, sql, params, commit=commit)
-    if not applied:
-        return Outcome(lost_status, orjson.dumps(lost))
-    return Outcome(200, orjson.dumps(ok))
+    out = plan.check_out
+    record: dict[str, Any] = {"record_id": plan.record_id, "at": plan.at, "now": now}
+    if out is None:
+        record.update(
+            user_id=row["user_id"], shift_id=row["shift_id"], location_id=row["location_id"],
+            kiosk_id=row["kiosk_id"], work_date=plan.work_date, status=plan.status,
+            minutes_late=plan.minutes_late, source=plan.source,
+        )  # fmt: skip
+    else:
+        record.update(
+            worked_minutes=out.worked_minutes, overtime_minutes=out.overtime_minutes,
+            early_leave_minutes=out.early_leave_minutes,
+        )  # fmt: skip
+    audit = {
+        "record_id": plan.record_id,
+        "actor_id": row["kiosk_id"],
+        "actor_label": row["kiosk_name"],
+        "action": f"attendance.{plan.action}",
+        "new_values": audit_values(plan, row),
+        "ip": req.ip,
+        "request_id": req.request_id,
+        "now": now,
+    }
+    return Settled(
+        Outcome(200, orjson.dumps(ok)),
+        event=event,
+        check_in=record if out is None else None,
+        check_out=record if out is not None else None,
+        audit=audit,
+        mails=[{**mail, "record_id": plan.record_id, "now": now} for mail in mails(plan, row)],
+        record_id=plan.record_id,
+        lost=Outcome(lost_status, orjson.dumps(lost)),
+    )
 
 
 def _rate_limit(
-    row: dict[str, Any], settings: Settings, now: datetime, start: datetime
+    hits: tuple[int | None, int | None], settings: Settings, now: datetime, start: datetime
 ) -> tuple[dict[str, str], Outcome | None]:
-    checks = [(row["kiosk_hits"], settings.rate_limit_scan_per_kiosk_per_minute, "kiosk")]
-    if row["badge_hits"] is not None:
-        checks.append((row["badge_hits"], settings.rate_limit_scan_per_badge_per_minute, "badge"))
+    kiosk_hits, badge_hits = hits
+    checks = [(kiosk_hits or 0, settings.rate_limit_scan_per_kiosk_per_minute, "kiosk")]
+    if badge_hits is not None:
+        checks.append((badge_hits, settings.rate_limit_scan_per_badge_per_minute, "badge"))
     worst: tuple[RateLimitState, str] | None = None
-    for hits, limit, scope in checks:
+    for count, limit, scope in checks:
         state = RateLimitState(
-            limit=limit, remaining=max(0, limit - hits), reset_at=start + WINDOW,
-            exceeded=hits > limit,
+            limit=limit, remaining=max(0, limit - count), reset_at=start + WINDOW,
+            exceeded=count > limit,
         )  # fmt: skip
         if worst is None or state.remaining < worst[0].remaining or state.exceeded:
             worst = (state, scope)

@@ -1,0 +1,204 @@
+"""The scan transaction for a batch of scans: READ (one statement for all), settle each
+(`scan.settle`, pure), WRITE (one statement for all).
+
+A batch never holds two scans of one badge or two of one (kiosk token, scan id): the second
+waits for the next batch (`batcher.py`), so each scan decides on what the earlier one wrote,
+exactly as if they had come one after another. Scans from one kiosk may share a batch; their
+rate-limit counts are numbered in arrival order.
+
+A batch of one is the plain single scan: 2 statements (a replay: 1), and on the batcher's
+connection 2 round trips (BEGIN + READ, WRITE + COMMIT).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+import orjson
+from psycopg import AsyncClientCursor, AsyncConnection
+from psycopg.errors import InvalidSqlStatementName, UniqueViolation
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tapwork.attendance import queries
+from tapwork.attendance.scan import WINDOW, Item, Outcome, ScanRequest, Settled, prepare, settle
+from tapwork.config import Settings
+from tapwork.errors import AppError
+
+Result = Outcome | AppError
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return orjson.dumps(rows).decode()
+
+
+class Session:
+    """The statements on a session's connection (extended protocol, server-side prepared by
+    psycopg), inside the caller's transaction."""
+
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    async def read(self, items: str) -> list[dict[str, Any]]:
+        return await queries.fetch_all(self.conn, queries.READ_MANY, {"items": items})
+
+    async def write(self, params: dict[str, str]) -> set[uuid.UUID]:
+        return await queries.write_many(self.conn, params)
+
+    async def finish(self) -> None:
+        """The caller commits."""
+
+
+class Lane:
+    """A pool connection the batcher holds: autocommit mode (psycopg sends no BEGIN of its
+    own), the two statements PREPAREd once per connection, BEGIN sent with the READ and
+    COMMIT with the WRITE. A batch is 2 round trips; a batch that writes nothing (replays,
+    rate-limited scans) 3: the COMMIT of the READ's rate-limit counts goes alone."""
+
+    PREPARED = "tapwork_scan_prepared"
+
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, conn: AsyncConnection[Any], info: dict[str, Any]) -> Lane:
+        """`info`: the pool's per-connection dict (kept while the connection lives)."""
+        await conn.set_autocommit(True)
+        if not info.get(cls.PREPARED):
+            await conn.execute(queries.PREPARE)
+            info[cls.PREPARED] = True
+        return cls(conn)
+
+    async def read(self, items: str) -> list[dict[str, Any]]:
+        try:
+            return await self._read(items)
+        except InvalidSqlStatementName:
+            # psycopg sends DEALLOCATE ALL after any ROLLBACK on its connection (its own
+            # prepared statements may be stale then), which takes these along: once more.
+            await self.conn.rollback()
+            await self.conn.execute(queries.PREPARE)
+            return await self._read(items)
+
+    async def _read(self, items: str) -> list[dict[str, Any]]:
+        async with AsyncClientCursor(self.conn, row_factory=dict_row) as cur:
+            await cur.execute(queries.BEGIN_READ, (items,))
+            cur.nextset()  # past BEGIN's result
+            return await cur.fetchall()
+
+    async def write(self, params: dict[str, str]) -> set[uuid.UUID]:
+        async with AsyncClientCursor(self.conn) as cur:
+            await cur.execute(queries.WRITE_COMMIT, [params[p] for p in queries.WRITE_PARAMS])
+            return {row[0] for row in await cur.fetchall()}
+
+    async def finish(self) -> None:
+        if self.conn.info.transaction_status == TransactionStatus.INTRANS:
+            await self.conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        """Back to the pool's normal mode; a failed transaction is rolled back first."""
+        if self.conn.broken:
+            return
+        await self.conn.rollback()  # a no-op when idle
+        await self.conn.set_autocommit(False)
+
+
+Statements = Session | Lane
+
+
+async def perform(session: AsyncSession, req: ScanRequest, settings: Settings) -> Outcome:
+    """One scan in the session's transaction (the caller commits); kiosk errors are raised."""
+    item = prepare(req, settings)
+    try:
+        [result] = await run(Session(await queries.driver_connection(session)), [item], settings)
+    except UniqueViolation:
+        # The same (kiosk, scan id) committed by a concurrent retry: answer as it did.
+        await session.rollback()
+        [result] = await run(Session(await queries.driver_connection(session)), [item], settings)
+    if isinstance(result, AppError):
+        raise result
+    return result
+
+
+async def run(statements: Statements, items: list[Item], settings: Settings) -> list[Result]:
+    """READ, settle, WRITE; on a Lane, committed when it returns. Database errors propagate
+    (a Lane's transaction is then left failed for `Lane.close` or the next rollback)."""
+    rows = await statements.read(_json([_read_input(n, item) for n, item in enumerate(items)]))
+    settled = [
+        settle(item, row, hits, settings)
+        for item, row, hits in zip(items, rows, _own_hits(items, rows), strict=True)
+    ]
+    params = _write_params(settled)
+    applied: set[uuid.UUID] = set()
+    if any(params.values()):
+        applied = await statements.write({name: _json(rows) for name, rows in params.items()})
+    await statements.finish()
+    return [_result(one, applied) for one in settled]
+
+
+def _read_input(n: int, item: Item) -> dict[str, Any]:
+    return {
+        "i": n,
+        "token_hash": item.token_hash,
+        "scan_id": item.req.client_scan_id,
+        "badge_id": item.badge_id,
+        "at": item.req.captured_at or item.req.now,
+        "window_start": item.window_start,
+        "window_end": item.window_start + WINDOW,
+    }
+
+
+def _counted(row: dict[str, Any]) -> bool:
+    """The READ's upsert counted this scan (READ_MANY's `keys` condition)."""
+    return (
+        row["kiosk_id"] is not None
+        and row["kiosk_revoked_at"] is None
+        and row["prior_hash"] is None
+    )
+
+
+def _own_hits(items: list[Item], rows: list[dict[str, Any]]) -> list[tuple[int | None, int | None]]:
+    """Each scan's own rate-limit counts. The READ returns each key's total after the batch's
+    upsert; the k-th of n counted scans of one kiosk in a window had total - n + k."""
+    pairs = zip(items, rows, strict=True)
+    kiosk_key = [(row["kiosk_id"], item.window_start) for item, row in pairs]
+    batch = Counter(key for key, row in zip(kiosk_key, rows, strict=True) if _counted(row))
+    seen: Counter[Any] = Counter()
+    out: list[tuple[int | None, int | None]] = []
+    for key, row in zip(kiosk_key, rows, strict=True):
+        if not _counted(row):
+            out.append((None, None))
+            continue
+        seen[key] += 1
+        out.append((row["kiosk_hits"] - batch[key] + seen[key], row["badge_hits"]))
+    return out
+
+
+def _write_params(settled: list[Settled]) -> dict[str, list[dict[str, Any]]]:
+    params: dict[str, list[dict[str, Any]]] = {
+        "check_ins": [], "check_outs": [], "events": [], "audits": [], "mails": [],
+        "touches": [],
+    }  # fmt: skip
+    touches: dict[Any, dict[str, Any]] = {}
+    for one in settled:
+        if one.touch is not None:
+            touches[one.touch["kiosk_id"]] = one.touch  # one per kiosk: the latest
+        for name, row in (("check_ins", one.check_in), ("check_outs", one.check_out),
+                          ("events", one.event), ("audits", one.audit)):  # fmt: skip
+            if row is not None:
+                params[name].append(row)
+        params["mails"].extend(one.mails)
+    params["touches"] = list(touches.values())
+    return params
+
+
+def _result(one: Settled, applied: set[uuid.UUID]) -> Result:
+    if one.error is not None:
+        return one.error
+    if one.record_id is not None and one.record_id not in applied:
+        assert one.lost is not None
+        return one.lost
+    assert one.outcome is not None
+    return one.outcome

@@ -1,0 +1,201 @@
+"""Group commit for scans: the scans that arrive while a batch is in flight go together in the
+next one, one transaction and two statements for all of them.
+
+At one scan at a time nothing waits: a scan that finds a lane free starts its batch (of one)
+at once. Under load, a door's scan waits at most for the batch in flight, and the database
+does per batch what it did per scan: one BEGIN, one READ, one WRITE, one COMMIT (one WAL
+flush), on one of `SCAN_BATCH_CONNECTIONS` lanes per process instead of a connection per
+request. A lane holds its pool connection while scans keep coming and gives it back when the
+queue is empty. Every answer is sent after its batch has committed.
+
+A batch takes scans in arrival order and leaves for a later batch a scan of a badge, or of a
+(kiosk token, scan id), that a batch in flight already holds, so in one process the second
+scan of a badge reads what the first wrote, as if they had come one after another. Across
+processes the rate-limit rows order them (see `queries.py`).
+
+If the batch fails in the database (a concurrent retry of one of its scan ids in another
+process, a deadlock, anything), it is rolled back and each of its scans runs again in a
+transaction of its own, so one scan's conflict is nobody else's error. Pool pre-ping is off
+(db.py), so after a database restart a pooled connection may be dead: a batch that finds its
+connection dead has written nothing (or, if the connection died after COMMIT, its scan ids
+replay the stored answers); it runs once more on a fresh connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import AsyncConnection, OperationalError
+from psycopg import Error as DatabaseError
+from psycopg.errors import UniqueViolation
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tapwork.attendance import batch
+from tapwork.attendance.scan import Item, Outcome, ScanRequest, prepare
+from tapwork.config import Settings
+
+
+@dataclass(eq=False, slots=True)
+class Waiter:
+    item: Item
+    future: asyncio.Future[Outcome]
+    keys: set[Any] = field(default_factory=set)
+    retried: bool = False
+
+
+class ScanBatcher:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.max_batch = settings.scan_batch_max
+        self.lanes = settings.scan_batch_connections
+        self._waiting: deque[Waiter] = deque()
+        self._running = 0
+        # The badges and (token, scan id)s of the batches in flight.
+        self._busy: set[Any] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, req: ScanRequest) -> Outcome:
+        """The scan's answer once its batch has committed; kiosk errors are raised."""
+        item = prepare(req, self.settings)
+        keys: set[Any] = {(item.token_hash, req.client_scan_id)}
+        if item.badge_id is not None:
+            keys.add(item.badge_id)
+        waiter = Waiter(item, asyncio.get_running_loop().create_future(), keys)
+        self._waiting.append(waiter)
+        # A scan whose badge is in flight is taken by that lane when its batch is done.
+        if self._running < self.lanes and (first := self._take()):
+            self._running += 1
+            task = asyncio.create_task(self._lane(first))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await waiter.future
+
+    async def wait_idle(self) -> None:
+        """Until every lane has finished and given its connection back (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _take(self) -> list[Waiter]:
+        taken: list[Waiter] = []
+        skipped: list[Waiter] = []
+        while self._waiting and len(taken) < self.max_batch:
+            waiter = self._waiting.popleft()
+            if waiter.future.done():  # the client went away before its scan started
+                continue
+            if not waiter.keys.isdisjoint(self._busy):
+                skipped.append(waiter)
+                continue
+            self._busy |= waiter.keys
+            taken.append(waiter)
+        self._waiting.extendleft(reversed(skipped))
+        return taken
+
+    async def _lane(self, first: list[Waiter]) -> None:
+        """Serve batches on one pool connection until there is nothing to take. The last
+        `_take` and the exit happen with no await between, so a scan submitted meanwhile is
+        either taken here or finds the lane gone and starts one."""
+        pending = first  # the batch in hand; `_serve` replaces its contents batch by batch
+        try:
+            while pending:
+                try:
+                    async with self.engine.connect() as conn:
+                        # Closing returns it to the pool, whose reset rolls back anything
+                        # uncommitted (a dead one is discarded).
+                        await self._serve(conn, pending)
+                except Exception as exc:  # no connection, or a bug: this batch fails
+                    self._finish(pending, [exc] * len(pending))
+                    pending.clear()
+                if not pending:
+                    pending.extend(self._take())
+        finally:
+            self._running -= 1
+
+    async def _serve(self, conn: Any, pending: list[Waiter]) -> None:
+        """Batches on `conn` until the queue is empty (`pending` left empty), or until the
+        connection dies (`pending` left holding the scans to run again on a fresh one)."""
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, AsyncConnection)
+        lane = await batch.Lane.open(driver, raw.info)
+        try:
+            while pending:
+                try:
+                    results = await self._run(lane, [w.item for w in pending])
+                except OperationalError as exc:
+                    if not driver.broken:
+                        raise
+                    # Shown to SQLAlchemy, which drops every pooled connection older than
+                    # now, as pre-ping would have found them.
+                    await show_disconnect(conn)
+                    again = [w for w in pending if not w.retried]
+                    self._finish([w for w in pending if w.retried], [exc] * len(pending))
+                    for waiter in again:
+                        waiter.retried = True
+                    pending[:] = again
+                    return
+                self._finish(pending, results)
+                # Let the answers go out, and new scans come in, before the next batch.
+                await asyncio.sleep(0)
+                pending[:] = self._take()
+        finally:
+            await lane.close()
+
+    async def _run(self, lane: batch.Lane, items: list[Item]) -> list[Any]:
+        """The batch's results (outcomes, AppErrors, or the database error of a scan).
+        Raises OperationalError when the connection is dead."""
+        results = await self._attempt(lane, items)
+        if not isinstance(results, DatabaseError):
+            return results
+        if len(items) > 1:
+            # One scan's conflict must not fail the others: each again, on its own.
+            return [r for item in items for r in await self._run(lane, [item])]
+        if isinstance(results, UniqueViolation):
+            # The same (kiosk, scan id) committed by a concurrent retry: answer as it did.
+            again = await self._attempt(lane, items)
+            if not isinstance(again, DatabaseError):
+                return again
+            results = again
+        return [results]
+
+    async def _attempt(self, lane: batch.Lane, items: list[Item]) -> list[Any] | DatabaseError:
+        try:
+            return await batch.run(lane, items, self.settings)
+        except DatabaseError as exc:
+            if lane.conn.broken:
+                raise
+            await lane.conn.rollback()
+            return exc
+
+    def _finish(self, waiters: list[Waiter], results: list[Any]) -> None:
+        for waiter, result in zip(waiters, results, strict=False):
+            self._busy -= waiter.keys
+            _resolve(waiter, result)
+
+
+def _resolve(waiter: Waiter, result: Any) -> None:
+    if waiter.future.done():
+        return
+    if isinstance(result, BaseException):
+        waiter.future.set_exception(result)
+    else:
+        waiter.future.set_result(result)
+
+
+def for_app(state: Any, engine: AsyncEngine, settings: Settings) -> ScanBatcher:
+    """The app's batcher for `engine` (one per process and engine)."""
+    batcher: ScanBatcher | None = getattr(state, "scan_batcher", None)
+    if batcher is None or batcher.engine is not engine:
+        batcher = state.scan_batcher = ScanBatcher(engine, settings)
+    return batcher
+
+
+async def show_disconnect(target: Any) -> None:
+    with contextlib.suppress(DBAPIError):
+        await target.execute(text("SELECT 1"))
