@@ -45,6 +45,7 @@ DB_NAME = "tapwork_bench"
 
 LUA = r"""
 local pairs_ = {PAIRS}
+local threads = {THREADS}
 local counter = 0
 -- `tid` is the global thread:set() gives each thread: a `local tid` here would shadow it, so
 -- every thread would be 0, seed alike and send the same scan ids (concurrent retries).
@@ -59,8 +60,10 @@ function init(args)
   counter = math.random(0, #pairs_ - 1)
 end
 function request()
+  -- Each thread scans only its own badges (index = tid mod threads), so two threads never
+  -- race on one badge (a second scan of a badge in flight is a DUPLICATE_SCAN, not a scan).
   counter = counter + 1
-  local p = pairs_[(counter % #pairs_) + 1]
+  local p = pairs_[((counter * threads + tid) % #pairs_) + 1]
   local body = '{"code_data":"' .. p[2] .. '","client_scan_id":"b' .. tid .. '-' .. counter ..
     '-' .. math.random(1, 1000000000) .. '"}'
   return wrk.format("POST", "/api/v1/attendance",
@@ -259,8 +262,11 @@ class CpuMeter:
         return api / self.hz, db / self.hz
 
 
+THREADS = 2
+
+
 def run_wrk(url: str, concurrency: int, duration: int, script: str | None) -> dict[str, float]:
-    threads = min(2, concurrency)
+    threads = min(THREADS, concurrency)
     cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{duration}s", "--latency"]
     if script:
         cmd += ["-s", script]
@@ -314,7 +320,8 @@ def main() -> None:
     bench_url = args.server_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
     port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA.replace("{PAIRS}", "{" + ",".join(f'{{"{t}","{c}"}}' for t, c in pairs) + "}"))
+        lua = LUA.replace("{THREADS}", str(THREADS))
+        f.write(lua.replace("{PAIRS}", "{" + ",".join(f'{{"{t}","{c}"}}' for t, c in pairs) + "}"))
         script = f.name
     proc = start_api(bench_url, port, args.workers)
     results = []

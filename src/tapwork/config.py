@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # Group commit: scans arriving while a batch is in flight share the next one (one
     # transaction), up to this many, on at most this many connections per API process.
     scan_batch_max: int = Field(default=64, ge=1, le=500)
-    scan_batch_connections: int = Field(default=2, ge=1, le=32)
+    scan_batch_connections: int = Field(default=1, ge=1, le=32)
     min_rest_minutes: int = 60
     offline_max_age_hours: int = 72
     offline_future_skew_seconds: int = 120

@@ -49,7 +49,7 @@ def create_app(
             # Scans in flight finish (and answer) before their connections go.
             batcher = getattr(app.state, "scan_batcher", None)
             if batcher is not None:
-                await batcher.wait_idle()
+                await batcher.close()
             if own_engine:
                 await app.state.engine.dispose()
 

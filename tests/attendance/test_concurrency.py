@@ -70,8 +70,10 @@ async def live_client(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client, clock
-    # No scan batch may still hold a pool connection when the test's tables are cleaned.
-    await idle(client)
+    # No scan lane may still hold a connection when the test's tables are cleaned.
+    batcher = getattr(app.state, "scan_batcher", None)
+    if batcher is not None:
+        await batcher.close()
 
 
 async def idle(client: httpx.AsyncClient) -> None:

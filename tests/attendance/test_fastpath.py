@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.attendance import fastpath
+from tapwork.attendance.batcher import LANE_APPLICATION
 from tapwork.config import Settings
 from tests.attendance.conftest import Scanner, badge_code
 from tests.attendance.test_concurrency import build_world, live_client  # noqa: F401
@@ -196,8 +197,8 @@ async def test_a_dead_pooled_connection_costs_no_scan(
     database_url: str,
     taken: list[str],
 ) -> None:
-    """No pool pre-ping: a connection killed while idle in the pool (a database restart) is
-    found dead by the scan, which runs again on a fresh one."""
+    """No pool pre-ping: the scan lane's connection killed while idle (a database restart) is
+    found dead by the next batch, which runs again on a fresh one."""
     client, _ = live_client
     world = await build_world(committed_db, settings, kiosks=1, users=2)
     headers = {"X-Kiosk-Token": world.tokens[0]}
@@ -209,7 +210,8 @@ async def test_a_dead_pooled_connection_costs_no_scan(
             await admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND state = 'idle' "
-                "AND pid <> pg_backend_pid()"
+                "AND application_name = %s",
+                (LANE_APPLICATION,),
             )
         ).fetchone()
     assert killed is not None

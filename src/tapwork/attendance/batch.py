@@ -17,7 +17,7 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from psycopg import AsyncClientCursor, AsyncConnection
+from psycopg import AsyncConnection
 from psycopg.errors import InvalidSqlStatementName, UniqueViolation
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
@@ -53,7 +53,7 @@ class Session:
 
 
 class Lane:
-    """A pool connection the batcher holds: autocommit mode (psycopg sends no BEGIN of its
+    """A connection of the batcher's lane pool: autocommit mode (psycopg sends no BEGIN of its
     own), the two statements PREPAREd once per connection, BEGIN sent with the READ and
     COMMIT with the WRITE. A batch is 2 round trips; a batch that writes nothing (replays,
     rate-limited scans) 3: the COMMIT of the READ's rate-limit counts goes alone."""
@@ -66,6 +66,8 @@ class Lane:
     @classmethod
     async def open(cls, conn: AsyncConnection[Any], info: dict[str, Any]) -> Lane:
         """`info`: the pool's per-connection dict (kept while the connection lives)."""
+        if conn.info.parameter_status("standard_conforming_strings") != "on":
+            raise RuntimeError("TAPWORK needs standard_conforming_strings = on (the default)")
         await conn.set_autocommit(True)
         if not info.get(cls.PREPARED):
             await conn.execute(queries.PREPARE)
@@ -76,21 +78,20 @@ class Lane:
         try:
             return await self._read(items)
         except InvalidSqlStatementName:
-            # psycopg sends DEALLOCATE ALL after any ROLLBACK on its connection (its own
-            # prepared statements may be stale then), which takes these along: once more.
+            # Someone deallocated them (a DISCARD ALL by a pooler, say): once more.
             await self.conn.rollback()
             await self.conn.execute(queries.PREPARE)
             return await self._read(items)
 
     async def _read(self, items: str) -> list[dict[str, Any]]:
-        async with AsyncClientCursor(self.conn, row_factory=dict_row) as cur:
-            await cur.execute(queries.BEGIN_READ, (items,))
+        async with self.conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(queries.begin_read(items).encode())
             cur.nextset()  # past BEGIN's result
             return await cur.fetchall()
 
     async def write(self, params: dict[str, str]) -> set[uuid.UUID]:
-        async with AsyncClientCursor(self.conn) as cur:
-            await cur.execute(queries.WRITE_COMMIT, [params[p] for p in queries.WRITE_PARAMS])
+        async with self.conn.cursor() as cur:
+            await cur.execute(queries.write_commit(params).encode())
             return {row[0] for row in await cur.fetchall()}
 
     async def finish(self) -> None:

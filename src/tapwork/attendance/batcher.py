@@ -5,8 +5,8 @@ At one scan at a time nothing waits: a scan that finds a lane free starts its ba
 at once. Under load, a door's scan waits at most for the batch in flight, and the database
 does per batch what it did per scan: one BEGIN, one READ, one WRITE, one COMMIT (one WAL
 flush), on one of `SCAN_BATCH_CONNECTIONS` lanes per process instead of a connection per
-request. A lane holds its pool connection while scans keep coming and gives it back when the
-queue is empty. Every answer is sent after its batch has committed.
+request. A lane holds its connection (from the lanes' own pool) while scans keep coming and
+gives it back when the queue is empty. Every answer is sent after its batch has committed.
 
 A batch takes scans in arrival order and leaves for a later batch a scan of a badge, or of a
 (kiosk token, scan id), that a batch in flight already holds, so in one process the second
@@ -34,11 +34,14 @@ from psycopg import Error as DatabaseError
 from psycopg.errors import UniqueViolation
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tapwork.attendance import batch
 from tapwork.attendance.scan import Item, Outcome, ScanRequest, prepare
 from tapwork.config import Settings
+
+# How the lanes' connections show in pg_stat_activity.
+LANE_APPLICATION = "tapwork-scan-lane"
 
 
 @dataclass(eq=False, slots=True)
@@ -55,6 +58,18 @@ class ScanBatcher:
         self.settings = settings
         self.max_batch = settings.scan_batch_max
         self.lanes = settings.scan_batch_connections
+        # The lanes' own small pool on the app's database. psycopg auto-prepares nothing on
+        # it (prepare_threshold None), so it never sends the DEALLOCATE ALL it sends after a
+        # ROLLBACK on a connection with statements of its own, which would take the lanes'
+        # PREPAREd statements along (the app pool's connections see ORM rollbacks all day).
+        self.pool = create_async_engine(
+            engine.url,
+            pool_size=self.lanes,
+            max_overflow=0,
+            pool_pre_ping=False,
+            pool_recycle=1800,
+            connect_args={"prepare_threshold": None, "application_name": LANE_APPLICATION},
+        )
         self._waiting: deque[Waiter] = deque()
         self._running = 0
         # The badges and (token, scan id)s of the batches in flight.
@@ -78,9 +93,14 @@ class ScanBatcher:
         return await waiter.future
 
     async def wait_idle(self) -> None:
-        """Until every lane has finished and given its connection back (shutdown, tests)."""
+        """Until every lane has finished and given its connection back."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Shutdown: the scans in flight finish (and answer), then the lanes' pool closes."""
+        await self.wait_idle()
+        await self.pool.dispose()
 
     def _take(self) -> list[Waiter]:
         taken: list[Waiter] = []
@@ -105,7 +125,7 @@ class ScanBatcher:
         try:
             while pending:
                 try:
-                    async with self.engine.connect() as conn:
+                    async with self.pool.connect() as conn:
                         # Closing returns it to the pool, whose reset rolls back anything
                         # uncommitted (a dead one is discarded).
                         await self._serve(conn, pending)

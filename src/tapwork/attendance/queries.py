@@ -356,8 +356,24 @@ PREPARE = (
     f"PREPARE {WRITE_STATEMENT} ({', '.join(['jsonb'] * len(WRITE_PARAMS))}) AS "
     f"{_positional(WRITE_MANY, WRITE_PARAMS)}"
 )
-BEGIN_READ = f"BEGIN; EXECUTE {READ_STATEMENT}(%s::jsonb)"
-WRITE_COMMIT = f"EXECUTE {WRITE_STATEMENT}({', '.join(['%s::jsonb'] * len(WRITE_PARAMS))}); COMMIT"
+
+
+def literal(text: str) -> str:
+    """`text` as a string literal, for a connection with standard_conforming_strings on
+    (`batch.Lane` checks): inside '...' only the quote is special. The lanes send their
+    two statements with the JSON inline so that psycopg uses the simple protocol (several
+    statements in one message) without client-side binding, whose quoting cost ~10% of the
+    API's CPU per scan."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def begin_read(items: str) -> str:
+    return f"BEGIN; EXECUTE {READ_STATEMENT}({literal(items)}::jsonb)"
+
+
+def write_commit(params: dict[str, str]) -> str:
+    args = ", ".join(f"{literal(params[name])}::jsonb" for name in WRITE_PARAMS)
+    return f"EXECUTE {WRITE_STATEMENT}({args}); COMMIT"
 
 
 async def execute(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> int:
