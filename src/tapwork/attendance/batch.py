@@ -127,11 +127,12 @@ async def run(statements: Statements, items: list[Item], settings: Settings) -> 
     """READ, settle, WRITE; on a Lane, committed when it returns. Database errors propagate
     (a Lane's transaction is then left failed for `Lane.close` or the next rollback)."""
     rows = await statements.read(_json([_read_input(n, item) for n, item in enumerate(items)]))
+    hits, counts = _own_hits(items, rows)
     settled = [
-        settle(item, row, hits, settings)
-        for item, row, hits in zip(items, rows, _own_hits(items, rows), strict=True)
+        settle(item, row, own, settings) for item, row, own in zip(items, rows, hits, strict=True)
     ]
     params = _write_params(settled)
+    params["counts"] = counts
     applied: set[uuid.UUID] = set()
     if any(params.values()):
         applied = await statements.write({name: _json(rows) for name, rows in params.items()})
@@ -147,12 +148,11 @@ def _read_input(n: int, item: Item) -> dict[str, Any]:
         "badge_id": item.badge_id,
         "at": item.req.captured_at or item.req.now,
         "window_start": item.window_start,
-        "window_end": item.window_start + WINDOW,
     }
 
 
 def _counted(row: dict[str, Any]) -> bool:
-    """The READ's upsert counted this scan (READ_MANY's `keys` condition)."""
+    """A scan the rate limits count: a known, live kiosk's, and not a replay."""
     return (
         row["kiosk_id"] is not None
         and row["kiosk_revoked_at"] is None
@@ -160,21 +160,31 @@ def _counted(row: dict[str, Any]) -> bool:
     )
 
 
-def _own_hits(items: list[Item], rows: list[dict[str, Any]]) -> list[tuple[int | None, int | None]]:
-    """Each scan's own rate-limit counts. The READ returns each key's total after the batch's
-    upsert; the k-th of n counted scans of one kiosk in a window had total - n + k."""
-    pairs = zip(items, rows, strict=True)
-    kiosk_key = [(row["kiosk_id"], item.window_start) for item, row in pairs]
-    batch = Counter(key for key, row in zip(kiosk_key, rows, strict=True) if _counted(row))
-    seen: Counter[Any] = Counter()
-    out: list[tuple[int | None, int | None]] = []
-    for key, row in zip(kiosk_key, rows, strict=True):
+def _own_hits(
+    items: list[Item], rows: list[dict[str, Any]]
+) -> tuple[list[tuple[int | None, int | None]], list[dict[str, Any]]]:
+    """Each scan's own rate-limit counts (kiosk, badge), and the increments the WRITE adds.
+    The READ gives each key's committed count; the k-th counted scan of a key in the batch
+    is that + k."""
+    seen: Counter[tuple[str, Any]] = Counter()
+    hits: list[tuple[int | None, int | None]] = []
+    for item, row in zip(items, rows, strict=True):
         if not _counted(row):
-            out.append((None, None))
+            hits.append((None, None))
             continue
-        seen[key] += 1
-        out.append((row["kiosk_hits"] - batch[key] + seen[key], row["badge_hits"]))
-    return out
+        kiosk = (f"scan:kiosk:{row['kiosk_id']}", item.window_start)
+        seen[kiosk] += 1
+        badge_hits = None
+        if item.badge_id is not None:
+            badge = (f"scan:badge:{item.badge_id}", item.window_start)
+            seen[badge] += 1
+            badge_hits = row["badge_hits"] + seen[badge]
+        hits.append((row["kiosk_hits"] + seen[kiosk], badge_hits))
+    counts = [
+        {"key": key, "window_start": start, "window_end": start + WINDOW, "n": n}
+        for (key, start), n in seen.items()
+    ]
+    return hits, counts
 
 
 def _write_params(settled: list[Settled]) -> dict[str, list[dict[str, Any]]]:

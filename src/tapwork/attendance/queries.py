@@ -8,22 +8,23 @@ so the statement text, and its prepared plan, are the same for 1 scan or 60.
 
 1. `READ_MANY`: per scan, the kiosk behind the token (the kiosk authentication: the same lookup
    and errors as `kiosk.deps.current_kiosk`); the stored answer for this (kiosk, scan id); the
-   rate-limit counts for the badge and the kiosk (one upsert of every key the batch hits, in
-   key order, skipped for replays); the badge, its holder, the holder's shift, department
-   manager, latest attendance record (with its shift) and the holidays around the scan date.
-2. `WRITE_MANY`: the record inserts and check-out updates, the scan events, the audit entries,
-   the outbox rows and the kiosks' telemetry (at most every 30 s) as ONE statement. The
-   open-record race is decided inside it by the partial unique index (`ON CONFLICT ... DO
-   NOTHING`) and the check-out's `WHERE check_out_at IS NULL`: a lost race stores a
-   DUPLICATE_SCAN event instead, no SAVEPOINT needed.
+   committed rate-limit counts for the badge and the kiosk; the badge, its holder, the
+   holder's shift, department manager, latest attendance record (with its shift) and the
+   holidays around the scan date. It locks nothing.
+2. `WRITE_MANY`: the rate-limit increments (every counted scan: not replays), the record
+   inserts and check-out updates, the scan events, the audit entries, the outbox rows and the
+   kiosks' telemetry (at most every 30 s) as ONE statement. The open-record race is decided
+   inside it by the partial unique index (`ON CONFLICT ... DO NOTHING`) and the check-out's
+   `WHERE check_out_at IS NULL`: a lost race stores a DUPLICATE_SCAN event instead, no
+   SAVEPOINT needed.
 
-Both run in one transaction, committed before any of the batch's answers is sent. The
-rate-limit rows double as the scan's locks: a badge's (or a kiosk's) scan in another process
-waits at the upsert until the transaction holding that row has committed. Its READ still sees
-the snapshot taken before the wait, so a badge scanned in two processes at once can decide
-twice; the second record write then meets the first (the partial unique index, the open
-check-out's `WHERE`) and is answered DUPLICATE_SCAN. Keys are locked in key order, so two
-batches never wait on each other in a circle.
+Both run in one transaction, committed before any of the batch's answers is sent. The READ
+takes no row locks, so batches of two API processes run side by side; their writes meet in
+the unique indexes (a badge scanned in both at once: one record, the other answered
+DUPLICATE_SCAN; one scan id sent to both: one event, the other batch reruns its scans one by
+one and replays it). The counters are locked from the WRITE to COMMIT only, in key order.
+Two batches may both read a counter before either adds to it, so under concurrency a limit
+can be passed by the scans in flight; it is a guard against floods, not an invariant.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ READ_MANY = f"""
 WITH x AS (
   SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS x(
     i int, token_hash text, scan_id text, badge_id uuid, at timestamptz,
-    window_start timestamptz, window_end timestamptz)
+    window_start timestamptz)
 ), k AS (
   SELECT x.i, kk.*
   FROM x CROSS JOIN LATERAL (
@@ -119,20 +120,6 @@ WITH x AS (
            (response->'body')::text AS body
     FROM scan_events WHERE kiosk_id = k.id AND client_scan_id = x.scan_id LIMIT 1
   ) e
-), keys AS (
-  SELECT v.key, x.window_start, max(x.window_end) AS window_end, count(*) AS n
-  FROM x JOIN k ON k.i = x.i
-  CROSS JOIN LATERAL (
-    VALUES ('scan:kiosk:' || k.id::text), ('scan:badge:' || x.badge_id::text)
-  ) AS v(key)
-  WHERE v.key IS NOT NULL AND k.revoked_at IS NULL
-    AND NOT EXISTS (SELECT 1 FROM prior p WHERE p.i = x.i)
-  GROUP BY v.key, x.window_start
-), hits AS (
-  INSERT INTO rate_limits AS rl (key, window_start, hits, expires_at)
-  SELECT key, window_start, n, window_end FROM keys ORDER BY key, window_start
-  ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
-  RETURNING rl.key, rl.window_start, rl.hits
 )
 SELECT
   x.i,
@@ -140,11 +127,12 @@ SELECT
   k.revoked_at AS kiosk_revoked_at, k.last_seen_at AS kiosk_last_seen_at,
   k.app_version AS kiosk_app_version,
   p.payload_hash AS prior_hash, p.http_status AS prior_status, p.body AS prior_body,
-  (SELECT h.hits FROM hits h
-   WHERE h.key = 'scan:kiosk:' || k.id::text AND h.window_start = x.window_start) AS kiosk_hits,
-  (SELECT h.hits FROM hits h
-   WHERE h.key = 'scan:badge:' || x.badge_id::text AND h.window_start = x.window_start)
-    AS badge_hits,
+  coalesce((SELECT h.hits FROM rate_limits h
+            WHERE h.key = 'scan:kiosk:' || k.id::text AND h.window_start = x.window_start),
+           0) AS kiosk_hits,
+  coalesce((SELECT h.hits FROM rate_limits h
+            WHERE h.key = 'scan:badge:' || x.badge_id::text
+              AND h.window_start = x.window_start), 0) AS badge_hits,
   s.*
 FROM x
 LEFT JOIN k ON k.i = x.i
@@ -157,7 +145,18 @@ ORDER BY x.i
 """  # noqa: S608 - composed of constants; every value is a bound parameter
 
 WRITE_MANY = """
-WITH ins AS (
+WITH hits AS (
+  -- The rate-limit counts, last: a counter row (a kiosk's is hit by every door scan there)
+  -- is locked from here to COMMIT, not for the whole batch. Keys in order, so two batches
+  -- never wait on each other in a circle.
+  INSERT INTO rate_limits AS rl (key, window_start, hits, expires_at)
+  SELECT c.key, c.window_start, c.n, c.window_end
+  FROM jsonb_to_recordset(%(counts)s::jsonb) AS c(
+    key text, window_start timestamptz, window_end timestamptz, n int)
+  ORDER BY c.key, c.window_start
+  ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
+  RETURNING 1
+), ins AS (
   INSERT INTO attendance_records (id, user_id, shift_id, location_id, kiosk_id, work_date,
                                   check_in_at, status, minutes_late, source, created_at,
                                   updated_at)
@@ -342,7 +341,7 @@ async def write_many(conn: AsyncConnection[Any], params: dict[str, Any]) -> set[
 # one simple-protocol message each, so a batch is 2 round trips and 2 driver calls.
 READ_STATEMENT = "tapwork_scan_read"
 WRITE_STATEMENT = "tapwork_scan_write"
-WRITE_PARAMS = ("check_ins", "check_outs", "events", "audits", "mails", "touches")
+WRITE_PARAMS = ("counts", "check_ins", "check_outs", "events", "audits", "mails", "touches")
 
 
 def _positional(sql: str, names: tuple[str, ...]) -> str:
