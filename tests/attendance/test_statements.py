@@ -1,13 +1,13 @@
 """The scan's SQL budget, asserted: a regression that adds a query fails here.
 
-A check-in or check-out costs 2 statements: the READ (kiosk token, idempotency, rate limits,
-badge, holder, shift, manager, latest record, holidays) and the WRITE (record, scan event,
-audit entry, outbox rows, throttled kiosk telemetry, in one statement of CTEs). A replay
-costs the READ alone. The first tests count what the cursors execute on the harness's
-session path (no BEGIN/COMMIT of its own: the harness owns the transaction). The last counts,
-on the engine path production runs, what goes over the wire: BEGIN + READ in one flight,
-WRITE + COMMIT in the next, 2 round trips (psycopg's implicit BEGIN and `commit()` would each
-cost one more). All go through the pure-ASGI fast path (`attendance/fastpath.py`), as every
+A check-in or check-out costs 2 statements: the READ (kiosk token, idempotency, rate-limit
+counts, badge, holder, shift, manager, latest record, holidays) and the WRITE (counters,
+record, scan event, audit entry, outbox rows, throttled kiosk telemetry, in one statement of
+CTEs), for one scan or a batch of them. A replay costs the READ alone. The first tests count
+what the cursors execute on the harness's session path (no BEGIN/COMMIT of its own: the
+harness owns the transaction). The last counts, on the batcher's lane production runs, what
+goes over the wire: `BEGIN; EXECUTE read` in one message, `EXECUTE write; COMMIT` in the next,
+2 round trips. All go through the pure-ASGI fast path (`attendance/fastpath.py`), as every
 well-formed kiosk scan does.
 """
 
