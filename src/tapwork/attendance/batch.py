@@ -55,8 +55,8 @@ class Session:
 class Lane:
     """A connection of the batcher's lane pool: autocommit mode (psycopg sends no BEGIN of its
     own), the two statements PREPAREd once per connection, BEGIN sent with the READ and
-    COMMIT with the WRITE. A batch is 2 round trips; a batch that writes nothing (replays,
-    rate-limited scans) 3: the COMMIT of the READ's rate-limit counts goes alone."""
+    COMMIT with the WRITE: a batch is 2 round trips. A batch with nothing to write (only
+    replays) sends its COMMIT alone, also 2."""
 
     PREPARED = "tapwork_scan_prepared"
 

@@ -3,8 +3,8 @@
 The scan is the one endpoint every door hits; its own work (codec, rules, two SQL statements)
 is ~0.05 ms of Python, while FastAPI's route matching (it is the last of ~130 routes), its
 dependency injection, the pydantic body model and the SQLAlchemy execution layer cost several
-times that. This handler runs the same `scan.perform` on the same unit of work (the app's
-sessionmaker, committed before the response is sent) without them.
+times that. This handler hands the scan to the process's batcher (group commit, committed
+before the response is sent; `batcher.py`) without them.
 
 It only takes requests it can answer exactly as the FastAPI route would: a kiosk token of a
 valid length and a JSON object body whose fields meet `ScanIn`'s limits. Anything else (no
