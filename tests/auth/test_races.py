@@ -33,10 +33,18 @@ async def committed_client(
         yield client
 
 
-async def _wait_until_blocked(engine: AsyncEngine) -> None:
-    deadline = time.monotonic() + 10
+async def _wait_until_blocked(engine: AsyncEngine, request: asyncio.Task[httpx.Response]) -> None:
+    # Generous: on a loaded 2-core CI box the request's first registration (argon2 in a thread,
+    # first imports, templates) can take several seconds before it reaches its INSERT.
+    deadline = time.monotonic() + 60
     async with engine.connect() as conn:
         while time.monotonic() < deadline:
+            if request.done():
+                response = request.result()
+                raise AssertionError(
+                    "the registration finished without waiting on the other transaction: "
+                    f"{response.status_code} {response.text}"
+                )
             waiting = await conn.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity "
@@ -67,7 +75,7 @@ async def _race(
         )
         await other.flush()
         request = asyncio.create_task(client.post("/api/v1/auth/register", json=body))
-        await _wait_until_blocked(engine)
+        await _wait_until_blocked(engine, request)
         await other.commit()
     return await request
 
