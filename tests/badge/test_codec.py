@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import string
-import time
 import uuid
 
 import pytest
@@ -115,20 +114,6 @@ def test_ten_thousand_forged_truncated_or_altered_codes_rejected() -> None:
             continue
         accepted.append(candidate)
     assert accepted == []
-
-
-def test_verify_is_fast() -> None:
-    code = codec.encode(uuid.uuid4(), "ABCD", RING)
-    codec.verify(code, RING)
-    # The best of several batches: robust to a busy CI box, still catches per-call key
-    # derivation or quadratic parsing (a healthy verify is ~10 µs).
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(2_000):
-            codec.verify(code, RING)
-        best = min(best, (time.perf_counter() - start) / 2_000)
-    assert best < 40e-6, f"{best * 1e6:.1f} µs per verify"
 
 
 def test_keyring_caches_derived_keys() -> None:
