@@ -78,6 +78,29 @@ async def test_a_badge_scanned_twice_at_once_is_decided_in_order(
     assert [first.json()["action"], second.json()["action"]] == ["check_in", "check_out"]
 
 
+async def test_a_kiosk_limit_counts_each_scan_of_a_batch(
+    live_client: tuple[httpx.AsyncClient, FrozenClock],  # noqa: F811 - the imported fixture
+    committed_db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """Scans of one kiosk sharing a batch are numbered in arrival order against the kiosk's
+    limit: a burst of 6 at a limit of 3 lets exactly 3 through, however it is batched."""
+    settings.rate_limit_scan_per_kiosk_per_minute = 3
+    client, _ = live_client
+    world = await build_world(committed_db, settings, kiosks=1, users=6)
+    responses = await asyncio.gather(*(
+        client.post(URL, json=_scan(code, f"burst-{i}"), headers={"X-Kiosk-Token": world.tokens[0]})
+        for i, code in enumerate(world.codes)
+    ))  # fmt: skip
+    assert sorted(r.status_code for r in responses) == [200] * 3 + [429] * 3
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 429} == {
+        "RATE_LIMITED"
+    }
+    async with committed_db() as session:
+        records = await session.scalar(select(func.count()).select_from(AttendanceRecord))
+    assert records == 3
+
+
 async def test_quotes_and_backslashes_in_scan_ids_and_names_go_through_intact(
     live_client: tuple[httpx.AsyncClient, FrozenClock],  # noqa: F811 - the imported fixture
     committed_db: async_sessionmaker[AsyncSession],

@@ -250,6 +250,8 @@ SELECT id FROM rec
 # The same subject for a held scan HR approves: the badge it was made with, at its location.
 SUBJECT = _SUBJECT_OF.format(at="%(at)s", badge_id="%(badge_id)s", location_id="%(location_id)s")
 
+# HR approving a held scan: the stored event gets the outcome instead of a new event; the
+# audit entry and outbox rows as for a scan.
 _EVENT_REVIEWED = """
 ev AS (
   UPDATE scan_events
@@ -257,15 +259,6 @@ ev AS (
       reviewed_by = %(reviewer_id)s, reviewed_at = %(now)s,
       result = CASE WHEN EXISTS (SELECT 1 FROM rec) THEN %(result)s ELSE result END
   WHERE id = %(event_id)s AND EXISTS (SELECT 1 FROM rec)
-  RETURNING id
-), {_SIDE}
-"""
-
-_SIDE = """ks AS (
-  UPDATE kiosks
-  SET last_seen_at = %(now)s, app_version = coalesce(%(app_version)s, app_version),
-      clock_offset_ms = coalesce(%(clock_offset_ms)s, clock_offset_ms)
-  WHERE id = %(kiosk_id)s AND %(touch_kiosk)s
   RETURNING id
 ), au AS (
   INSERT INTO audit_logs (id, actor_id, actor_type, actor_label, action, resource_type,
@@ -285,8 +278,6 @@ _SIDE = """ks AS (
 )
 SELECT (SELECT count(*) FROM rec) AS applied
 """
-
-_EVENT_REVIEWED_SQL = _EVENT_REVIEWED.replace("{_SIDE}", _SIDE)
 
 _CHECK_IN = """
 WITH rec AS (
@@ -309,8 +300,8 @@ WITH rec AS (
   RETURNING id
 ), """
 
-APPLY_CHECK_IN = _CHECK_IN + _EVENT_REVIEWED_SQL
-APPLY_CHECK_OUT = _CHECK_OUT + _EVENT_REVIEWED_SQL
+APPLY_CHECK_IN = _CHECK_IN + _EVENT_REVIEWED
+APPLY_CHECK_OUT = _CHECK_OUT + _EVENT_REVIEWED
 
 
 async def fetch_all(

@@ -95,7 +95,7 @@ async def approve(
     )  # fmt: skip
     params.update(
         event_id=event.id, reviewer_id=actor.id, now=now, location_id=kiosk.location_id,
-        kiosk_id=kiosk.id, touch_kiosk=False, app_version=None, clock_offset_ms=None,
+        kiosk_id=kiosk.id,
     )  # fmt: skip
     sql = queries.APPLY_CHECK_IN if plan.action == "check_in" else queries.APPLY_CHECK_OUT
     if not await queries.execute(conn, sql, params):
