@@ -23,15 +23,17 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tapwork.attendance import counts as kiosk_counts
 from tapwork.attendance import queries
-from tapwork.attendance.scan import WINDOW, Item, Outcome, ScanRequest, Settled, prepare, settle
+from tapwork.attendance.counts import KioskCounts
+from tapwork.attendance.scan import Item, Outcome, ScanRequest, Settled, prepare, settle
 from tapwork.config import Settings
 from tapwork.errors import AppError
 
 Result = Outcome | AppError
 
 
-def _json(rows: list[dict[str, Any]]) -> str:
+def json_array(rows: list[dict[str, Any]]) -> str:
     return orjson.dumps(rows).decode()
 
 
@@ -123,20 +125,42 @@ async def perform(session: AsyncSession, req: ScanRequest, settings: Settings) -
     return result
 
 
-async def run(statements: Statements, items: list[Item], settings: Settings) -> list[Result]:
+async def run(
+    statements: Statements,
+    items: list[Item],
+    settings: Settings,
+    counts: KioskCounts | None = None,
+) -> list[Result]:
     """READ, settle, WRITE; on a Lane, committed when it returns. Database errors propagate
-    (a Lane's transaction is then left failed for `Lane.close` or the next rollback)."""
-    rows = await statements.read(_json([_read_input(n, item) for n, item in enumerate(items)]))
-    hits, counts = _own_hits(items, rows)
+    (a Lane's transaction is then left failed for `Lane.close` or the next rollback).
+
+    `counts`: the process's kiosk counts not yet written (`counts.py`); the batch writes them
+    and its own when they are due. Without, the batch writes its own kiosk counts."""
+    rows = await statements.read(json_array([_read_input(n, item) for n, item in enumerate(items)]))
+    hits, own = _own_hits(items, rows, counts)
     settled = [
-        settle(item, row, own, settings) for item, row, own in zip(items, rows, hits, strict=True)
+        settle(item, row, mine, settings) for item, row, mine in zip(items, rows, hits, strict=True)
     ]
     params = _write_params(settled)
-    params["counts"] = counts
+    carried = counts.take() if counts is not None else None
+    if counts is None or carried is not None:
+        params["counts"] = kiosk_counts.rows(own + carried if carried else own)
     applied: set[uuid.UUID] = set()
-    if any(params.values()):
-        applied = await statements.write({name: _json(rows) for name, rows in params.items()})
-    await statements.finish()
+    try:
+        if any(params.values()):
+            applied = await statements.write(
+                {name: json_array(params.get(name, [])) for name in queries.WRITE_PARAMS}
+            )
+        await statements.finish()
+    except BaseException:
+        if counts is not None and carried is not None:
+            counts.failed()
+        raise
+    if counts is not None:
+        if carried is not None:
+            counts.written()
+        else:
+            counts.add(own)
     return [_result(one, applied) for one in settled]
 
 
@@ -161,30 +185,24 @@ def _counted(row: dict[str, Any]) -> bool:
 
 
 def _own_hits(
-    items: list[Item], rows: list[dict[str, Any]]
-) -> tuple[list[tuple[int | None, int | None]], list[dict[str, Any]]]:
-    """Each scan's own rate-limit counts (kiosk, badge), and the increments the WRITE adds.
-    The READ gives each key's committed count; the k-th counted scan of a key in the batch
-    is that + k."""
-    seen: Counter[tuple[str, Any]] = Counter()
+    items: list[Item], rows: list[dict[str, Any]], counts: KioskCounts | None
+) -> tuple[list[tuple[int | None, int | None]], Counter[kiosk_counts.Key]]:
+    """Each scan's own rate-limit counts (kiosk, badge), and the batch's kiosk counts. The
+    READ gives each kiosk's written count and each badge's scan events in the window; the
+    k-th counted scan of a kiosk in the batch is that + this process's unwritten count + k.
+    A batch never holds two scans of one badge."""
+    own: Counter[kiosk_counts.Key] = Counter()
     hits: list[tuple[int | None, int | None]] = []
     for item, row in zip(items, rows, strict=True):
         if not _counted(row):
             hits.append((None, None))
             continue
-        kiosk = (f"scan:kiosk:{row['kiosk_id']}", item.window_start)
-        seen[kiosk] += 1
-        badge_hits = None
-        if item.badge_id is not None:
-            badge = (f"scan:badge:{item.badge_id}", item.window_start)
-            seen[badge] += 1
-            badge_hits = row["badge_hits"] + seen[badge]
-        hits.append((row["kiosk_hits"] + seen[kiosk], badge_hits))
-    counts = [
-        {"key": key, "window_start": start, "window_end": start + WINDOW, "n": n}
-        for (key, start), n in seen.items()
-    ]
-    return hits, counts
+        kiosk = kiosk_counts.kiosk_key(row["kiosk_id"], item.window_start)
+        own[kiosk] += 1
+        unwritten = counts.local(kiosk) if counts is not None else 0
+        badge_hits = row["badge_hits"] + 1 if item.badge_id is not None else None
+        hits.append((row["kiosk_hits"] + unwritten + own[kiosk], badge_hits))
+    return hits, own
 
 
 def _write_params(settled: list[Settled]) -> dict[str, list[dict[str, Any]]]:

@@ -11,7 +11,10 @@ gives it back when the queue is empty. Every answer is sent after its batch has 
 A batch takes scans in arrival order and leaves for a later batch a scan of a badge, or of a
 (kiosk token, scan id), that a batch in flight already holds, so in one process the second
 scan of a badge reads what the first wrote, as if they had come one after another. Across
-processes the rate-limit rows order them (see `queries.py`).
+processes the open-record index and the check-out's `check_out_at IS NULL` decide: one
+applies, the other is answered DUPLICATE_SCAN (see `queries.py`). The process's kiosk
+rate-limit counts ride along with a batch about once a second, and are written before a lane
+goes idle (`counts.py`).
 
 If the batch fails in the database (a concurrent retry of one of its scan ids in another
 process, a deadlock, anything), it is rolled back and each of its scans runs again in a
@@ -25,10 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from psycopg import AsyncConnection, OperationalError
 from psycopg import Error as DatabaseError
 from psycopg.errors import UniqueViolation
@@ -36,9 +41,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tapwork.attendance import batch
+from tapwork.attendance import batch, counts, queries
+from tapwork.attendance.counts import KioskCounts
 from tapwork.attendance.scan import Item, Outcome, ScanRequest, prepare
 from tapwork.config import Settings
+
+log = structlog.get_logger("tapwork.attendance.batcher")
 
 # How the lanes' connections show in pg_stat_activity.
 LANE_APPLICATION = "tapwork-scan-lane"
@@ -83,6 +91,9 @@ class ScanBatcher:
         # The badges and (token, scan id)s of the batches in flight.
         self._busy: set[Any] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.counts = KioskCounts()
+        self._counts_writer: asyncio.Task[None] | None = None
+        self._counts_now = asyncio.Event()
 
     async def submit(self, req: ScanRequest) -> Outcome:
         """The scan's answer once its batch has committed; kiosk errors are raised."""
@@ -101,8 +112,10 @@ class ScanBatcher:
         return await waiter.future
 
     async def wait_idle(self) -> None:
-        """Until every lane has finished and given its connection back."""
+        """Until every lane has finished and given its connection back, and the kiosk counts
+        are written."""
         while self._tasks:
+            self._counts_now.set()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
@@ -144,6 +157,8 @@ class ScanBatcher:
                     pending.extend(self._take())
         finally:
             self._running -= 1
+            if self._running == 0:
+                self._write_counts_soon()
 
     async def _serve(self, conn: Any, pending: list[Waiter]) -> None:
         """Batches on `conn` until the queue is empty (`pending` left empty), or until the
@@ -192,9 +207,39 @@ class ScanBatcher:
             results = again
         return [results]
 
+    def _write_counts_soon(self) -> None:
+        """With no lane running, the kiosk counts no batch carried are written when due."""
+        if self.counts.pending and self._counts_writer is None:
+            self._counts_writer = asyncio.create_task(self._write_counts())
+            self._tasks.add(self._counts_writer)
+            self._counts_writer.add_done_callback(self._tasks.discard)
+
+    async def _write_counts(self) -> None:
+        try:
+            delay = self.counts.written_at + self.counts.every - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._counts_now.wait(), max(0.0, delay))
+            # A lane running now carries them with its next due batch.
+            carried = self.counts.take(now=True) if self._running == 0 else None
+            if carried is None:
+                return
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.exec_driver_sql(
+                        queries.WRITE_COUNTS, {"counts": batch.json_array(counts.rows(carried))}
+                    )
+            except Exception as exc:  # the database is away: kept for the next write
+                self.counts.failed()
+                log.warning("scan_kiosk_counts_not_written", error=type(exc).__name__)
+            else:
+                self.counts.written()
+        finally:
+            self._counts_writer = None
+            self._counts_now.clear()
+
     async def _attempt(self, lane: batch.Lane, items: list[Item]) -> list[Any] | DatabaseError:
         try:
-            return await batch.run(lane, items, self.settings)
+            return await batch.run(lane, items, self.settings, self.counts)
         except DatabaseError as exc:
             if lane.conn.broken:
                 raise

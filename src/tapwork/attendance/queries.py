@@ -8,10 +8,10 @@ so the statement text, and its prepared plan, are the same for 1 scan or 60.
 
 1. `READ_MANY`: per scan, the kiosk behind the token (the kiosk authentication: the same lookup
    and errors as `kiosk.deps.current_kiosk`); the stored answer for this (kiosk, scan id); the
-   committed rate-limit counts for the badge and the kiosk; the badge, its holder, the
-   holder's shift, department manager, latest attendance record (with its shift) and the
-   holidays around the scan date. It locks nothing.
-2. `WRITE_MANY`: the rate-limit increments (every counted scan: not replays), the record
+   kiosk's written rate-limit count and the badge's scan events in the window; the badge, its
+   holder, the holder's shift, department manager, latest attendance record (with its shift)
+   and the holidays around the scan date. It locks nothing.
+2. `WRITE_MANY`: the kiosks' rate-limit increments when due (`counts.py`), the record
    inserts and check-out updates, the scan events, the audit entries, the outbox rows and the
    kiosks' telemetry (at most every 30 s) as ONE statement. The open-record race is decided
    inside it by the partial unique index (`ON CONFLICT ... DO NOTHING`) and the check-out's
@@ -22,9 +22,10 @@ Both run in one transaction, committed before any of the batch's answers is sent
 takes no row locks, so batches of two API processes run side by side; their writes meet in
 the unique indexes (a badge scanned in both at once: one record, the other answered
 DUPLICATE_SCAN; one scan id sent to both: one event, the other batch reruns its scans one by
-one and replays it). The counters are locked from the WRITE to COMMIT only, in key order.
-Two batches may both read a counter before either adds to it, so under concurrency a limit
-can be passed by the scans in flight; it is a guard against floods, not an invariant.
+one and replays it). Kiosk counter rows are written about once a second per process, not
+by every batch (`counts.py`), locked from that WRITE to COMMIT only, in key order. A limit
+counts what is committed (and, for kiosks, this process's own scans), so under concurrency
+it can be passed by the scans in flight; it is a guard against floods, not an invariant.
 """
 
 from __future__ import annotations
@@ -130,9 +131,10 @@ SELECT
   coalesce((SELECT h.hits FROM rate_limits h
             WHERE h.key = 'scan:kiosk:' || k.id::text AND h.window_start = x.window_start),
            0) AS kiosk_hits,
-  coalesce((SELECT h.hits FROM rate_limits h
-            WHERE h.key = 'scan:badge:' || x.badge_id::text
-              AND h.window_start = x.window_start), 0) AS badge_hits,
+  -- A badge's scans in the window are its scan events (every counted scan stores one).
+  (SELECT count(*) FROM scan_events se
+   WHERE se.user_id = s.user_id AND se.received_at >= x.window_start
+     AND se.badge_id = x.badge_id) AS badge_hits,
   s.*
 FROM x
 LEFT JOIN k ON k.i = x.i
@@ -144,17 +146,20 @@ LEFT JOIN LATERAL (
 ORDER BY x.i
 """  # noqa: S608 - composed of constants; every value is a bound parameter
 
-WRITE_MANY = """
+# Kiosk rate-limit counts (`counts.py`). Keys in order, so two writers never wait on each
+# other in a circle; a counter row is locked from here to COMMIT.
+WRITE_COUNTS = """
+INSERT INTO rate_limits AS rl (key, window_start, hits, expires_at)
+SELECT c.key, c.window_start, c.n, c.window_end
+FROM jsonb_to_recordset(%(counts)s::jsonb) AS c(
+  key text, window_start timestamptz, window_end timestamptz, n int)
+ORDER BY c.key, c.window_start
+ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
+"""
+
+WRITE_MANY = f"""
 WITH hits AS (
-  -- The rate-limit counts, last: a counter row (a kiosk's is hit by every door scan there)
-  -- is locked from here to COMMIT, not for the whole batch. Keys in order, so two batches
-  -- never wait on each other in a circle.
-  INSERT INTO rate_limits AS rl (key, window_start, hits, expires_at)
-  SELECT c.key, c.window_start, c.n, c.window_end
-  FROM jsonb_to_recordset(%(counts)s::jsonb) AS c(
-    key text, window_start timestamptz, window_end timestamptz, n int)
-  ORDER BY c.key, c.window_start
-  ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
+  {WRITE_COUNTS}
   RETURNING 1
 ), ins AS (
   INSERT INTO attendance_records (id, user_id, shift_id, location_id, kiosk_id, work_date,
@@ -245,7 +250,7 @@ WITH hits AS (
   RETURNING kk.id
 )
 SELECT id FROM rec
-"""
+"""  # noqa: S608 - composed of constants; every value is a bound parameter
 
 # The same subject for a held scan HR approves: the badge it was made with, at its location.
 SUBJECT = _SUBJECT_OF.format(at="%(at)s", badge_id="%(badge_id)s", location_id="%(location_id)s")

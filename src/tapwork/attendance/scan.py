@@ -186,6 +186,11 @@ def _envelope(status: int, body: Any) -> dict[str, Any]:
     return {"http_status": status, "body": body}
 
 
+# The answer of a scan whose record write lost a race in the database (the same for all).
+_LOST_RESPONSE = _envelope(*_error(DuplicateScan("Another scan of this badge was just recorded")))
+_LOST_BODY = orjson.dumps(_LOST_RESPONSE["body"])
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """A scan request with what its READ needs: the verified badge id (or why the code is
@@ -330,12 +335,11 @@ def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
         return Settled(Outcome(status, orjson.dumps(body)), event=event)
 
     ok = answer(plan, row)
-    lost_status, lost = _error(DuplicateScan("Another scan of this badge was just recorded"))
     event.update(
         record_id=plan.record_id,
         result=plan.action,
         response=_envelope(200, ok),
-        lost_response=_envelope(lost_status, lost),
+        lost_response=_LOST_RESPONSE,
     )
     out = plan.check_out
     record: dict[str, Any] = {"record_id": plan.record_id, "at": plan.at, "now": now}
@@ -368,7 +372,7 @@ def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
         audit=audit,
         mails=[{**mail, "record_id": plan.record_id, "now": now} for mail in mails(plan, row)],
         record_id=plan.record_id,
-        lost=Outcome(lost_status, orjson.dumps(lost)),
+        lost=Outcome(_LOST_RESPONSE["http_status"], _LOST_BODY),
     )
 
 
