@@ -123,6 +123,28 @@ def test_keyring_caches_derived_keys() -> None:
     assert codec.keyring_for("same") is codec.keyring_for("same")
 
 
+def test_a_verified_code_is_remembered_and_nothing_else_passes_with_it() -> None:
+    """Scans verify the same badges every day, so a keyring remembers codes that verified;
+    the memo is by exact string and per keyring, holds only good codes and is bounded."""
+    ring = codec.Keyring(b"memo-secret-for-badges-0123456789")
+    badge_id = uuid.uuid4()
+    code = codec.encode(badge_id, "ABCD", ring)
+    assert codec.verify(code, ring) == badge_id
+    assert ring.verified == {code: badge_id}
+    assert codec.verify(code, ring) == badge_id
+    rng = random.Random(7)
+    for _ in range(500):
+        with pytest.raises(InvalidQrCode):
+            codec.verify(_mutations(code, rng), ring)
+    with pytest.raises(InvalidQrCode):
+        codec.verify(code, OTHER_RING)  # verified under another secret: no
+    assert list(ring.verified) == [code]  # rejected codes are not remembered
+    for n in range(codec.VERIFIED_CODES):
+        ring.verified[f"filler-{n}"] = badge_id
+    codec.verify(codec.encode(uuid.uuid4(), "ABCD", ring), ring)
+    assert len(ring.verified) == 1  # full: started over
+
+
 @settings(max_examples=50)
 @given(kid=st.text(max_size=10).filter(lambda k: not codec.KID_PATTERN.fullmatch(k)))
 def test_encode_refuses_bad_kid(kid: str) -> None:

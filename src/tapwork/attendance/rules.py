@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # How long before a shift's start a check-in is still taken to be for that shift (beyond the
@@ -63,6 +64,9 @@ def _local(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
+# Every check-in looks at three days' windows of its holder's shift (a handful of shifts, the
+# same few days all morning): remembered, as the function is pure.
+@lru_cache(maxsize=1024)
 def scheduled_window(shift: ShiftRule, work_date: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The shift's start and end on `work_date` as UTC instants."""
     start = _local(work_date, shift.start_time, tz)

@@ -10,7 +10,7 @@ at error correction M, and Code128 readers type it back unchanged.
 
 The per-kid key is HMAC(BADGE_SECRET, "tapwork-badge:" + kid): the database stores only the
 kid, never key material. Functions here are pure; the scan path calls `verify` once per scan,
-so derived keys are cached and parsing never allocates more than it must.
+so derived keys and verified codes are cached and parsing never allocates more than it must.
 """
 
 from __future__ import annotations
@@ -35,12 +35,19 @@ _CODE = re.compile(PREFIX + r":([A-Z2-7]{1,8}):([A-Z2-7]{25}[AEIMQUY4]):([A-Z2-7
 QR_ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
 
+# Codes a keyring has verified, remembered: every scan verifies its code, and a site's badges
+# come back every day. Only codes that verified are kept (a flood of forged codes adds nothing),
+# and a code is looked up by its exact string, so an altered one is checked afresh.
+VERIFIED_CODES = 65_536  # about 10 MB at most; the memo starts over when full
+
+
 @dataclass(slots=True)
 class Keyring:
     """Derives (and caches) each kid's key from the badge secret."""
 
     secret: bytes
     _keys: dict[str, bytes] = field(default_factory=dict, repr=False)
+    verified: dict[str, uuid.UUID] = field(default_factory=dict, repr=False)
 
     def key(self, kid: str) -> bytes:
         key = self._keys.get(kid)
@@ -118,5 +125,12 @@ def verify_parsed(parsed: ParsedCode, keyring: Keyring) -> uuid.UUID:
 
 def verify(code: object, keyring: Keyring) -> uuid.UUID:
     """The badge id a code was signed for. Raises `InvalidQrCode` (and nothing else) when the
-    code is malformed or its signature does not match (constant-time comparison)."""
-    return verify_parsed(parse(code), keyring)
+    code is malformed or its signature does not match (constant-time comparison). The key of
+    a kid is a pure function of the secret, so a code that verified once always will."""
+    if isinstance(code, str) and (known := keyring.verified.get(code)) is not None:
+        return known
+    badge_id = verify_parsed(parse(code), keyring)
+    if len(keyring.verified) >= VERIFIED_CODES:
+        keyring.verified.clear()
+    keyring.verified[code] = badge_id  # type: ignore[index] # parse() accepted only a str
+    return badge_id
