@@ -21,6 +21,7 @@ from psycopg import AsyncConnection
 from psycopg.errors import InvalidSqlStatementName, UniqueViolation
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.attendance import counts as kiosk_counts
@@ -71,6 +72,9 @@ class Lane:
         if conn.info.parameter_status("standard_conforming_strings") != "on":
             raise RuntimeError("TAPWORK needs standard_conforming_strings = on (the default)")
         await conn.set_autocommit(True)
+        # The READ returns the holders' notification preferences as jsonb: orjson, not the
+        # standard library, parses them (this connection only).
+        set_json_loads(orjson.loads, conn)
         if not info.get(cls.PREPARED):
             await conn.execute(queries.PREPARE)
             info[cls.PREPARED] = True
