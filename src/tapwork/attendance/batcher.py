@@ -13,8 +13,8 @@ A batch takes scans in arrival order and leaves for a later batch a scan of a ba
 scan of a badge reads what the first wrote, as if they had come one after another. Across
 processes the open-record index and the check-out's `check_out_at IS NULL` decide: one
 applies, the other is answered DUPLICATE_SCAN (see `queries.py`). The process's kiosk
-rate-limit counts ride along with a batch about once a second, and are written before a lane
-goes idle (`counts.py`).
+rate-limit counts ride along with one batch a second; what is left when no lane runs is
+written within that second, or at once on shutdown (`counts.py`).
 
 If the batch fails in the database (a concurrent retry of one of its scan ids in another
 process, a deadlock, anything), it is rolled back and each of its scans runs again in a
@@ -117,6 +117,7 @@ class ScanBatcher:
         while self._tasks:
             self._counts_now.set()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._counts_now.clear()
 
     async def close(self) -> None:
         """Shutdown: the scans in flight finish (and answer), then the lanes' pool closes."""

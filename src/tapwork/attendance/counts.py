@@ -5,10 +5,12 @@ is shared by every scan at that door, so writing it with every batch locked it f
 batch's WRITE to its COMMIT (WAL flush included) and made the batches of two lanes or two
 processes wait on each other whenever they held a scan of the same kiosk; at a site with a
 few doors, that is every batch. Instead each process counts in memory and adds its counts to
-the rows with one batch's WRITE at most every `WRITE_EVERY_SECONDS`, and when its lane goes
-idle (`batch.flush`). In this process the limit stays exact (committed rows + these counts +
-the batch's own, numbered in arrival order); another process's scans count once it has
-written them, so across processes the limit can be passed by up to that second's scans.
+the rows with one batch's WRITE at most every `WRITE_EVERY_SECONDS`; what no batch carried is
+written in a transaction of its own once no lane is running and it is due (at once on
+shutdown; `batcher.ScanBatcher._write_counts`). In this process the limit stays exact
+(committed rows + these counts + the batch's own, numbered in arrival order); another
+process's scans count once it has written them, so across processes the limit can be passed
+by up to that second's scans.
 
 The per-badge limit needs no counter: a badge's scans in the window are its scan events, one
 index probe in the READ (`queries.READ_MANY`).
