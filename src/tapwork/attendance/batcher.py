@@ -119,7 +119,9 @@ class ScanBatcher:
 
     async def wait_idle(self) -> None:
         """Until every lane has finished and given its connection back, and the kiosk counts
-        are written."""
+        are written (also counts a failed write left behind)."""
+        if self._running == 0:
+            self._write_counts_soon()
         while self._tasks:
             self._counts_now.set()
             await asyncio.gather(*self._tasks, return_exceptions=True)
