@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,24 +18,29 @@ from tapwork.config import Settings
 from tapwork.kit.clock import utcnow
 
 
-@pytest.fixture
-async def busy(engine: AsyncEngine, settings: Settings) -> AsyncIterator[ScanBatcher]:
+@dataclass
+class Busy:
     """A batcher whose only lane is busy with a batch: scans submitted now queue up."""
+
+    batcher: ScanBatcher
+    submitted: list[asyncio.Task[object]] = field(default_factory=list)
+
+    def submit(self, n: int) -> None:
+        req = ScanRequest(kiosk_token=f"token-{n}", code_data="not a badge",
+                          client_scan_id=f"gather-{n}", captured_at=None, now=utcnow())  # fmt: skip
+        self.submitted.append(asyncio.create_task(self.batcher.submit(req)))
+
+
+@pytest.fixture
+async def busy(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Busy]:
     batcher = ScanBatcher(engine, settings)
     batcher._running = batcher.lanes
-    submitted: list[asyncio.Task[object]] = []
-    batcher.submitted = submitted  # type: ignore[attr-defined]
-    yield batcher
-    for task in submitted:
+    state = Busy(batcher)
+    yield state
+    for task in state.submitted:
         task.cancel()
-    await asyncio.gather(*submitted, return_exceptions=True)
+    await asyncio.gather(*state.submitted, return_exceptions=True)
     await batcher.pool.dispose()
-
-
-def _submit(batcher: ScanBatcher, n: int) -> None:
-    req = ScanRequest(kiosk_token=f"token-{n}", code_data="not a badge",
-                      client_scan_id=f"gather-{n}", captured_at=None, now=utcnow())  # fmt: skip
-    batcher.submitted.append(asyncio.create_task(batcher.submit(req)))  # type: ignore[attr-defined]
 
 
 async def _settle() -> None:
@@ -43,42 +49,40 @@ async def _settle() -> None:
 
 
 async def test_a_lone_scan_or_a_full_queue_does_not_wait(
-    busy: ScanBatcher, monkeypatch: pytest.MonkeyPatch
+    busy: Busy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(batcher_module, "GATHER_SECONDS", 30.0)
-    await asyncio.wait_for(busy._gather(10), 1)  # nothing waiting: the lane exits at once
+    await asyncio.wait_for(busy.batcher._gather(10), 1)  # nothing waiting: the lane exits at once
     for n in range(5):
-        _submit(busy, n)
+        busy.submit(n)
     await _settle()
-    await asyncio.wait_for(busy._gather(10), 1)  # half of the last batch is already here
-    await asyncio.wait_for(busy._gather(1), 1)  # after a lone scan, no waiting either
+    await asyncio.wait_for(busy.batcher._gather(10), 1)  # half of the last batch is already here
+    await asyncio.wait_for(busy.batcher._gather(1), 1)  # after a lone scan, no waiting either
 
 
 async def test_a_busy_doors_scans_are_gathered_until_half_are_back(
-    busy: ScanBatcher, monkeypatch: pytest.MonkeyPatch
+    busy: Busy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(batcher_module, "GATHER_SECONDS", 30.0)
-    _submit(busy, 0)
+    busy.submit(0)
     await _settle()
-    gathering = asyncio.create_task(busy._gather(10))
+    gathering = asyncio.create_task(busy.batcher._gather(10))
     await _settle()
     assert not gathering.done()  # 1 of the 10 just answered is back: wait for more
     for n in range(1, 4):
-        _submit(busy, n)
+        busy.submit(n)
     await _settle()
     assert not gathering.done()
-    _submit(busy, 4)  # the fifth: half of the last batch
+    busy.submit(4)  # the fifth: half of the last batch
     await asyncio.wait_for(gathering, 1)
-    assert len(busy._waiting) == 5
+    assert len(busy.batcher._waiting) == 5
 
 
-async def test_the_wait_for_company_is_bounded(
-    busy: ScanBatcher, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_wait_for_company_is_bounded(busy: Busy, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(batcher_module, "GATHER_SECONDS", 0.05)
-    _submit(busy, 0)
+    busy.submit(0)
     await _settle()
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await asyncio.wait_for(busy._gather(10), 5)
+    await asyncio.wait_for(busy.batcher._gather(10), 5)
     assert loop.time() - started >= 0.04  # it did wait, and then went on alone
