@@ -140,7 +140,10 @@ async def run(
 
     `counts`: the process's kiosk counts not yet written (`counts.py`); the batch writes them
     and its own when they are due. Without, the batch writes its own kiosk counts."""
-    rows = await statements.read(json_array([_read_input(n, item) for n, item in enumerate(items)]))
+    limit = settings.rate_limit_scan_per_badge_per_minute
+    rows = await statements.read(
+        json_array([_read_input(n, item, limit) for n, item in enumerate(items)])
+    )
     hits, own = _own_hits(items, rows, counts)
     settled = [
         settle(item, row, mine, settings) for item, row, mine in zip(items, rows, hits, strict=True)
@@ -168,7 +171,7 @@ async def run(
     return [_result(one, applied) for one in settled]
 
 
-def _read_input(n: int, item: Item) -> dict[str, Any]:
+def _read_input(n: int, item: Item, badge_limit: int) -> dict[str, Any]:
     return {
         "i": n,
         "token_hash": item.token_hash,
@@ -176,6 +179,7 @@ def _read_input(n: int, item: Item) -> dict[str, Any]:
         "badge_id": item.badge_id,
         "at": item.req.captured_at or item.req.now,
         "window_start": item.window_start,
+        "badge_limit": badge_limit,
     }
 
 

@@ -54,7 +54,8 @@ class AttendanceRecord(UUIDPk, Timestamps, Base):
             unique=True,
             postgresql_where=text("check_out_at IS NULL"),
         ),
-        Index("ix_attendance_records_user_work_date", "user_id", "work_date"),
+        # A user's records by date, and the latest one first (the scan's lookup).
+        Index("ix_attendance_records_user_latest", "user_id", "work_date", "check_in_at"),
         Index("ix_attendance_records_work_date", "work_date"),
         CheckConstraint(
             "check_out_at IS NULL OR check_out_at >= check_in_at", name="checkout_after_checkin"

@@ -34,9 +34,12 @@ import re
 import uuid
 from typing import Any
 
+import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from tapwork.attendance.scan import LOST_RESPONSE
 
 
 async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
@@ -107,7 +110,7 @@ READ_MANY = f"""
 WITH x AS (
   SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS x(
     i int, token_hash text, scan_id text, badge_id uuid, at timestamptz,
-    window_start timestamptz)
+    window_start timestamptz, badge_limit bigint)
 ), k AS (
   SELECT x.i, kk.*
   FROM x CROSS JOIN LATERAL (
@@ -131,10 +134,14 @@ SELECT
   coalesce((SELECT h.hits FROM rate_limits h
             WHERE h.key = 'scan:kiosk:' || k.id::text AND h.window_start = x.window_start),
            0) AS kiosk_hits,
-  -- A badge's scans in the window are its scan events (every counted scan stores one).
-  (SELECT count(*) FROM scan_events se
-   WHERE se.user_id = s.user_id AND se.received_at >= x.window_start
-     AND se.badge_id = x.badge_id) AS badge_hits,
+  -- A badge's scans in the window are its scan events (every counted scan stores one),
+  -- counted up to the limit: that many already refuse the scan, and a flood of one badge
+  -- costs each of its scans no more than `limit` index entries.
+  (SELECT count(*) FROM (
+     SELECT FROM scan_events se
+     WHERE se.user_id = s.user_id AND se.received_at >= x.window_start
+       AND se.badge_id = x.badge_id
+     LIMIT x.badge_limit) hit) AS badge_hits,
   s.*
 FROM x
 LEFT JOIN k ON k.i = x.i
@@ -156,6 +163,11 @@ FROM jsonb_to_recordset(%(counts)s::jsonb) AS c(
 ORDER BY c.key, c.window_start
 ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
 """
+
+# The stored answer of a scan whose record write lost the race (the same for all): part of
+# the statement, not a copy in every scan event's parameters. As a literal inside psycopg's
+# %-placeholders.
+_LOST = "'" + orjson.dumps(LOST_RESPONSE).decode().replace("'", "''").replace("%", "%%") + "'"
 
 WRITE_MANY = f"""
 WITH hits AS (
@@ -203,13 +215,12 @@ WITH hits AS (
               ELSE 'DUPLICATE_SCAN' END,
          e.captured_at, e.now,
          CASE WHEN e.record_id IS NULL OR rec.id IS NOT NULL THEN e.response
-              ELSE e.lost_response END,
+              ELSE {_LOST}::jsonb END,
          e.review_status
   FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
     event_id uuid, kiosk_id uuid, scan_id text, payload_hash text, code_data text,
     user_id uuid, badge_id uuid, record_id uuid, result text, error_code text,
-    captured_at timestamptz, now timestamptz, response jsonb, lost_response jsonb,
-    review_status text)
+    captured_at timestamptz, now timestamptz, response jsonb, review_status text)
   LEFT JOIN rec ON rec.id = e.record_id
   RETURNING id
 ), au AS (

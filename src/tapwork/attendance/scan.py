@@ -186,9 +186,10 @@ def _envelope(status: int, body: Any) -> dict[str, Any]:
     return {"http_status": status, "body": body}
 
 
-# The answer of a scan whose record write lost a race in the database (the same for all).
-_LOST_RESPONSE = _envelope(*_error(DuplicateScan("Another scan of this badge was just recorded")))
-_LOST_BODY = orjson.dumps(_LOST_RESPONSE["body"])
+# The answer of a scan whose record write lost a race in the database (the same for all; the
+# WRITE stores it for such a scan's event, `queries.WRITE_MANY`).
+LOST_RESPONSE = _envelope(*_error(DuplicateScan("Another scan of this badge was just recorded")))
+_LOST_BODY = orjson.dumps(LOST_RESPONSE["body"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +340,6 @@ def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
         record_id=plan.record_id,
         result=plan.action,
         response=_envelope(200, ok),
-        lost_response=_LOST_RESPONSE,
     )
     out = plan.check_out
     record: dict[str, Any] = {"record_id": plan.record_id, "at": plan.at, "now": now}
@@ -372,7 +372,7 @@ def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
         audit=audit,
         mails=[{**mail, "record_id": plan.record_id, "now": now} for mail in mails(plan, row)],
         record_id=plan.record_id,
-        lost=Outcome(_LOST_RESPONSE["http_status"], _LOST_BODY),
+        lost=Outcome(LOST_RESPONSE["http_status"], _LOST_BODY),
     )
 
 
