@@ -164,10 +164,20 @@ ORDER BY c.key, c.window_start
 ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
 """
 
+def literal(text: str) -> str:
+    """`text` as a string literal, for a connection with standard_conforming_strings on
+    (`batch.Lane` checks): inside '...' only the quote is special. The lanes send their
+    two statements with the JSON inline so that psycopg uses the simple protocol (several
+    statements in one message) without client-side binding, whose quoting cost ~10% of the
+    API's CPU per scan."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 # The stored answer of a scan whose record write lost the race (the same for all): part of
-# the statement, not a copy in every scan event's parameters. As a literal inside psycopg's
-# %-placeholders.
-_LOST = "'" + orjson.dumps(LOST_RESPONSE).decode().replace("'", "''").replace("%", "%%") + "'"
+# the statement, not a copy in every scan event's parameters (`%` doubled: the statement
+# also runs with psycopg's %-placeholders).
+_LOST = literal(orjson.dumps(LOST_RESPONSE).decode()).replace("%", "%%")
+
 
 WRITE_MANY = f"""
 WITH hits AS (
@@ -362,15 +372,6 @@ PREPARE = (
     f"PREPARE {WRITE_STATEMENT} ({', '.join(['jsonb'] * len(WRITE_PARAMS))}) AS "
     f"{_positional(WRITE_MANY, WRITE_PARAMS)}"
 )
-
-
-def literal(text: str) -> str:
-    """`text` as a string literal, for a connection with standard_conforming_strings on
-    (`batch.Lane` checks): inside '...' only the quote is special. The lanes send their
-    two statements with the JSON inline so that psycopg uses the simple protocol (several
-    statements in one message) without client-side binding, whose quoting cost ~10% of the
-    API's CPU per scan."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def begin_read(items: str) -> str:
