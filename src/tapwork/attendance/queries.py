@@ -164,6 +164,7 @@ ORDER BY c.key, c.window_start
 ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
 """
 
+
 def literal(text: str) -> str:
     """`text` as a string literal, for a connection with standard_conforming_strings on
     (`batch.Lane` checks): inside '...' only the quote is special. The lanes send their
