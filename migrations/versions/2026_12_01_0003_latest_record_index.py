@@ -6,7 +6,8 @@ one or two on a normal day, but every record of the day for a badge scanned over
 (a night of test scans, a flood, the benchmark), so the scan's cost grew through the day.
 (user_id, work_date, check_in_at) serves the same lookups by user and date and gives the
 latest record as the first entry. Built and dropped CONCURRENTLY: scans keep writing
-meanwhile.
+meanwhile. A CONCURRENTLY build that fails leaves an invalid index behind (and the revision
+unapplied), so a rerun drops whatever is there under the new name and builds it again.
 
 Revision ID: 0003
 Revises: 0002
@@ -27,7 +28,8 @@ TABLE = "attendance_records"
 
 def _swap(create: str, columns: list[str], drop: str) -> None:
     with op.get_context().autocommit_block():
-        op.create_index(create, TABLE, columns, postgresql_concurrently=True, if_not_exists=True)
+        op.drop_index(create, table_name=TABLE, postgresql_concurrently=True, if_exists=True)
+        op.create_index(create, TABLE, columns, postgresql_concurrently=True)
         op.drop_index(drop, table_name=TABLE, postgresql_concurrently=True, if_exists=True)
 
 
