@@ -12,8 +12,8 @@ shutdown; `batcher.ScanBatcher._write_counts`). In this process the limit stays 
 process's scans count once it has written them, so across processes the limit can be passed
 by up to that second's scans.
 
-The per-badge limit needs no counter: a badge's scans in the window are its scan events, one
-index probe in the READ (`queries.READ_MANY`).
+The per-badge limit needs no counter: a badge's scans in the window are its scan events,
+counted up to the limit by one index probe in the READ (`queries.READ_MANY`).
 """
 
 from __future__ import annotations
