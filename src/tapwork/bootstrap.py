@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
+from tapwork.db import create_engine, create_sessionmaker, unit_of_work
 from tapwork.migration import upgrade
 from tapwork.role.service import sync_system_roles
 
@@ -15,8 +15,7 @@ async def migrate_database(settings: Settings, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade, settings.database_url, revision)
     engine = create_engine(settings)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             await sync_system_roles(session)
-            await session.commit()
     finally:
         await engine.dispose()

@@ -1,9 +1,14 @@
-"""Engine, session factory, the declarative base and the per-request unit of work."""
+"""Engine, session factory, the declarative base and the one unit of work.
+
+`unit_of_work(sessionmaker)` is the only place a transaction is committed or rolled back for a
+request (`get_session`), a task (`jobs.unit_of_work`) or a CLI command; services `flush()`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -66,16 +71,26 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One unit of work per request, committed before the response is sent."""
-    async with request.app.state.sessionmaker() as session:
+@asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One transaction: committed when the block ends, rolled back when it raises (including a
+    cancellation, so a half-done unit never lingers on a pooled connection)."""
+    async with sessionmaker() as session:
         try:
             yield session
-        except Exception:
+        except BaseException:
             await session.rollback()
             raise
         else:
             await session.commit()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request, committed before the response is sent."""
+    async with unit_of_work(request.app.state.sessionmaker) as session:
+        yield session
 
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.badge import service as badge_service
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
+from tapwork.db import create_engine, create_sessionmaker, unit_of_work
 from tapwork.department.models import Department
 from tapwork.holiday.models import Holiday
 from tapwork.kiosk.models import Kiosk
@@ -278,9 +278,8 @@ async def seed_demo(settings: Settings, *, employees: int = 50, console: Console
     """Create the demo organisation (what is missing of it) and print how to sign in."""
     engine = create_engine(settings)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             credentials, created, kiosk_tokens = await _seed(session, settings, employees, console)
-            await session.commit()
     finally:
         await engine.dispose()
 

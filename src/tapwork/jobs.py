@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import procrastinate
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tapwork import db
 from tapwork.config import Settings
 from tapwork.kit.clock import utcnow
 
@@ -80,17 +81,9 @@ def runtime() -> Runtime:
     return _runtime
 
 
-@asynccontextmanager
-async def unit_of_work() -> AsyncIterator[AsyncSession]:
-    """One transaction for a task: committed when the block ends, rolled back on error."""
-    async with runtime().sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+def unit_of_work() -> AbstractAsyncContextManager[AsyncSession]:
+    """One transaction for a task (`tapwork.db.unit_of_work` on the runtime's sessionmaker)."""
+    return db.unit_of_work(runtime().sessionmaker)
 
 
 @asynccontextmanager

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from tapwork.config import Settings
+from tapwork.db import unit_of_work
 from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import RateLimited
 from tapwork.kit import ratelimit
@@ -89,12 +90,12 @@ def rate_limit(
         if not keys:
             return
         states = []
-        async with request.app.state.sessionmaker() as session:
+        # Its own transaction: the hit counts even when the request's unit of work rolls back.
+        async with unit_of_work(request.app.state.sessionmaker) as session:
             for key in keys:
                 states.append(
                     await ratelimit.hit_in(session, key, limit=allowed, window=window, now=now)
                 )
-            await session.commit()
         tightest = min(states, key=lambda s: s.remaining)
         request.scope.setdefault("state", {})["ratelimit_headers"] = tightest.headers(now)
         exceeded = [s for s in states if s.exceeded]

@@ -16,7 +16,7 @@ from tapwork.audit import service as audit
 from tapwork.badge import keys, sheet
 from tapwork.badge import service as badge_service
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
+from tapwork.db import create_engine, create_sessionmaker, unit_of_work
 from tapwork.department.models import Department
 from tapwork.kit.actor import Actor
 from tapwork.kit.clock import utcnow
@@ -33,14 +33,13 @@ class CliFailure(Exception):
 async def rotate_key(settings: Settings) -> tuple[str | None, str]:
     engine = create_engine(settings, pool_size=1, max_overflow=0)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             now = utcnow()
             old, new = await keys.rotate(session, now=now)
             await audit.record(
                 session, CLI_ACTOR, "badge_key.rotate", "badge_key", new, old={"kid": old}
             )
-            await session.commit()
-            return old, new
+        return old, new
     finally:
         await engine.dispose()
 
@@ -73,7 +72,8 @@ async def print_badges(
     """Write the sheet to `out`; returns the number of cards. Issues missing badges."""
     engine = create_engine(settings, pool_size=1, max_overflow=0)
     try:
-        async with create_sessionmaker(engine)() as session:
+        # Badges issued for the sheet must exist (committed) before the paper does.
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             department_id = None
             if department is not None:
                 department_id = await session.scalar(
@@ -92,8 +92,6 @@ async def print_badges(
             missing = [e for e in employee_ids if e not in found]
             if missing:
                 raise CliFailure(f"Unknown or inactive employee ids: {', '.join(missing)}")
-            # Badges issued for the sheet must exist before the paper does.
-            await session.commit()
     finally:
         await engine.dispose()
     with Progress(

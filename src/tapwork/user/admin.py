@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tapwork.audit import service as audit
 from tapwork.auth import password as password_policy
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
+from tapwork.db import create_engine, create_sessionmaker, unit_of_work
 from tapwork.kit.actor import Actor
 from tapwork.kit.clock import utcnow
 from tapwork.kit.security import PasswordHasher
@@ -120,8 +120,7 @@ async def create_admin(
     password_hash = await hasher.hash(password)
     engine = create_engine(settings, pool_size=1, max_overflow=0)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             await ensure_admin(session, data, password_hash)
-            await session.commit()
     finally:
         await engine.dispose()

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
+from tapwork.db import create_engine, create_sessionmaker, unit_of_work
 from tapwork.errors import AppError
 from tapwork.kit.actor import Actor
 from tapwork.kit.clock import utcnow
@@ -65,7 +65,7 @@ async def import_users(
 
     try:
         with progress:
-            async with create_sessionmaker(engine)() as session:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
                 result = await importer.run(
                     session,
                     data,
@@ -76,7 +76,6 @@ async def import_users(
                     invited_by="TAPWORK",
                     progress=report,
                 )
-                await session.commit()
     except ImportInvalid as exc:
         errors = exc.details["errors"]
         console.print(_error_table(errors))
