@@ -33,7 +33,7 @@ from tapwork.config import Settings
 from tapwork.db import create_engine, create_sessionmaker
 from tapwork.kit.clock import utcnow
 from tapwork.kit.logging import configure_logging
-from tapwork.migration import upgrade
+from tapwork.migration.revisions import upgrade
 from tapwork.notification.delivery import deliver_batch
 
 DB_NAME = "tapwork_bench_outbox"

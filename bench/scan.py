@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from tapwork.badge import codec  # noqa: E402
 from tapwork.kit.security import hash_token, new_token  # noqa: E402
-from tapwork.migration import upgrade  # noqa: E402
-from tapwork.role.permissions import SYSTEM_ROLES  # noqa: E402
+from tapwork.migration.revisions import upgrade  # noqa: E402
+from tapwork.permissions import SYSTEM_ROLES  # noqa: E402
 
 BADGE_SECRET = "bench-badge-secret-0123456789abcdef0123"
 DB_NAME = "tapwork_bench"

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from tapwork.config import Settings
 from tapwork.db import create_engine
 from tapwork.main import create_app
-from tapwork.migration import upgrade
+from tapwork.migration.revisions import upgrade
 from tapwork.role.service import sync_system_roles
 from tests.support import postgres
 from tests.support.clock import FrozenClock

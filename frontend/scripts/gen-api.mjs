@@ -10,7 +10,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = mkdtempSync(join(tmpdir(), "tapwork-openapi-"));
 const doc = join(tmp, "openapi.json");
 try {
-  execFileSync("uv", ["run", "--project", resolve(root, ".."), "python", "-m", "tapwork.frontend", "openapi", doc], {
+  execFileSync("uv", ["run", "--project", resolve(root, ".."), "python", "-m", "tapwork.devstack.frontend", "openapi", doc], {
     stdio: "inherit",
   });
   execFileSync(

@@ -23,7 +23,7 @@ def _settings() -> Settings:
 @app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply database migrations, then bring the four system roles up to date."""
-    from tapwork.bootstrap import migrate_database
+    from tapwork.migration.bootstrap import migrate_database
 
     settings = _settings()
     asyncio.run(migrate_database(settings, revision))
@@ -56,7 +56,7 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="jobs run at once")] = 4,
 ) -> None:
     """Run the background worker: email delivery and periodic jobs."""
-    from tapwork.worker import run_worker
+    from tapwork.worker.run import run_worker
 
     asyncio.run(run_worker(_settings(), concurrency=concurrency))
 
@@ -67,7 +67,7 @@ def up(
     demo: Annotated[bool, typer.Option(help="also run seed-demo (idempotent)")] = False,
 ) -> None:
     """Run the whole stack locally: database, mail catcher, migrations, API, worker, front ends."""
-    from tapwork.devstack import run_up
+    from tapwork.devstack.stack import run_up
 
     run_up(data_dir=data_dir, demo=demo)
 
@@ -92,7 +92,7 @@ def seed_demo(
     employees: Annotated[int, typer.Option(help="how many employees")] = 50,
 ) -> None:
     """Fill a realistic demo organisation and print the admin's credentials."""
-    from tapwork.demo import seed_demo as _seed
+    from tapwork.devstack.demo import seed_demo as _seed
 
     asyncio.run(_seed(_settings(), employees=employees, console=console))
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from tapwork.errors import AppError
-from tapwork.migration import head_revision
+from tapwork.migration.revisions import head_revision
 
 router = APIRouter(tags=["health"])
 

@@ -1,4 +1,5 @@
-"""Rate-limit dependencies for routes, on the PostgreSQL limiter of `kit/ratelimit.py`.
+"""Rate limits for routes: the `rate_limits` table and the route dependencies, on the
+PostgreSQL limiter of `kit/ratelimit.py` (plain SQL; kit knows no settings, errors or tables).
 
     @router.post("/login", dependencies=[auth_limit("auth.login", by_ip(), by_body("email"))])
 
@@ -17,18 +18,32 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Depends, Request
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from tapwork.config import Settings
-from tapwork.db import unit_of_work
+from tapwork.db import Base, unit_of_work
 from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import RateLimited
 from tapwork.kit import ratelimit
 
 MINUTE = timedelta(minutes=1)
+
+
+class RateLimit(Base):
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    hits: Mapped[int]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_rate_limits_expires_at", "expires_at"),)
+
 
 KeyPart = Callable[[Request], Awaitable[str | None]]
 """Returns the value to count under (None: this request has none, skip the key)."""

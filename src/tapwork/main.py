@@ -20,6 +20,7 @@ from tapwork.kit.clock import utcnow
 from tapwork.kit.logging import configure_logging
 from tapwork.kit.middleware import RequestMiddleware
 from tapwork.kit.security import PasswordHasher
+from tapwork.user.accounts import ACCOUNT_HOOKS
 
 API_DESCRIPTION = """
 TAPWORK records employee attendance from signed badges scanned at kiosks.
@@ -64,6 +65,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    # auth's account rules that belong to the domains above it (tapwork/auth/hooks.py).
+    app.state.account_hooks = ACCOUNT_HOOKS
     app.state.hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
     )

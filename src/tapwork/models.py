@@ -8,7 +8,7 @@ from tapwork.db import Base
 from tapwork.department.models import Department
 from tapwork.holiday.models import Holiday
 from tapwork.kiosk.models import Kiosk
-from tapwork.kit.models import RateLimit
+from tapwork.limits import RateLimit
 from tapwork.location.models import Location
 from tapwork.notification.models import OutboxEmail
 from tapwork.role.models import Role

@@ -9,11 +9,11 @@ from procrastinate.periodic import PeriodicDeferrer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork import jobs
 from tapwork.attendance.jobs import flag_missing_clockouts, missing_clockouts
 from tapwork.attendance.models import AttendanceRecord
 from tapwork.config import Settings
 from tapwork.notification.models import OutboxEmail
+from tapwork.worker import jobs
 from tests.support import factories as f
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org

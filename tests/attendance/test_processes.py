@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.config import Settings
-from tapwork.embedded_pg import free_port
+from tapwork.devstack.embedded_pg import free_port
 from tests.attendance.test_concurrency import build_world
 
 URL = "/api/v1/attendance"

@@ -43,7 +43,7 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
 
 
 async def test_not_ready_when_database_unreachable(settings) -> None:  # type: ignore[no-untyped-def]
-    from tapwork.embedded_pg import free_port
+    from tapwork.devstack.embedded_pg import free_port
     from tapwork.main import create_app
 
     settings.database_url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from tapwork.migration import downgrade, upgrade
+from tapwork.migration.revisions import downgrade, upgrade
 from tapwork.models import Base
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tapwork.badge.models import Badge
 from tapwork.config import Settings
-from tapwork.demo import seed_demo
 from tapwork.department.models import Department
+from tapwork.devstack.demo import seed_demo
 from tapwork.holiday.models import Holiday
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.security import hash_token

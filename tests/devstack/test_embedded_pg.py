@@ -12,7 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tapwork.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, find_binaries, free_port
+from tapwork.devstack.embedded_pg import (
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+    find_binaries,
+    free_port,
+)
 
 # Located without importing pgserver, whose import warns about XDG_RUNTIME_DIR.
 _spec = importlib.util.find_spec("pgserver")

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from tapwork.embedded_pg import free_port
-from tapwork.mailcatcher import MailStore, create_inbox_app
+from tapwork.devstack.embedded_pg import free_port
+from tapwork.devstack.mailcatcher import MailStore, create_inbox_app
 
 PNG = b"\x89PNG\r\n\x1a\n-not-really-an-image"
 

@@ -28,7 +28,7 @@ import httpx
 import psycopg
 import pytest
 
-from tapwork.embedded_pg import free_port, port_is_free
+from tapwork.devstack.embedded_pg import free_port, port_is_free
 from tests.support.smtp import SmtpServer
 
 START_TIMEOUT = 90.0

@@ -24,15 +24,15 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tapwork import frontend
 from tapwork.badge import service as badge_service
 from tapwork.config import Settings
 from tapwork.db import create_engine
-from tapwork.embedded_pg import free_port
+from tapwork.devstack import frontend
+from tapwork.devstack.embedded_pg import free_port
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.security import hash_token, new_token
 from tapwork.main import create_app
-from tapwork.migration import upgrade
+from tapwork.migration.revisions import upgrade
 from tapwork.role.service import sync_system_roles
 from tapwork.user.models import User
 from tests.e2e import clips

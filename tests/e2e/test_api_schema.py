@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tapwork import frontend
+from tapwork.devstack import frontend
 
 SCHEMA = frontend.FRONTEND_DIR / "shared" / "src" / "api" / "schema.d.ts"
 GENERATOR = frontend.FRONTEND_DIR / "node_modules" / ".bin" / "openapi-typescript"

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tapwork import frontend
 from tapwork.config import Settings
+from tapwork.devstack import frontend
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork import jobs
 from tapwork.config import Settings
 from tapwork.db import DbSession
 from tapwork.main import create_app
@@ -26,6 +25,7 @@ from tapwork.notification.jobs import prune_sent_mail
 from tapwork.notification.kinds import Kind
 from tapwork.notification.models import OutboxEmail
 from tapwork.notification.service import enqueue
+from tapwork.worker import jobs
 from tests.notification.conftest import SlowHandler
 from tests.support.clock import FrozenClock
 from tests.support.smtp import SmtpServer

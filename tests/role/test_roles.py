@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit.models import AuditLog
+from tapwork.permissions import ALL_PERMISSIONS, SYSTEM_ROLES, P
 from tapwork.role.models import Role
-from tapwork.role.permissions import ALL_PERMISSIONS, SYSTEM_ROLES, P
 from tests.support import factories as f
 from tests.support.personas import Org
 

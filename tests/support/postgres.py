@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tapwork.embedded_pg import free_port
+from tapwork.devstack.embedded_pg import free_port
 
 
 def _bin_dir() -> Path | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tapwork.embedded_pg import free_port
+from tapwork.devstack.embedded_pg import free_port
 
 
 @dataclass

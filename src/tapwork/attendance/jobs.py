@@ -9,16 +9,16 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork import jobs
 from tapwork.attendance import rules
 from tapwork.attendance.models import AttendanceRecord
 from tapwork.config import Settings
-from tapwork.jobs import app
 from tapwork.location.models import Location
 from tapwork.notification import service as notification
 from tapwork.notification.kinds import Kind
 from tapwork.shift.models import Shift
 from tapwork.user.models import User
+from tapwork.worker import jobs
+from tapwork.worker.jobs import app
 
 log = structlog.get_logger("tapwork.attendance.jobs")
 

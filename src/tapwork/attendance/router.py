@@ -33,7 +33,7 @@ from tapwork.errors import InvalidInput
 from tapwork.kiosk.deps import MAX_TOKEN_LENGTH
 from tapwork.kiosk.errors import KioskUnauthorized
 from tapwork.kit.pagination import Page, Pagination
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 from tapwork.user.models import User
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])

@@ -35,7 +35,7 @@ from tapwork.kit.actor import Actor
 from tapwork.location.models import Location
 from tapwork.notification import service as notification
 from tapwork.notification.kinds import Kind
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 from tapwork.shift.models import Shift
 from tapwork.user.models import User
 

@@ -13,7 +13,7 @@ from tapwork.auth.deps import Principal, require
 from tapwork.db import DbSession
 from tapwork.errors import InvalidInput
 from tapwork.kit.pagination import Page, Pagination
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

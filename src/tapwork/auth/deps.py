@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
+from tapwork.auth.hooks import AccountHooks
 from tapwork.auth.sessions import Client
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now, client_ip
@@ -108,5 +109,11 @@ def _hasher(request: Request) -> PasswordHasher:
     return hasher
 
 
+async def _account_hooks(request: Request) -> AccountHooks:
+    hooks: AccountHooks = request.app.state.account_hooks
+    return hooks
+
+
 RequestClient = Annotated[Client, Depends(_client)]
+Hooks = Annotated[AccountHooks, Depends(_account_hooks)]
 Hasher = Annotated[PasswordHasher, Depends(_hasher)]

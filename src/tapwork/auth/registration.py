@@ -15,18 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tapwork.audit import service as audit
 from tapwork.auth import password as policy
 from tapwork.auth import service, tokens
-from tapwork.auth.errors import EmployeeIdTaken, RegistrationDisabled, field_error
+from tapwork.auth.errors import EmployeeIdTaken, RegistrationDisabled
+from tapwork.auth.hooks import AccountHooks
 from tapwork.auth.schemas import RegisterIn
 from tapwork.auth.sessions import Client
 from tapwork.auth.tokens import Purpose
 from tapwork.config import Settings
-from tapwork.department.models import Department
 from tapwork.kit.security import PasswordHasher
 from tapwork.notification import service as notification
 from tapwork.notification.kinds import Kind
-from tapwork.role import service as role_service
-from tapwork.role.permissions import DEFAULT_ROLE
-from tapwork.shift.models import Shift
+from tapwork.user.models import AUDIT_FIELDS as USER_AUDIT_FIELDS
 from tapwork.user.models import User
 
 
@@ -43,6 +41,7 @@ async def register(
     settings: Settings,
     now: datetime,
     client: Client,
+    hooks: AccountHooks,
 ) -> None:
     """Create an unverified employee and mail a verification link.
 
@@ -53,10 +52,7 @@ async def register(
         raise RegistrationDisabled("Self-registration is switched off; ask HR for an invitation")
     password = policy.normalise(data.password)
     policy.check(password, email=data.email, settings=settings, field="password")
-    if data.department_id and await session.get(Department, data.department_id) is None:
-        raise field_error("department_id", "No such department")
-    if data.shift_id and await session.get(Shift, data.shift_id) is None:
-        raise field_error("shift_id", "No such shift")
+    await hooks.check_placement(session, data.department_id, data.shift_id)
     # Hashed before the address is looked up, so both answers take the same time.
     password_hash = await hasher.hash(password)
     # employee_id before email: a 409 must not depend on whether the email exists.
@@ -74,8 +70,7 @@ async def register(
             },
         )
         return
-    role = await role_service.get_by_name(session, DEFAULT_ROLE)
-    assert role is not None, "system roles are seeded by `tapwork migrate`"
+    role = await hooks.default_role(session)
     user = User(
         email=data.email,
         employee_id=data.employee_id,
@@ -103,7 +98,7 @@ async def register(
         "auth.register",
         "user",
         user.id,
-        new=audit.snapshot(user, service.USER_FIELDS),
+        new=audit.snapshot(user, USER_AUDIT_FIELDS),
     )
     raw = await tokens.issue(
         session,
@@ -121,7 +116,13 @@ async def register(
 
 
 async def verify_email(
-    session: AsyncSession, raw: str, *, settings: Settings, now: datetime, client: Client
+    session: AsyncSession,
+    raw: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    client: Client,
+    hooks: AccountHooks,
 ) -> User:
     _, user = await service.token_user(session, raw, Purpose.VERIFY_EMAIL, now=now)
     if user.email_verified_at is None:
@@ -135,5 +136,5 @@ async def verify_email(
             old={"email_verified_at": None},
             new={"email_verified_at": now},
         )
-        await service.queue_welcome(session, user, settings=settings, now=now)
+        await hooks.welcome(session, user, settings, now)
     return user

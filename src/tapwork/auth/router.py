@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from tapwork.auth import registration, service
-from tapwork.auth.deps import CurrentUser, Hasher, RequestClient
+from tapwork.auth.deps import CurrentUser, Hasher, Hooks, RequestClient
 from tapwork.auth.errors import RefreshTokenReused
 from tapwork.auth.schemas import (
     Accepted,
@@ -64,6 +64,7 @@ async def register(
     now: Now,
     hasher: Hasher,
     client: RequestClient,
+    hooks: Hooks,
 ) -> Accepted:
     """Create an account (role employee) and email a link that confirms the address.
 
@@ -73,20 +74,27 @@ async def register(
     422 naming the field for a weak password or an unknown department or shift.
     """
     await registration.register(
-        session, body, hasher=hasher, settings=settings, now=now, client=client
+        session, body, hasher=hasher, settings=settings, now=now, client=client, hooks=hooks
     )
     return Accepted(message=REGISTERED)
 
 
 @router.post("/verify-email", dependencies=[auth_limit("auth.verify_email", by_ip())])
 async def verify_email(
-    body: TokenIn, session: DbSession, settings: AppSettings, now: Now, client: RequestClient
+    body: TokenIn,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+    client: RequestClient,
+    hooks: Hooks,
 ) -> Verified:
     """Confirm an email address with the token from the verification email.
 
     400 `INVALID_TOKEN` when the token is unknown, used or expired.
     """
-    await registration.verify_email(session, body.token, settings=settings, now=now, client=client)
+    await registration.verify_email(
+        session, body.token, settings=settings, now=now, client=client, hooks=hooks
+    )
     return Verified(message="Email address confirmed; you can sign in now.")
 
 
@@ -207,6 +215,7 @@ async def accept_invite(
     now: Now,
     hasher: Hasher,
     client: RequestClient,
+    hooks: Hooks,
 ) -> SessionOut:
     """Choose the first password of an invited account; answers like login (signed in).
 
@@ -214,7 +223,14 @@ async def accept_invite(
     `password` when it does not meet the policy.
     """
     issued = await service.accept_invite(
-        session, body.token, body.password, hasher=hasher, settings=settings, now=now, client=client
+        session,
+        body.token,
+        body.password,
+        hasher=hasher,
+        settings=settings,
+        now=now,
+        client=client,
+        hooks=hooks,
     )
     return _session_out(issued)
 

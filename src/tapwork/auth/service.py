@@ -27,10 +27,10 @@ from tapwork.auth.errors import (
     RefreshTokenReused,
     field_error,
 )
+from tapwork.auth.hooks import AccountHooks
 from tapwork.auth.models import ActionToken
 from tapwork.auth.sessions import Client, IssuedSession
 from tapwork.auth.tokens import Purpose
-from tapwork.badge import service as badge_service
 from tapwork.config import Settings
 from tapwork.kit.security import PasswordHasher
 from tapwork.notification import service as notification
@@ -38,18 +38,6 @@ from tapwork.notification.kinds import Kind
 from tapwork.user.models import User
 
 log = structlog.get_logger("tapwork.auth")
-
-USER_FIELDS = (
-    "email",
-    "employee_id",
-    "first_name",
-    "last_name",
-    "role_id",
-    "department_id",
-    "shift_id",
-    "is_active",
-    "email_verified_at",
-)
 
 
 def portal_url(settings: Settings, page: str, token: str | None = None) -> str:
@@ -70,16 +58,6 @@ async def _verify(
         # An imported or hand-disabled hash ("!", "*"): no password opens it.
         log.warning("unknown_password_hash_format")
         return False, None
-
-
-async def queue_welcome(
-    session: AsyncSession, user: User, *, settings: Settings, now: datetime
-) -> None:
-    """The one place the welcome mail is queued (after verification or an accepted invite)."""
-    context: dict[str, Any] = {"login_url": portal_url(settings, "login")}
-    badge = await badge_service.ensure_active(session, user, now=now, settings=settings)
-    context["badge_code"] = badge.code_data
-    await notification.enqueue(session, Kind.WELCOME, to=user, context=context)
 
 
 async def token_user(
@@ -241,6 +219,7 @@ async def accept_invite(
     settings: Settings,
     now: datetime,
     client: Client,
+    hooks: AccountHooks,
 ) -> IssuedSession:
     """Set the first password of an invited user; the invitation proves the address."""
     _, user = await token_user(session, raw, Purpose.INVITE, now=now)
@@ -261,7 +240,7 @@ async def accept_invite(
         user.id,
         new={"password_changed_at": now, "email_verified_at": user.email_verified_at},
     )
-    await queue_welcome(session, user, settings=settings, now=now)
+    await hooks.welcome(session, user, settings, now)
     return await sessions.start(session, user, settings=settings, now=now, client=client)
 
 

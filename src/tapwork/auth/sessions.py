@@ -9,6 +9,7 @@ token), so the whole family is revoked and both must sign in again.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,9 +110,16 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID, *, now: dat
 
 async def revoke_all(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> None:
     """End every session of the user (password set, reset or changed)."""
+    await revoke_all_of(session, [user_id], now=now)
+
+
+async def revoke_all_of(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID], *, now: datetime
+) -> None:
+    """End every session of these users in one statement (deactivation, role changes)."""
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .where(RefreshToken.user_id.in_(user_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 

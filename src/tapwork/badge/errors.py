@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tapwork.errors import AppError, Conflict
+from tapwork.errors import AppError, Conflict, NotFound
 
 if TYPE_CHECKING:
     from tapwork.badge.models import Badge
@@ -53,3 +53,7 @@ class BadgeConflict(Conflict):
     """Two regenerations raced; the database let one win."""
 
     code = "BADGE_CONFLICT"
+
+
+class NoActiveBadge(NotFound):
+    code = "BADGE_NOT_FOUND"

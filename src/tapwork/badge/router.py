@@ -16,7 +16,7 @@ from tapwork.badge.schemas import BadgeFormat, BadgeRead, RegenerateRequest
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
 from tapwork.errors import InvalidInput
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 from tapwork.user.models import User
 
 router = APIRouter(tags=["badges"])

@@ -23,21 +23,17 @@ from tapwork.badge.errors import (
     BadgeRevoked,
     BadgeSuperseded,
     InvalidQrCode,
+    NoActiveBadge,
 )
 from tapwork.badge.models import Badge
 from tapwork.badge.sheet import Card
 from tapwork.config import Settings
 from tapwork.department.models import Department
-from tapwork.errors import NotFound
 from tapwork.kit.actor import Actor
 from tapwork.user.errors import UserNotFound
 from tapwork.user.models import User
 
 AUDIT_FIELDS = ("user_id", "kid", "issued_at", "expires_at", "revoked_at", "revoke_reason")
-
-
-class NoActiveBadge(NotFound):
-    code = "BADGE_NOT_FOUND"
 
 
 def _ring(settings: Settings | None) -> codec.Keyring:

@@ -11,7 +11,7 @@ from tapwork.department import service
 from tapwork.department.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
 from tapwork.kit.pagination import Page, Pagination
 from tapwork.kit.types import Search
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 router = APIRouter(prefix="/departments", tags=["departments"])
 

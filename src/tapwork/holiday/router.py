@@ -13,7 +13,7 @@ from tapwork.holiday.errors import invalid_field
 from tapwork.holiday.schemas import HolidayCreate, HolidayRead, HolidayUpdate
 from tapwork.holiday.service import HolidayFilter
 from tapwork.kit.pagination import Page, Pagination
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 router = APIRouter(prefix="/holidays", tags=["holidays"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapwork.errors import AppError, Forbidden, Unauthorized
+from tapwork.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 
 
 class KioskUnauthorized(Unauthorized):
@@ -34,3 +34,11 @@ class PairingCodeExpired(AppError):
 
 class RevokedKioskNeedsAdmin(Forbidden):
     code = "KIOSK_REVOKED_NEEDS_ADMIN"
+
+
+class KioskNotFound(NotFound):
+    code = "KIOSK_NOT_FOUND"
+
+
+class KioskHasScans(Conflict):
+    code = "KIOSK_IN_USE"

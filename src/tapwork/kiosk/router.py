@@ -28,7 +28,7 @@ from tapwork.kiosk.schemas import (
 )
 from tapwork.kit import ratelimit
 from tapwork.kit.pagination import Page, Pagination
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 router = APIRouter(prefix="/kiosks", tags=["kiosks"])
 

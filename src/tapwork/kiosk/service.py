@@ -17,13 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tapwork.attendance.models import ScanEvent
 from tapwork.audit import service as audit
 from tapwork.config import Settings
-from tapwork.errors import Conflict, NotFound
-from tapwork.kiosk.errors import PairingCodeExpired, PairingCodeInvalid
+from tapwork.kiosk.errors import (
+    KioskHasScans,
+    KioskNotFound,
+    PairingCodeExpired,
+    PairingCodeInvalid,
+)
 from tapwork.kiosk.models import Kiosk
 from tapwork.kiosk.schemas import KioskCreate, KioskUpdate
 from tapwork.kit.actor import Actor
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.kit.security import hash_token, new_token
+from tapwork.location.errors import LocationNotFound
 from tapwork.location.models import Location
 
 # No 0/O, 1/I/L: read aloud or typed from a sticky note without mistakes. 31^8 ≈ 2^39, and
@@ -31,18 +36,6 @@ from tapwork.location.models import Location
 PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 PAIRING_LENGTH = 8
 AUDIT_FIELDS = ("name", "location_id", "paired_at", "revoked_at", "pairing_expires_at")
-
-
-class KioskNotFound(NotFound):
-    code = "KIOSK_NOT_FOUND"
-
-
-class LocationNotFound(NotFound):
-    code = "LOCATION_NOT_FOUND"
-
-
-class KioskHasScans(Conflict):
-    code = "KIOSK_IN_USE"
 
 
 def new_pairing_code() -> str:

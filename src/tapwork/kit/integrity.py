@@ -13,8 +13,6 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.errors import AppError
-
 
 def constraint_name(exc: IntegrityError) -> str | None:
     diag = getattr(exc.orig, "diag", None)
@@ -24,7 +22,7 @@ def constraint_name(exc: IntegrityError) -> str | None:
 
 @asynccontextmanager
 async def constraint_errors(
-    session: AsyncSession, errors: Mapping[str, Callable[[], AppError]]
+    session: AsyncSession, errors: Mapping[str, Callable[[], Exception]]
 ) -> AsyncIterator[None]:
     """Run the block in a SAVEPOINT (flushed on exit); map named constraint violations."""
     try:

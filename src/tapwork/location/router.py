@@ -11,7 +11,7 @@ from tapwork.kit.pagination import Page, Pagination
 from tapwork.kit.types import Search
 from tapwork.location import service
 from tapwork.location.schemas import LocationCreate, LocationRead, LocationUpdate
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 router = APIRouter(prefix="/locations", tags=["locations"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import structlog
 
-from tapwork import jobs
-from tapwork.jobs import app
 from tapwork.notification.delivery import prune_sent
+from tapwork.worker import jobs
+from tapwork.worker.jobs import app
 
 log = structlog.get_logger("tapwork.notification.jobs")
 

@@ -13,7 +13,7 @@ from tapwork.kit.types import Search
 from tapwork.notification import service
 from tapwork.notification.kinds import Kind
 from tapwork.notification.schemas import DeliveryStatus, NotificationRead
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

@@ -13,6 +13,7 @@ from tapwork.audit import service as audit_service
 from tapwork.audit.service import snapshot
 from tapwork.kit.actor import Actor
 from tapwork.kit.pagination import PageParams, paginate
+from tapwork.kit.search import contains
 from tapwork.notification.errors import NotificationNotFailed, NotificationNotFound
 from tapwork.notification.kinds import SECURITY_KINDS, Kind
 from tapwork.notification.models import OutboxEmail
@@ -55,11 +56,6 @@ async def enqueue(
     return row
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def list_emails(
     session: AsyncSession,
     params: PageParams,
@@ -75,7 +71,7 @@ async def list_emails(
     if kind is not None:
         query = query.where(OutboxEmail.kind == kind)
     if to is not None:
-        query = query.where(OutboxEmail.to_address.ilike(_like(to), escape="\\"))
+        query = query.where(contains(OutboxEmail.to_address, to))
     return await paginate(session, query, params)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 DESCRIPTIONS: dict[str, str] = {
     P.USERS_READ_DEPARTMENT: "See the users of the departments you manage",

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 from tapwork.auth.deps import Principal, require
 from tapwork.db import DbSession
 from tapwork.kit.pagination import Page, Pagination
+from tapwork.permissions import P
 from tapwork.role import service
-from tapwork.role.permissions import P
 from tapwork.role.schemas import PermissionRead, RoleCreate, RoleRead, RoleUpdate
 
 router = APIRouter(prefix="/roles", tags=["roles"])

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tapwork.audit import crud
 from tapwork.kit.actor import Actor
 from tapwork.kit.pagination import PageParams, paginate
+from tapwork.permissions import ALL_PERMISSIONS, SYSTEM_ROLES, P
 from tapwork.role.catalogue import DESCRIPTIONS
 from tapwork.role.errors import (
     PermissionNotHeld,
@@ -19,7 +20,6 @@ from tapwork.role.errors import (
     UnknownPermissions,
 )
 from tapwork.role.models import Role
-from tapwork.role.permissions import ALL_PERMISSIONS, SYSTEM_ROLES, P
 from tapwork.role.schemas import PermissionRead, RoleCreate, RoleRead, RoleUpdate
 from tapwork.user.models import User
 

@@ -9,7 +9,7 @@ from tapwork.auth.deps import Principal, require
 from tapwork.db import DbSession
 from tapwork.kit.pagination import Page, Pagination
 from tapwork.kit.types import Search
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 from tapwork.shift import service
 from tapwork.shift.schemas import ShiftCreate, ShiftRead, ShiftUpdate
 

@@ -17,8 +17,8 @@ from tapwork.kit.actor import Actor
 from tapwork.kit.clock import utcnow
 from tapwork.kit.security import PasswordHasher
 from tapwork.kit.types import Email, EmployeeId, Name
+from tapwork.permissions import ALL_PERMISSIONS
 from tapwork.role import service as role_service
-from tapwork.role.permissions import ALL_PERMISSIONS
 from tapwork.user import service as user_service
 from tapwork.user.models import User
 

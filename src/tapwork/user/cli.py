@@ -14,7 +14,7 @@ from tapwork.db import create_engine, create_sessionmaker, unit_of_work
 from tapwork.errors import AppError
 from tapwork.kit.actor import Actor
 from tapwork.kit.clock import utcnow
-from tapwork.role.permissions import ALL_PERMISSIONS
+from tapwork.permissions import ALL_PERMISSIONS
 from tapwork.user import importer
 from tapwork.user.errors import ImportInvalid
 

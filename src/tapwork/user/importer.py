@@ -1,5 +1,7 @@
 """Bulk CSV import of employees, shared by `POST /users/import` and `tapwork import-users`.
 
+Reading the file is `import_csv.py`; this module validates the rows and writes them.
+
 Two phases. Validation reads every row and resolves every name with ONE query per table
 (departments, shifts, locations, roles, existing users), so a 5,000-row file costs a handful of
 queries, not thousands. Only when every row is good (or the caller asked to skip bad rows) are
@@ -12,8 +14,6 @@ without a `role` column must not demote anyone); clearing is done through the AP
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,30 +21,27 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit import service as audit
-from tapwork.auth.models import ActionToken, RefreshToken
-from tapwork.auth.tokens import Purpose
+from tapwork.auth import sessions, tokens
 from tapwork.config import Settings
 from tapwork.department.models import Department
 from tapwork.kit.actor import Actor
-from tapwork.kit.security import hash_token, new_token
 from tapwork.kit.types import Email, EmployeeId, Label, Name
 from tapwork.location.models import Location
 from tapwork.notification import service as notification
 from tapwork.notification.kinds import Kind
+from tapwork.permissions import DEFAULT_ROLE
 from tapwork.role.models import Role
-from tapwork.role.permissions import DEFAULT_ROLE
 from tapwork.shift.models import Shift
 from tapwork.user import service as user_service
 from tapwork.user.errors import ImportInvalid
+from tapwork.user.import_csv import OPTIONAL_COLUMNS, RawRow, parse, row_error
 from tapwork.user.models import User
 from tapwork.user.schemas import ImportResult, ImportRowError
 
-REQUIRED_COLUMNS = ("email", "employee_id", "first_name", "last_name")
-OPTIONAL_COLUMNS = ("department", "shift", "location", "role")
 CHUNK = 500
 
 # phase ("validate" | "import"), done, total
@@ -90,69 +87,6 @@ class Plan:
         return len({e.row for e in self.errors})
 
 
-# ---- parsing ------------------------------------------------------------------------------
-
-
-def _delimiter(header_line: str) -> str:
-    # Spreadsheets in comma-decimal locales (es-ES among them) save CSV with semicolons.
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-
-
-@dataclass(frozen=True, slots=True)
-class RawRow:
-    number: int  # as in the file: the header is row 1
-    cells: dict[str, str]
-    extra_values: bool = False
-
-
-def parse(data: bytes) -> list[RawRow]:
-    """The data rows of a CSV file. Raises ImportInvalid for problems that make the whole file
-    unreadable (encoding, header)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _unreadable(
-            [_err(line, "file", "The file is not UTF-8 text (save it as CSV UTF-8)")]
-        ) from exc
-    if not text.strip():
-        raise _unreadable([_err(1, "file", "The file is empty")])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]))
-    records: list[tuple[int, list[str]]] = []
-    try:
-        for number, cells in enumerate(reader, start=1):
-            records.append((number, cells))
-    except csv.Error as exc:
-        raise _unreadable([_err(reader.line_num, "file", f"Unreadable CSV: {exc}")]) from exc
-    header = [h.strip().lower().replace(" ", "_") for h in records[0][1]]
-    problems = [
-        _err(1, column, "Required column is missing")
-        for column in REQUIRED_COLUMNS
-        if column not in header
-    ]
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    problems += [_err(1, h or "(empty)", "Unknown column") for h in header if h not in known]
-    problems += [_err(1, h, "Column appears twice") for h in set(header) if header.count(h) > 1]
-    if problems:
-        raise _unreadable(problems)
-    rows = []
-    for number, cells in records[1:]:
-        if not any(c.strip() for c in cells):
-            continue  # blank line; numbering still follows the file
-        values = dict(zip(header, cells, strict=False))
-        rows.append(RawRow(number, values, extra_values=len(cells) > len(header)))
-    return rows
-
-
-def _unreadable(errors: list[ImportRowError]) -> ImportInvalid:
-    return ImportInvalid([e.model_dump() for e in errors], rows=0)
-
-
-def _err(row: int, field: str, message: str) -> ImportRowError:
-    return ImportRowError(row=row, field=field, message=message)
-
-
 def _message(error: Any) -> str:
     if error["type"] in ("string_too_short", "missing") or error.get("input") == "":
         return "Required"
@@ -196,14 +130,14 @@ class _Checked:
 
 def _check_cells(raw: RawRow) -> _Checked:
     if raw.extra_values:
-        error = _err(raw.number, "row", "More values than columns in the header")
+        error = row_error(raw.number, "row", "More values than columns in the header")
         return _Checked(raw.number, None, {}, [error])
     values = {k: (v.strip() or None) if k in OPTIONAL_COLUMNS else v for k, v in raw.cells.items()}
     try:
         row = ImportRow.model_validate(values)
     except ValidationError as exc:
         errors = [
-            _err(raw.number, str(e["loc"][0]) if e["loc"] else "row", _message(e))
+            row_error(raw.number, str(e["loc"][0]) if e["loc"] else "row", _message(e))
             for e in exc.errors()
         ]
         failed = {e.field for e in errors}
@@ -263,18 +197,20 @@ async def validate(
         if row is not None:
             if row.employee_id in seen_ids:
                 first = seen_ids[row.employee_id]
-                errors.append(_err(number, "employee_id", f"Duplicate of row {first}"))
+                errors.append(row_error(number, "employee_id", f"Duplicate of row {first}"))
             if row.email in seen_emails:
-                errors.append(_err(number, "email", f"Duplicate of row {seen_emails[row.email]}"))
+                errors.append(
+                    row_error(number, "email", f"Duplicate of row {seen_emails[row.email]}")
+                )
             seen_ids.setdefault(row.employee_id, number)
             seen_emails.setdefault(row.email, number)
             target = by_employee_id.get(row.employee_id)
             owner = by_email.get(row.email)
             if owner is not None and owner is not target:
-                errors.append(_err(number, "email", "Already used by another user"))
+                errors.append(row_error(number, "email", "Already used by another user"))
             if target is not None and not user_service.may_hold(actor, target.role):
                 message = "Belongs to a user whose role you cannot change"
-                errors.append(_err(number, "employee_id", message))
+                errors.append(row_error(number, "employee_id", message))
         refs: dict[str, Any] = {}
         for column in ("department", "shift", "location", "role"):
             name = item.names.get(column)
@@ -282,10 +218,10 @@ async def validate(
                 name = DEFAULT_ROLE  # new users default to employee; existing keep theirs
             refs[column] = _pick(found[column], name) if name else None
             if name and refs[column] is None:
-                errors.append(_err(number, column, f"No {column} named {name!r}"))
+                errors.append(row_error(number, column, f"No {column} named {name!r}"))
         role: Role | None = refs["role"]
         if role is not None and not user_service.may_hold(actor, role):
-            errors.append(_err(number, "role", f"You cannot assign the role {role.name}"))
+            errors.append(row_error(number, "role", f"You cannot assign the role {role.name}"))
         if errors or row is None:
             plan.errors.extend(errors)
             continue
@@ -306,20 +242,6 @@ async def validate(
 
 
 # ---- writing ------------------------------------------------------------------------------
-
-
-def _invitation(user: User, *, settings: Settings, now: datetime) -> tuple[ActionToken, str]:
-    # What auth.tokens.issue does, minus its per-user UPDATE of earlier tokens: a user created
-    # by this import has none, and 5,000 extra round trips would dominate the import.
-    raw = new_token()
-    token = ActionToken(
-        user_id=user.id,
-        purpose=Purpose.INVITE.value,
-        token_hash=hash_token(raw),
-        created_at=now,
-        expires_at=now + timedelta(hours=settings.invite_token_hours),
-    )
-    return token, raw
 
 
 def _chunks(items: list[_Good]) -> Iterable[list[_Good]]:
@@ -410,13 +332,23 @@ async def apply(
         session.add_all(new_users)
         # Users first, so the tokens and outbox rows below find them.
         await user_service.flush_unique(session)
-        for user in new_users:
+        invitations = (
+            tokens.issue_to_new_users(
+                session,
+                new_users,
+                tokens.Purpose.INVITE,
+                now=now,
+                ttl=timedelta(hours=settings.invite_token_hours),
+            )
+            if send_invites
+            else []
+        )
+        for index, user in enumerate(new_users):
             new = user_service.audit_snapshot(user)
             entry = await audit.record(session, actor, "user.create", "user", user.id, new=new)
             entry.created_at = now
             if send_invites:
-                token, raw = _invitation(user, settings=settings, now=now)
-                session.add(token)
+                raw = invitations[index]
                 mail = await notification.enqueue(
                     session,
                     Kind.INVITATION,
@@ -432,11 +364,7 @@ async def apply(
         done += len(chunk)
         progress("import", done, len(plan.good))
     if sessions_ended:
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id.in_(sessions_ended), RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        await sessions.revoke_all_of(session, sessions_ended, now=now)
     return created, updated
 
 

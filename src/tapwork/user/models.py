@@ -54,3 +54,19 @@ class User(UUIDPk, Timestamps, Base):
     @property
     def permissions(self) -> frozenset[str]:
         return frozenset(self.role.permissions)
+
+
+# The one list of a user's fields the audit log records (user changes, registration, import).
+AUDIT_FIELDS = (
+    "email",
+    "employee_id",
+    "first_name",
+    "last_name",
+    "role_id",
+    "department_id",
+    "shift_id",
+    "location_id",
+    "is_active",
+    "email_verified_at",
+    "notification_preferences",
+)

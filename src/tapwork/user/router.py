@@ -13,7 +13,7 @@ from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
 from tapwork.kit.pagination import Page, Pagination
 from tapwork.kit.types import Search
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 from tapwork.user import importer
 from tapwork.user import service as user_service
 from tapwork.user.errors import UnsupportedMediaType

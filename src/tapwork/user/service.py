@@ -12,23 +12,23 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from tapwork.audit import service as audit
-from tapwork.auth import tokens
-from tapwork.auth.models import RefreshToken
+from tapwork.auth import sessions, tokens
 from tapwork.config import Settings
 from tapwork.department.models import Department
 from tapwork.kit.actor import Actor
 from tapwork.kit.pagination import PageParams, paginate
+from tapwork.kit.search import contains
 from tapwork.location.models import Location
 from tapwork.notification import service as notification
 from tapwork.notification.kinds import Kind
+from tapwork.permissions import DEFAULT_ROLE, P
 from tapwork.role.models import Role
-from tapwork.role.permissions import DEFAULT_ROLE, P
 from tapwork.shift.models import Shift
 from tapwork.user.errors import (
     CannotChangeSelf,
@@ -39,22 +39,8 @@ from tapwork.user.errors import (
     UnknownReference,
     UserNotFound,
 )
-from tapwork.user.models import User
+from tapwork.user.models import AUDIT_FIELDS, User
 from tapwork.user.schemas import MeUpdate, UserCreate, UserUpdate
-
-AUDIT_FIELDS = (
-    "email",
-    "employee_id",
-    "first_name",
-    "last_name",
-    "role_id",
-    "department_id",
-    "shift_id",
-    "location_id",
-    "is_active",
-    "email_verified_at",
-    "notification_preferences",
-)
 
 
 def audit_snapshot(user: User) -> dict[str, Any]:
@@ -97,11 +83,6 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def list_users(
     session: AsyncSession,
     actor: Actor,
@@ -120,13 +101,12 @@ async def list_users(
     if role is not None:
         query = query.where(User.role_id.in_(select(Role.id).where(Role.name == role)))
     if search is not None:
-        pattern = _like(search)
         full_name = func.concat(User.first_name, " ", User.last_name)
         query = query.where(
             or_(
-                full_name.ilike(pattern, escape="\\"),
-                User.email.ilike(pattern, escape="\\"),
-                User.employee_id.ilike(pattern, escape="\\"),
+                contains(full_name, search),
+                contains(User.email, search),
+                contains(User.employee_id, search),
             )
         )
     query = query.order_by(User.last_name, User.first_name, User.id)
@@ -229,11 +209,7 @@ async def flush_unique(session: AsyncSession) -> None:
 async def end_sessions(session: AsyncSession, user: User, *, now: datetime) -> None:
     """Access tokens issued before now stop working; refresh tokens are revoked."""
     user.sessions_valid_after = now
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    await sessions.revoke_all(session, user.id, now=now)
 
 
 def accept_url(settings: Settings, raw_token: str) -> str:

@@ -1,12 +1,13 @@
 """Builds and serves the front ends: the Scanner App at `/` and the portal at `/portal/`.
 
-`tapwork up` calls `build_if_stale()` then serves `create_static_app(settings)` on port 3000.
-The built assets live in `frontend/<package>/dist`; `FRONTEND_DIST` may point at another
-folder laid out the same way (`<dir>/scanner/dist`, `<dir>/portal/dist`), e.g. in a container
-image built by a separate stage.
+`tapwork up` (devstack/stack.py) calls `build_if_stale()` then serves
+`create_static_app(settings)` on port 3000. The built assets live in
+`frontend/<package>/dist`; `FRONTEND_DIST` may point at another folder laid out the same way
+(`<dir>/scanner/dist`, `<dir>/portal/dist`), e.g. in a container image built by a separate
+stage.
 
-`python -m tapwork.frontend openapi PATH` writes the API's OpenAPI document (no server, no
-database) for `npm run gen:api`.
+`python -m tapwork.devstack.frontend openapi PATH` writes the API's OpenAPI document (no
+server, no database) for `npm run gen:api`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from starlette.types import Scope
 
 from tapwork.config import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FRONTEND_DIR = REPO_ROOT / "frontend"
 PACKAGES = ("scanner", "portal")
 # What a build reads: a change to any of these makes the dist stale.
@@ -177,7 +178,7 @@ def _main(argv: list[str]) -> int:
     if argv == ["build"]:
         build_if_stale()
         return 0
-    print("usage: python -m tapwork.frontend openapi PATH | build", file=sys.stderr)
+    print("usage: python -m tapwork.devstack.frontend openapi PATH | build", file=sys.stderr)
     return 2
 
 

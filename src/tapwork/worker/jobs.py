@@ -2,8 +2,8 @@
 
 Domains write `<domain>/jobs.py`:
 
-    from tapwork import jobs
-    from tapwork.jobs import app
+    from tapwork.worker import jobs
+    from tapwork.worker.jobs import app
 
     @app.periodic(cron="*/5 * * * *", periodic_id="missing_clockouts")
     @app.task(queueing_lock="missing_clockouts")
@@ -12,14 +12,13 @@ Domains write `<domain>/jobs.py`:
             await do_the_work(session, settings=jobs.runtime().settings, now=jobs.runtime().now())
 
 Periodic tasks run once per period across all workers (procrastinate defers each period once).
-The worker (`tapwork.worker`) points the App at `settings.libpq_url` and installs the runtime
+The worker (`tapwork.worker.run`) points the App at `settings.libpq_url` and installs the runtime
 (settings, sessionmaker, clock) before any task runs; tests call `install_runtime` themselves.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,27 +30,13 @@ from tapwork import db
 from tapwork.config import Settings
 from tapwork.kit.clock import utcnow
 
-# Every domain module that declares tasks. A module not written yet is skipped, so the worker
-# starts while the domains are still being built.
-JOB_MODULES = ("tapwork.notification.jobs", "tapwork.attendance.jobs")
-
-
-def _present(modules: Iterable[str]) -> list[str]:
-    found = []
-    for name in modules:
-        try:
-            if importlib.util.find_spec(name) is not None:
-                found.append(name)
-        except ModuleNotFoundError:
-            continue
-    return found
+# Every domain module that declares tasks: the worker imports them before it runs.
+JOB_MODULES = ["tapwork.notification.jobs", "tapwork.attendance.jobs"]
 
 
 # The connector carries no address here: importing the App must not read settings (a
 # production process without secrets would refuse to import). `open_app` supplies the URL.
-app = procrastinate.App(
-    connector=procrastinate.PsycopgConnector(), import_paths=_present(JOB_MODULES)
-)
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=JOB_MODULES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +62,9 @@ def install_runtime(runtime: Runtime | None) -> None:
 
 def runtime() -> Runtime:
     if _runtime is None:
-        raise RuntimeError("tapwork.jobs runtime not installed: run tasks through `tapwork worker`")
+        raise RuntimeError(
+            "tapwork.worker.jobs runtime not installed: run tasks through `tapwork worker`"
+        )
     return _runtime
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from tapwork.config import Settings
 from tapwork.db import create_engine, create_sessionmaker, unit_of_work
-from tapwork.migration import upgrade
+from tapwork.migration.revisions import upgrade
 from tapwork.role.service import sync_system_roles
 
 

@@ -2,7 +2,7 @@
 
 Kept in memory (the newest `MAX_MESSAGES`), never relayed. One asyncio loop serves both the
 aiosmtpd server and the Starlette inbox, so the store needs no locks. Run it with
-`python -m tapwork.mailcatcher --smtp-port 1025 --http-port 8025`; `tapwork up` does.
+`python -m tapwork.devstack.mailcatcher --smtp-port 1025 --http-port 8025`; `tapwork up` does.
 
 Inbox: `/` (list), `/messages/{id}` (HTML in a sandboxed frame, plain text, attachments),
 JSON at `/api/messages` (`?to=` filters by recipient) and `/api/messages/{id}`;

@@ -20,12 +20,12 @@ import structlog
 from procrastinate.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork import jobs
 from tapwork.config import Settings
 from tapwork.db import create_engine, create_sessionmaker
 from tapwork.kit.clock import utcnow
 from tapwork.kit.logging import configure_logging
 from tapwork.notification.delivery import deliver_batch
+from tapwork.worker import jobs
 
 log = structlog.get_logger("tapwork.worker")
 
