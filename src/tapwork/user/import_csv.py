@@ -1,4 +1,5 @@
-"""Reading an employee CSV file into rows (`importer.py` validates and writes them).
+"""Reading an employee CSV file into rows and checking each row's cells on their own
+(`importer.py` resolves the names against the database and writes the users).
 
 UTF-8 (with or without BOM), comma, semicolon or tab separated (spreadsheets in comma-decimal
 locales save with semicolons); header names are case- and space-insensitive.
@@ -9,7 +10,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tapwork.kit.types import Email, EmployeeId, Label, Name
 from tapwork.user.errors import ImportInvalid
 from tapwork.user.schemas import ImportRowError
 
@@ -77,3 +82,50 @@ def _unreadable(errors: list[ImportRowError]) -> ImportInvalid:
 
 def row_error(row: int, field: str, message: str) -> ImportRowError:
     return ImportRowError(row=row, field=field, message=message)
+
+
+class ImportRow(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    email: Email
+    employee_id: EmployeeId
+    first_name: Name
+    last_name: Name
+    department: Label | None = None
+    shift: Label | None = None
+    location: Label | None = None
+    role: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")] | None = None
+
+
+def _message(error: Any) -> str:
+    if error["type"] in ("string_too_short", "missing") or error.get("input") == "":
+        return "Required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+@dataclass
+class CheckedCells:
+    number: int
+    row: ImportRow | None  # None when a cell failed validation
+    names: dict[str, str]  # department/shift/location/role cells that passed validation
+    errors: list[ImportRowError]
+
+
+def check_cells(raw: RawRow) -> CheckedCells:
+    if raw.extra_values:
+        error = row_error(raw.number, "row", "More values than columns in the header")
+        return CheckedCells(raw.number, None, {}, [error])
+    values = {k: (v.strip() or None) if k in OPTIONAL_COLUMNS else v for k, v in raw.cells.items()}
+    try:
+        row = ImportRow.model_validate(values)
+    except ValidationError as exc:
+        errors = [
+            row_error(raw.number, str(e["loc"][0]) if e["loc"] else "row", _message(e))
+            for e in exc.errors()
+        ]
+        failed = {e.field for e in errors}
+        # Names are still checked, so one pass reports every problem of the row.
+        names = {c: v for c in OPTIONAL_COLUMNS if (v := values.get(c)) and c not in failed}
+        return CheckedCells(raw.number, None, names, errors)
+    names = {c: v for c in OPTIONAL_COLUMNS if (v := getattr(row, c))}
+    return CheckedCells(raw.number, row, names, [])

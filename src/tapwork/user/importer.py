@@ -18,9 +18,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +28,6 @@ from tapwork.auth import sessions, tokens
 from tapwork.config import Settings
 from tapwork.department.models import Department
 from tapwork.kit.actor import Actor
-from tapwork.kit.types import Email, EmployeeId, Label, Name
 from tapwork.location.models import Location
 from tapwork.notification import service as notification
 from tapwork.notification.kinds import Kind
@@ -38,7 +36,7 @@ from tapwork.role.models import Role
 from tapwork.shift.models import Shift
 from tapwork.user import service as user_service
 from tapwork.user.errors import ImportInvalid
-from tapwork.user.import_csv import OPTIONAL_COLUMNS, RawRow, parse, row_error
+from tapwork.user.import_csv import CheckedCells, ImportRow, RawRow, check_cells, parse, row_error
 from tapwork.user.models import User
 from tapwork.user.schemas import ImportResult, ImportRowError
 
@@ -50,19 +48,6 @@ Progress = Callable[[str, int, int], None]
 
 def _no_progress(phase: str, done: int, total: int) -> None:
     return None
-
-
-class ImportRow(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
-
-    email: Email
-    employee_id: EmployeeId
-    first_name: Name
-    last_name: Name
-    department: Label | None = None
-    shift: Label | None = None
-    location: Label | None = None
-    role: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")] | None = None
 
 
 @dataclass
@@ -85,12 +70,6 @@ class Plan:
     @property
     def bad_rows(self) -> int:
         return len({e.row for e in self.errors})
-
-
-def _message(error: Any) -> str:
-    if error["type"] in ("string_too_short", "missing") or error.get("input") == "":
-        return "Required"
-    return str(error["msg"]).removeprefix("Value error, ")
 
 
 # ---- validation ---------------------------------------------------------------------------
@@ -120,34 +99,6 @@ def _pick(found: dict[str, list[Any]], name: str) -> Any | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-@dataclass
-class _Checked:
-    number: int
-    row: ImportRow | None  # None when a cell failed validation
-    names: dict[str, str]  # department/shift/location/role cells that passed validation
-    errors: list[ImportRowError]
-
-
-def _check_cells(raw: RawRow) -> _Checked:
-    if raw.extra_values:
-        error = row_error(raw.number, "row", "More values than columns in the header")
-        return _Checked(raw.number, None, {}, [error])
-    values = {k: (v.strip() or None) if k in OPTIONAL_COLUMNS else v for k, v in raw.cells.items()}
-    try:
-        row = ImportRow.model_validate(values)
-    except ValidationError as exc:
-        errors = [
-            row_error(raw.number, str(e["loc"][0]) if e["loc"] else "row", _message(e))
-            for e in exc.errors()
-        ]
-        failed = {e.field for e in errors}
-        # Names are still checked, so one pass reports every problem of the row.
-        names = {c: v for c in OPTIONAL_COLUMNS if (v := values.get(c)) and c not in failed}
-        return _Checked(raw.number, None, names, errors)
-    names = {c: v for c in OPTIONAL_COLUMNS if (v := getattr(row, c))}
-    return _Checked(raw.number, row, names, [])
-
-
 async def validate(
     session: AsyncSession,
     rows: list[RawRow],
@@ -156,11 +107,11 @@ async def validate(
     progress: Progress = _no_progress,
 ) -> Plan:
     plan = Plan(rows=len(rows))
-    checked: list[_Checked] = []
+    checked: list[CheckedCells] = []
     for i, raw in enumerate(rows, start=1):
         if i % CHUNK == 0:
             progress("validate", i, len(rows))
-        checked.append(_check_cells(raw))
+        checked.append(check_cells(raw))
 
     def wanted(column: str) -> set[str]:
         return {n for c in checked if (n := c.names.get(column))}
