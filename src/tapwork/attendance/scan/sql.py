@@ -3,7 +3,7 @@ outcome.
 
 The scan is the hot path (every badge at every door), so it runs hand-written SQL on a pool
 connection (psycopg, server-side prepared) instead of building an ORM object graph, and scans
-that arrive together share the statements (`batcher.py`): the inputs go in as one jsonb array,
+that arrive together share the statements (`group_commit.py`): the inputs go in as one jsonb array,
 so the statement text, and its prepared plan, are the same for 1 scan or 60.
 
 1. `READ_MANY`: per scan, the kiosk behind the token (the kiosk authentication: the same lookup
@@ -39,7 +39,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance.scan import LOST_RESPONSE
+from tapwork.attendance.scan.request import LOST_RESPONSE
+from tapwork.holiday.service import window_sql
 
 
 async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
@@ -75,11 +76,12 @@ _SUBJECT = """
   rs.working_days AS record_working_days,
   ARRAY(
     SELECT h.holiday_date FROM holidays h
-    WHERE h.holiday_date BETWEEN ({at} AT TIME ZONE l.timezone)::date - 1
-                             AND ({at} AT TIME ZONE l.timezone)::date + 1
+    WHERE h.holiday_date {window}
       AND (h.location_id IS NULL OR h.location_id = l.id)
   ) AS holidays
 """
+
+_SUBJECT = _SUBJECT.replace("{window}", window_sql("{at}", "l.timezone"))
 
 _SUBJECT_JOINS = """
 LEFT JOIN users u ON u.id = b.user_id
@@ -167,7 +169,7 @@ ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
 
 def literal(text: str) -> str:
     """`text` as a string literal, for a connection with standard_conforming_strings on
-    (`batch.Lane` checks): inside '...' only the quote is special. The lanes send their
+    (`transaction.Lane` checks): inside '...' only the quote is special. The lanes send their
     two statements with the JSON inline so that psycopg uses the simple protocol (several
     statements in one message) without client-side binding, whose quoting cost ~10% of the
     API's CPU per scan."""
@@ -355,7 +357,7 @@ async def write_many(conn: AsyncConnection[Any], params: dict[str, Any]) -> set[
 
 
 # The same two statements as named server-side prepared statements, for the batcher's pool
-# connections (`batch.Lane`): `BEGIN; EXECUTE read(...)` and `EXECUTE write(...); COMMIT` are
+# connections (`transaction.Lane`): `BEGIN; EXECUTE read(...)` and `EXECUTE write(...); COMMIT` are
 # one simple-protocol message each, so a batch is 2 round trips and 2 driver calls.
 READ_STATEMENT = "tapwork_scan_read"
 WRITE_STATEMENT = "tapwork_scan_write"
