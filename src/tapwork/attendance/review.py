@@ -87,18 +87,16 @@ async def approve(
         ) from held
     except AppError as exc:
         raise ApplyRejected(f"The scan rules refuse it: {exc.message}", reason=exc.code) from exc
-    params = settle.write_params(
-        plan,
-        row,
-        {"actor_id": actor.id, "actor_type": actor.type, "actor_label": actor.label,
-         "ip": actor.ip, "request_id": actor.request_id},
+    writes = settle.applied(
+        plan, row, now=now, location_id=kiosk.location_id, kiosk_id=kiosk.id,
+        actor={"actor_id": actor.id, "actor_type": actor.type, "actor_label": actor.label,
+               "ip": actor.ip, "request_id": actor.request_id},
     )  # fmt: skip
-    params.update(
-        event_id=event.id, reviewer_id=actor.id, now=now, location_id=kiosk.location_id,
-        kiosk_id=kiosk.id,
-    )  # fmt: skip
-    statement = sql.APPLY_CHECK_IN if plan.action == "check_in" else sql.APPLY_CHECK_OUT
-    if not await sql.execute(conn, statement, params):
+    params = {
+        **writes.params(),
+        "event_id": event.id, "reviewer_id": actor.id, "now": now, "result": plan.action,
+    }  # fmt: skip
+    if not await sql.execute(conn, sql.APPLY, params):
         raise ApplyRejected("Another scan changed this employee's record; retry")
     # The ORM copy was loaded before the raw UPDATE.
     await session.refresh(event)

@@ -127,27 +127,63 @@ def audit_values(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
     return audit
 
 
-def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-    """Parameters of APPLY_CHECK_IN / APPLY_CHECK_OUT (HR approving a held scan)."""
+@dataclass(slots=True)
+class Applied:
+    """The rows an applied scan writes, as the WRITE's and `sql.APPLY`'s jsonb arrays take
+    them: the record insert or the check-out update, its audit entry and its mails."""
+
+    check_in: dict[str, Any] | None
+    check_out: dict[str, Any] | None
+    audit: dict[str, Any]
+    mails: list[dict[str, Any]]
+
+    def params(self) -> dict[str, str]:
+        """As `sql.APPLY`'s parameters (HR approving a held scan)."""
+        return {
+            "check_ins": dumps([self.check_in] if self.check_in else []),
+            "check_outs": dumps([self.check_out] if self.check_out else []),
+            "audits": dumps([self.audit]),
+            "mails": dumps(self.mails),
+        }
+
+
+def applied(
+    plan: Plan,
+    row: dict[str, Any],
+    *,
+    now: datetime,
+    location_id: uuid.UUID,
+    kiosk_id: uuid.UUID,
+    actor: dict[str, Any],
+) -> Applied:
+    """The rows of `plan` applied at `now` (a kiosk's scan, or HR approving a held one);
+    `actor`: the audit entry's actor_id, actor_type, actor_label, ip and request_id."""
     out = plan.check_out
-    return {
+    record: dict[str, Any] = {"record_id": plan.record_id, "at": plan.at, "now": now}
+    if out is None:
+        record.update(
+            user_id=row["user_id"], shift_id=row["shift_id"], location_id=location_id,
+            kiosk_id=kiosk_id, work_date=plan.work_date, status=plan.status,
+            minutes_late=plan.minutes_late, source=plan.source,
+        )  # fmt: skip
+    else:
+        record.update(
+            worked_minutes=out.worked_minutes, overtime_minutes=out.overtime_minutes,
+            early_leave_minutes=out.early_leave_minutes,
+        )  # fmt: skip
+    audit = {
         "record_id": plan.record_id,
-        "user_id": row["user_id"],
-        "shift_id": row["shift_id"],
-        "work_date": plan.work_date,
-        "at": plan.at,
-        "status": plan.status,
-        "minutes_late": plan.minutes_late,
-        "source": plan.source,
-        "worked_minutes": out.worked_minutes if out else None,
-        "overtime_minutes": out.overtime_minutes if out else None,
-        "early_leave_minutes": out.early_leave_minutes if out else None,
-        "result": plan.action,
-        "action": f"attendance.{plan.action}",
-        "audit": dumps(audit_values(plan, row)),
         **actor,
-        "mails": dumps(mails(plan, row)),
+        "action": f"attendance.{plan.action}",
+        "new_values": audit_values(plan, row),
+        "now": now,
     }
+    return Applied(
+        check_in=record if out is None else None,
+        check_out=record if out is not None else None,
+        audit=audit,
+        mails=[{**mail, "record_id": plan.record_id, "now": now} for mail in mails(plan, row)],
+    )
 
 
 @dataclass(slots=True)
@@ -262,36 +298,18 @@ def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
         result=plan.action,
         response=envelope(200, ok),
     )
-    out = plan.check_out
-    record: dict[str, Any] = {"record_id": plan.record_id, "at": plan.at, "now": now}
-    if out is None:
-        record.update(
-            user_id=row["user_id"], shift_id=row["shift_id"], location_id=row["location_id"],
-            kiosk_id=row["kiosk_id"], work_date=plan.work_date, status=plan.status,
-            minutes_late=plan.minutes_late, source=plan.source,
-        )  # fmt: skip
-    else:
-        record.update(
-            worked_minutes=out.worked_minutes, overtime_minutes=out.overtime_minutes,
-            early_leave_minutes=out.early_leave_minutes,
-        )  # fmt: skip
-    audit = {
-        "record_id": plan.record_id,
-        "actor_id": row["kiosk_id"],
-        "actor_label": row["kiosk_name"],
-        "action": f"attendance.{plan.action}",
-        "new_values": audit_values(plan, row),
-        "ip": req.ip,
-        "request_id": req.request_id,
-        "now": now,
-    }
+    writes = applied(
+        plan, row, now=now, location_id=row["location_id"], kiosk_id=row["kiosk_id"],
+        actor={"actor_id": row["kiosk_id"], "actor_type": "kiosk",
+               "actor_label": row["kiosk_name"], "ip": req.ip, "request_id": req.request_id},
+    )  # fmt: skip
     return Settled(
         Outcome(200, orjson.dumps(ok)),
         event=event,
-        check_in=record if out is None else None,
-        check_out=record if out is not None else None,
-        audit=audit,
-        mails=[{**mail, "record_id": plan.record_id, "now": now} for mail in mails(plan, row)],
+        check_in=writes.check_in,
+        check_out=writes.check_out,
+        audit=writes.audit,
+        mails=writes.mails,
         record_id=plan.record_id,
         lost=Outcome(LOST_RESPONSE["http_status"], LOST_BODY),
     )
