@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.attendance.scan.counts import KioskCounts, kiosk_key
 from tapwork.config import Settings
-from tests.attendance.test_group_commit import second_process  # noqa: F401
 from tests.attendance.test_concurrency import build_world, idle, live_client  # noqa: F401
+from tests.attendance.test_group_commit import second_process  # noqa: F401
 from tests.support.clock import FrozenClock
 
 URL = "/api/v1/attendance"

@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import select
 
 from tapwork.db import DbSession
-from tapwork.deps import AppSettings, Now, client_ip
+from tapwork.deps import Now, client_ip
 from tapwork.kiosk import telemetry
 from tapwork.kiosk.errors import KioskRevoked, KioskUnauthorized
 from tapwork.kiosk.models import Kiosk
@@ -68,7 +68,6 @@ def record_telemetry(
 async def current_kiosk(
     request: Request,
     session: DbSession,
-    settings: AppSettings,
     now: Now,
     token: KioskToken,
     x_kiosk_version: Annotated[str | None, Header()] = None,
