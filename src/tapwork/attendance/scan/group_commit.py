@@ -13,7 +13,7 @@ A batch takes scans in arrival order and leaves for a later batch a scan of a ba
 (kiosk token, scan id), that a batch in flight already holds, so in one process the second
 scan of a badge reads what the first wrote, as if they had come one after another. Across
 processes the open-record index and the check-out's `check_out_at IS NULL` decide: one
-applies, the other is answered DUPLICATE_SCAN (see `queries.py`). The process's kiosk
+applies, the other is answered DUPLICATE_SCAN (see `sql.py`). The process's kiosk
 rate-limit counts ride along with one batch a second; what is left when no lane runs is
 written within that second, or at once on shutdown (`counts.py`).
 

@@ -17,8 +17,10 @@ so the statement text, and its prepared plan, are the same for 1 scan or 60.
    inside it by the partial unique index (`ON CONFLICT ... DO NOTHING`) and the check-out's
    `WHERE check_out_at IS NULL`: a lost race stores a DUPLICATE_SCAN event instead, no
    SAVEPOINT needed.
+3. `APPLY`: HR approving a held scan (`attendance/review.py`): the same record, audit and
+   outbox SQL as the WRITE, and the stored scan event updated instead of a new one.
 
-Both run in one transaction, committed before any of the batch's answers is sent. The READ
+READ and WRITE run in one transaction, committed before any of the batch's answers is sent. The READ
 takes no row locks, so batches of two API processes run side by side; their writes meet in
 the unique indexes (a badge scanned in both at once: one record, the other answered
 DUPLICATE_SCAN; one scan id sent to both: one event, the other batch reruns its scans one by
