@@ -5,7 +5,7 @@ and of this process for READ + settle + WRITE + COMMIT on one lane.
     uv run python bench/scan_engine.py --batch 16 --rounds 5 --no-seed
 
 Seeds the same database as `bench/scan.py` (5,000 employees, 500 kiosks, a month of history;
-`--no-seed` reuses it) and runs `batch.run` on a lane connection directly, one batch after
+`--no-seed` reuses it) and runs `transaction.run` on a lane connection directly, one batch after
 another: no HTTP, no event-loop contention, no batching left to chance. Good for comparing two
 versions of the SQL or of `scan.settle` (run both, interleaved, and compare medians): the
 per-scan CPU here moves far less from run to run than the end-to-end figures.
@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from bench.scan import BADGE_SECRET, DB_NAME, seed  # noqa: E402
-from tapwork.attendance import batch  # noqa: E402
-from tapwork.attendance.counts import KioskCounts  # noqa: E402
-from tapwork.attendance.scan import Outcome, ScanRequest, prepare  # noqa: E402
+from tapwork.attendance.scan import transaction  # noqa: E402
+from tapwork.attendance.scan.counts import KioskCounts  # noqa: E402
+from tapwork.attendance.scan.request import Outcome, ScanRequest, prepare  # noqa: E402
 from tapwork.config import Settings  # noqa: E402
 from tapwork.kit.clock import utcnow  # noqa: E402
 from tapwork.kit.security import hash_token  # noqa: E402
@@ -59,7 +59,7 @@ async def measure(
     conn = await psycopg.AsyncConnection.connect(
         url, prepare_threshold=None, options="-c enable_seqscan=off"
     )
-    lane = await batch.Lane.open(conn, {})
+    lane = await transaction.Lane.open(conn, {})
     counts = KioskCounts()
     backend = conn.info.backend_pid
     n = 0
@@ -75,7 +75,7 @@ async def measure(
             req = ScanRequest(kiosk_token=token, code_data=code, client_scan_id=scan_id,
                               captured_at=None, now=now)  # fmt: skip
             items.append(prepare(req, settings))
-        results = await batch.run(lane, items, settings, counts)
+        results = await transaction.run(lane, items, settings, counts)
         assert all(isinstance(r, Outcome) and r.http_status == 200 for r in results), results
 
     batches = max(1, scans // size)

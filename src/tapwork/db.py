@@ -59,7 +59,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         # connections are recycled before server/proxy idle timeouts, and a connection found
         # dead mid-request invalidates the pool (SQLAlchemy's disconnect handling), so after a
         # database restart a request fails once per stale connection and the next ones
-        # reconnect; the scan retries such a failure itself (attendance/fastpath.py).
+        # reconnect; the scan retries such a failure itself (attendance/scan/group_commit.py).
         "pool_pre_ping": False,
         "pool_recycle": 1800,
     }

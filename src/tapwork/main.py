@@ -11,7 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tapwork import __version__
 from tapwork.api import build_api_router
-from tapwork.attendance.fastpath import ScanFastPath
+from tapwork.attendance.router import SCAN_ROUTE
+from tapwork.attendance.scan.entry import ScanFastPath
 from tapwork.config import Settings
 from tapwork.db import create_engine, create_sessionmaker
 from tapwork.errors import install_error_handlers
@@ -73,8 +74,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
-    # Innermost: the kiosk scan skips FastAPI's routing and DI (see attendance/fastpath.py).
-    app.add_middleware(ScanFastPath)
+    # Innermost: the kiosk scan skips FastAPI's routing and DI (see attendance/scan/entry.py).
+    app.add_middleware(ScanFastPath, route=SCAN_ROUTE)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -1,5 +1,6 @@
 """Scan rate limits with real commits: a badge's scans counted from its scan events, a kiosk's
-counted in the process and written to `rate_limits` about once a second (`counts.py`)."""
+counted in the process and written to `rate_limits` about once a second
+(`attendance/scan/counts.py`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork.attendance.counts import KioskCounts, kiosk_key
+from tapwork.attendance.scan.counts import KioskCounts, kiosk_key
 from tapwork.config import Settings
-from tests.attendance.test_batch import second_process  # noqa: F401
 from tests.attendance.test_concurrency import build_world, idle, live_client  # noqa: F401
+from tests.attendance.test_group_commit import second_process  # noqa: F401
 from tests.support.clock import FrozenClock
 
 URL = "/api/v1/attendance"

@@ -10,15 +10,15 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance import batch, queries
-from tapwork.attendance.scan import LOST_RESPONSE, Outcome, ScanRequest, prepare
+from tapwork.attendance.scan import sql, transaction
+from tapwork.attendance.scan.request import LOST_RESPONSE, Outcome, ScanRequest, prepare
 from tapwork.config import Settings
 from tests.attendance.conftest import badge_code
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
 
 
-class RacedAfterRead(batch.Session):
+class RacedAfterRead(transaction.InTransaction):
     """The READ sees no open record; then another process's check-in of the same holder
     lands before this batch's WRITE."""
 
@@ -43,10 +43,10 @@ async def test_the_lost_race_is_answered_409_and_replayed_as_such(
     kiosk: tuple[Any, str],
 ) -> None:  # fmt: skip
     code = await badge_code(session, org.employee, settings, clock())
-    conn = await queries.driver_connection(session)
+    conn = await sql.driver_connection(session)
     item = prepare(ScanRequest(kiosk[1], code, "raced", None, clock()), settings)
 
-    [lost] = await batch.run(RacedAfterRead(conn, org), [item], settings)
+    [lost] = await transaction.run(RacedAfterRead(conn, org), [item], settings)
 
     assert isinstance(lost, Outcome)
     assert lost.http_status == 409
@@ -66,6 +66,6 @@ async def test_the_lost_race_is_answered_409_and_replayed_as_such(
 
     clock.advance(seconds=2)
     again = prepare(ScanRequest(kiosk[1], code, "raced", None, clock()), settings)
-    [replayed] = await batch.run(batch.Session(conn), [again], settings)
+    [replayed] = await transaction.run(transaction.InTransaction(conn), [again], settings)
     assert isinstance(replayed, Outcome)
     assert (replayed.http_status, orjson.loads(replayed.body)) == (409, LOST_RESPONSE["body"])

@@ -4,7 +4,7 @@ Two lookups grow with the badge's history unless the indexes and the SQL bound t
 holder's latest record (a badge checked in and out forty times today must not read forty
 records and sort them) and the badge's scans in the rate-limit window (a flood of one badge
 must not make each of its scans count the whole flood). Measured on the real plan the lanes
-run (`EXPLAIN ANALYZE` of `queries.READ_MANY`, sequential scans off as on the lanes): the
+run (`EXPLAIN ANALYZE` of `sql.READ_MANY`, sequential scans off as on the lanes): the
 rows each lookup reads from its table.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance import batch, queries
-from tapwork.attendance.scan import ScanRequest, prepare
+from tapwork.attendance.scan import sql, transaction
+from tapwork.attendance.scan.request import ScanRequest, prepare
 from tapwork.config import Settings
 from tests.attendance.conftest import badge_code
 from tests.support.clock import FrozenClock
@@ -88,11 +88,11 @@ async def test_latest_record_and_badge_count_read_a_bounded_number_of_rows(
     limited = settings.model_copy(update={"rate_limit_scan_per_badge_per_minute": LIMIT})
     item = prepare(ScanRequest(kiosk[1], code, "probe", None, now), limited)
     assert item.badge_id == badge
-    items = batch.json_array([batch._read_input(0, item, LIMIT)])
+    items = transaction.json_array([transaction._read_input(0, item, LIMIT)])
 
-    conn = await queries.driver_connection(session)
+    conn = await sql.driver_connection(session)
     await conn.execute("SET LOCAL enable_seqscan = off")  # as on the lanes
-    cur = await conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + queries.READ_MANY,
+    cur = await conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.READ_MANY,
                              {"items": items})  # fmt: skip
     [[explained]] = await cur.fetchall()
     plan = explained[0]["Plan"]
@@ -101,6 +101,6 @@ async def test_latest_record_and_badge_count_read_a_bounded_number_of_rows(
     assert _rows_read(plan, "attendance_records") == 1
     # Thirty scans of the badge this minute are counted up to the limit, which refuses.
     assert _rows_read(plan, "scan_events") <= LIMIT
-    [row] = await queries.fetch_all(conn, queries.READ_MANY, {"items": items})
+    [row] = await sql.fetch_all(conn, sql.READ_MANY, {"items": items})
     assert row["badge_hits"] == LIMIT
     assert row["record_check_in_at"] == now - timedelta(minutes=10)

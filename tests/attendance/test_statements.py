@@ -7,7 +7,7 @@ CTEs), for one scan or a batch of them. A replay costs the READ alone. The first
 what the cursors execute on the harness's session path (no BEGIN/COMMIT of its own: the
 harness owns the transaction). The last counts, on the batcher's lane production runs, what
 goes over the wire: `BEGIN; EXECUTE read` in one message, `EXECUTE write; COMMIT` in the next,
-2 round trips. All go through the pure-ASGI fast path (`attendance/fastpath.py`), as every
+2 round trips. All go through the pure-ASGI fast path (`attendance/scan/entry.py`), as every
 well-formed kiosk scan does.
 """
 

@@ -1,4 +1,5 @@
-"""Issuing, regenerating, revoking and resolving badges against real PostgreSQL."""
+"""Issuing, regenerating, revoking and rotating badges against real PostgreSQL; whether a
+badge scans is asked of the scan endpoint, as a kiosk does."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.audit.models import AuditLog
@@ -16,15 +18,13 @@ from tapwork.badge import codec, keys
 from tapwork.badge import service as badges
 from tapwork.badge.errors import (
     BadgeConflict,
-    BadgeExpired,
-    BadgeRevoked,
-    BadgeSuperseded,
     InvalidQrCode,
 )
 from tapwork.badge.models import Badge, BadgeKey
 from tapwork.config import Settings
 from tapwork.kit.actor import SYSTEM
 from tapwork.user.models import User
+from tests.attendance.conftest import Scanner
 from tests.support import factories as f
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
@@ -53,7 +53,20 @@ async def test_expiry_from_settings(session: AsyncSession, org: Org, settings: S
     assert badge.expires_at == org.clock() + timedelta(days=30)
 
 
-async def test_regenerate_supersedes_old(session: AsyncSession, org: Org, settings: Settings):
+def _scan_code(response: httpx.Response) -> str:
+    """The scan's outcome: the action, or the error code."""
+    body = response.json()
+    return str(body["action"]) if "action" in body else str(body["error"]["code"])
+
+
+@pytest.fixture
+def scanner(client: httpx.AsyncClient, kiosk_headers: dict[str, str]) -> Scanner:
+    return Scanner(client, kiosk_headers)
+
+
+async def test_regenerate_supersedes_old(
+    session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
+):
     now = org.clock()
     old = await badges.ensure_active(session, org.employee, now=now, settings=settings)
     new = await badges.regenerate(session, org.employee, actor=SYSTEM, now=now, settings=settings)
@@ -62,11 +75,9 @@ async def test_regenerate_supersedes_old(session: AsyncSession, org: Org, settin
     await session.refresh(old)
     assert old.revoked_at == now
     assert old.revoke_reason == "superseded"
-    with pytest.raises(BadgeSuperseded) as exc:
-        await badges.resolve_for_scan(session, old.code_data, now=now)
-    assert exc.value.badge is not None
-    assert exc.value.badge.id == old.id
-    assert (await badges.resolve_for_scan(session, new.code_data, now=now)).id == new.id
+    await session.flush()
+    assert _scan_code(await scanner.scan(old.code_data)) == "BADGE_SUPERSEDED"
+    assert _scan_code(await scanner.scan(new.code_data)) == "check_in"
     entries = await session.scalar(
         select(func.count()).where(
             AuditLog.action == "badge.regenerate", AuditLog.resource_id == str(new.id)
@@ -75,18 +86,20 @@ async def test_regenerate_supersedes_old(session: AsyncSession, org: Org, settin
     assert entries == 1
 
 
-async def test_revoked_badge_rejected(session: AsyncSession, org: Org, settings: Settings):
+async def test_revoked_badge_rejected(
+    session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
+):
     now = org.clock()
     badge = await badges.ensure_active(session, org.employee, now=now, settings=settings)
     await badges.revoke(session, org.employee, actor=SYSTEM, now=now)
-    with pytest.raises(BadgeRevoked) as exc:
-        await badges.resolve_for_scan(session, badge.code_data, now=now)
-    assert exc.value.status_code == 403
-    assert exc.value.code == "BADGE_REVOKED"
+    await session.flush()
+    revoked = await scanner.scan(badge.code_data)
+    assert revoked.status_code == 403
+    assert _scan_code(revoked) == "BADGE_REVOKED"
     # Once a fresh badge exists, the revoked card reads as superseded.
     await badges.ensure_active(session, org.employee, now=now, settings=settings)
-    with pytest.raises(BadgeSuperseded):
-        await badges.resolve_for_scan(session, badge.code_data, now=now)
+    await session.flush()
+    assert _scan_code(await scanner.scan(badge.code_data)) == "BADGE_SUPERSEDED"
 
 
 async def test_revoke_without_badge_is_404(session: AsyncSession, org: Org):
@@ -94,72 +107,48 @@ async def test_revoke_without_badge_is_404(session: AsyncSession, org: Org):
         await badges.revoke(session, org.employee, actor=SYSTEM, now=org.clock())
 
 
-async def test_expired_badge_rejected(session: AsyncSession, org: Org, settings: Settings):
+async def test_expired_badge_rejected(
+    session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
+):
     clock: FrozenClock = org.clock
     settings.badge_valid_days = 1
     badge = await badges.ensure_active(session, org.employee, now=clock(), settings=settings)
-    assert (await badges.resolve_for_scan(session, badge.code_data, now=clock())).id == badge.id
-    with pytest.raises(BadgeExpired) as exc:
-        await badges.resolve_for_scan(session, badge.code_data, now=clock.advance(days=1))
-    assert exc.value.code == "BADGE_EXPIRED"
+    await session.flush()
+    assert _scan_code(await scanner.scan(badge.code_data)) == "check_in"
+    clock.advance(days=1)
+    assert _scan_code(await scanner.scan(badge.code_data)) == "BADGE_EXPIRED"
 
 
-async def test_signed_code_for_unknown_badge_rejected(session: AsyncSession, settings: Settings):
+async def test_signed_code_for_unknown_badge_rejected(scanner: Scanner, settings: Settings):
     code = codec.encode(uuid.uuid4(), "ABCD", keys.keyring(settings))
-    with pytest.raises(InvalidQrCode) as exc:
-        await badges.resolve_for_scan(session, code, now=FrozenClock(_T0)())
-    assert exc.value.status_code == 400
-    assert exc.value.details["reason"] == "unknown_badge"
+    response = await scanner.scan(code)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_QR_CODE"
+    assert response.json()["error"]["details"]["reason"] == "unknown_badge"
 
 
-async def test_rotation_keeps_old_badges_valid(session: AsyncSession, org: Org, settings):
+async def test_rotation_keeps_old_badges_valid(
+    session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
+):
     now = org.clock()
     old = await badges.ensure_active(session, org.employee, now=now, settings=settings)
     old_kid, new_kid = await keys.rotate(session, now=now)
     assert old_kid == old.kid
     assert new_kid != old.kid
-    assert (await badges.resolve_for_scan(session, old.code_data, now=now)).id == old.id
+    await session.flush()
+    assert _scan_code(await scanner.scan(old.code_data)) == "check_in"
     fresh = await badges.ensure_active(session, org.supervisor, now=now, settings=settings)
     assert fresh.kid == new_kid
     assert fresh.code_data.startswith(f"TW1:{new_kid}:")
-    assert (await badges.resolve_for_scan(session, fresh.code_data, now=now)).id == fresh.id
+    await session.flush()
+    assert _scan_code(await scanner.scan(fresh.code_data)) == "check_in"
     retired = await session.get(BadgeKey, old_kid)
     assert retired is not None
     assert not retired.is_active
     assert retired.retired_at == now
 
 
-async def test_resolve_is_one_round_trip_and_loads_user(
-    session: AsyncSession, org: Org, settings: Settings
-):
-    badge = await badges.ensure_active(session, org.employee, now=org.clock(), settings=settings)
-    user_id = badge.user_id
-    session.expunge_all()
-    statements: list[str] = []
-    sync_engine = session.bind.sync_engine if hasattr(session.bind, "sync_engine") else None
-    assert sync_engine is not None
-
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(sync_engine, "before_cursor_execute", count)
-    try:
-        resolved = await badges.resolve_for_scan(
-            session, badge.code_data, now=org.clock(), keyring=keys.keyring(settings)
-        )
-        user = await session.get(User, user_id)
-        assert resolved.user is user
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", count)
-    assert resolved.id == badge.id
-    assert user is not None
-    assert user.role.name == "employee"
-    assert len(statements) == 1, statements
-
-
-async def test_sample_of_forgeries_rejected_through_resolve(
-    session: AsyncSession, org: Org, settings: Settings
-):
+async def test_sample_of_forgeries_rejected(session: AsyncSession, org: Org, settings: Settings):
     badge = await badges.ensure_active(session, org.employee, now=org.clock(), settings=settings)
     rng = random.Random(7)
     code = badge.code_data
@@ -168,7 +157,7 @@ async def test_sample_of_forgeries_rejected_through_resolve(
         i = rng.randrange(len(chars))
         chars[i] = rng.choice([c for c in sorted(codec.QR_ALPHANUMERIC) if c != chars[i]])
         with pytest.raises(InvalidQrCode):
-            await badges.resolve_for_scan(session, "".join(chars), now=org.clock())
+            codec.verify("".join(chars), keys.keyring(settings))
 
 
 async def _wait_until_blocked(maker: async_sessionmaker[AsyncSession]) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance import decision, queries, scan
 from tapwork.attendance.errors import ApplyRejected, NotPending, ScanNotFound
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
+from tapwork.attendance.scan import decision, settle, sql
 from tapwork.audit import service as audit
 from tapwork.config import Settings
 from tapwork.errors import AppError
@@ -71,10 +71,10 @@ async def approve(
     # Held live scans (a stale open record) count at the moment they were made.
     at = event.captured_at or event.received_at
     source = "offline" if event.captured_at else "online"
-    conn = await queries.driver_connection(session)
-    row = await queries.fetch_one(
+    conn = await sql.driver_connection(session)
+    row = await sql.fetch_one(
         conn,
-        queries.SUBJECT,
+        sql.SUBJECT,
         {"badge_id": event.badge_id, "location_id": kiosk.location_id, "at": at},
     )
     if row is None or row["user_id"] is None:
@@ -87,22 +87,20 @@ async def approve(
         ) from held
     except AppError as exc:
         raise ApplyRejected(f"The scan rules refuse it: {exc.message}", reason=exc.code) from exc
-    params = scan.write_params(
-        plan,
-        row,
-        {"actor_id": actor.id, "actor_type": actor.type, "actor_label": actor.label,
-         "ip": actor.ip, "request_id": actor.request_id},
+    writes = settle.applied(
+        plan, row, now=now, location_id=kiosk.location_id, kiosk_id=kiosk.id,
+        actor={"actor_id": actor.id, "actor_type": actor.type, "actor_label": actor.label,
+               "ip": actor.ip, "request_id": actor.request_id},
     )  # fmt: skip
-    params.update(
-        event_id=event.id, reviewer_id=actor.id, now=now, location_id=kiosk.location_id,
-        kiosk_id=kiosk.id,
-    )  # fmt: skip
-    sql = queries.APPLY_CHECK_IN if plan.action == "check_in" else queries.APPLY_CHECK_OUT
-    if not await queries.execute(conn, sql, params):
+    params = {
+        **writes.params(),
+        "event_id": event.id, "reviewer_id": actor.id, "now": now, "result": plan.action,
+    }  # fmt: skip
+    if not await sql.execute(conn, sql.APPLY, params):
         raise ApplyRejected("Another scan changed this employee's record; retry")
     # The ORM copy was loaded before the raw UPDATE.
     await session.refresh(event)
-    return scan.answer(plan, row)
+    return settle.answer(plan, row)
 
 
 async def reject(

@@ -30,7 +30,7 @@ from tapwork.audit import service as audit
 from tapwork.auth.deps import Principal
 from tapwork.department.models import Department
 from tapwork.errors import NotFound
-from tapwork.holiday.models import Holiday
+from tapwork.holiday import service as holiday_service
 from tapwork.kit.actor import Actor
 from tapwork.location.models import Location
 from tapwork.notification import service as notification
@@ -175,21 +175,15 @@ async def live(
 
 
 async def _context(
-    session: AsyncSession, location_id: uuid.UUID | None, shift_id: uuid.UUID | None, around: date
+    session: AsyncSession,
+    location_id: uuid.UUID | None,
+    shift_id: uuid.UUID | None,
+    check_in_at: datetime,
 ) -> tuple[rules.ShiftRule | None, ZoneInfo, frozenset[date]]:
     shift = await session.get(Shift, shift_id) if shift_id else None
     location = await session.get(Location, location_id) if location_id else None
     tz = ZoneInfo(location.timezone) if location else ZoneInfo("UTC")
-    holiday_query = select(Holiday.holiday_date).where(
-        Holiday.holiday_date.between(around - timedelta(days=2), around + timedelta(days=2))
-    )
-    if location_id:
-        holiday_query = holiday_query.where(
-            (Holiday.location_id.is_(None)) | (Holiday.location_id == location_id)
-        )
-    else:
-        holiday_query = holiday_query.where(Holiday.location_id.is_(None))
-    holidays = frozenset(await session.scalars(holiday_query))
+    holidays = await holiday_service.around(session, check_in_at, tz, location_id)
     rule = (
         rules.ShiftRule(
             shift.start_time,
@@ -213,7 +207,7 @@ async def _recompute(session: AsyncSession, record: AttendanceRecord, now: datet
     if record.check_out_at is not None and record.check_out_at < record.check_in_at:
         raise InvalidTimes("check_out_at must not be before check_in_at")
     shift, tz, holidays = await _context(
-        session, record.location_id, record.shift_id, record.check_in_at.date()
+        session, record.location_id, record.shift_id, record.check_in_at
     )
     result = rules.classify_check_in(record.check_in_at, shift, tz, holidays)
     record.work_date, record.status = result.work_date, result.status.value

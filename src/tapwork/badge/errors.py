@@ -1,17 +1,10 @@
-"""Badge rejections. Codes are stable: kiosks and the scan log key on them.
-
-Each carries the badge it refers to (when one was found) as `.badge`, so the scan engine can
-record the rejected scan against the right user without another query.
-"""
+"""Badge rejections. Codes are stable: kiosks and the scan log key on them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tapwork.errors import AppError, Conflict, NotFound
-
-if TYPE_CHECKING:
-    from tapwork.badge.models import Badge
 
 
 class BadgeError(AppError):
@@ -19,9 +12,8 @@ class BadgeError(AppError):
     code = "BADGE_ERROR"
     default_message = "This badge cannot be used"
 
-    def __init__(self, message: str | None = None, *, badge: Badge | None = None, **details: Any):
+    def __init__(self, message: str | None = None, **details: Any):
         super().__init__(message or self.default_message, **details)
-        self.badge = badge
 
 
 class InvalidQrCode(BadgeError):

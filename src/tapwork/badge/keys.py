@@ -19,21 +19,10 @@ from tapwork.config import Settings
 _KID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _KID_LENGTH = 4
 
-_default: codec.Keyring | None = None
-
 
 def keyring(settings: Settings) -> codec.Keyring:
-    """The keyring for these settings; also becomes the default for `resolve_for_scan`."""
-    global _default
-    ring = codec.keyring_for(settings.badge_secret.get_secret_value())
-    _default = ring
-    return ring
-
-
-def default_keyring() -> codec.Keyring:
-    """The keyring of the running app (set by the first request that touched badges or
-    kiosks); outside an app, built from the environment's settings."""
-    return _default if _default is not None else keyring(Settings())
+    """The keyring that signs and verifies badges under these settings' BADGE_SECRET."""
+    return codec.keyring_for(settings.badge_secret.get_secret_value())
 
 
 def _new_kid() -> str:

@@ -2,15 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from tapwork.db import Base, UUIDPk
-
-if TYPE_CHECKING:
-    from tapwork.user.models import User
 
 
 class BadgeKey(Base):
@@ -42,9 +38,6 @@ class Badge(UUIDPk, Base):
     revoked_at: Mapped[datetime | None]
     # superseded (regenerated) | revoked (by HR); a deleted user takes their badges along
     revoke_reason: Mapped[str | None] = mapped_column(String(16))
-    # Filled by resolve_for_scan's single query; never lazy-loaded (that would be a hidden
-    # round trip on the scan path).
-    user: Mapped[User] = relationship(lazy="raise_on_sql", viewonly=True)
 
     __table_args__ = (
         # One active badge per user, decided by the database.

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, contains_eager
 
 from tapwork.audit import service as audit
 from tapwork.badge import codec, keys
@@ -37,7 +37,7 @@ AUDIT_FIELDS = ("user_id", "kid", "issued_at", "expires_at", "revoked_at", "revo
 
 
 def _ring(settings: Settings | None) -> codec.Keyring:
-    return keys.keyring(settings) if settings is not None else keys.default_keyring()
+    return keys.keyring(settings if settings is not None else Settings())
 
 
 def default_expiry(settings: Settings | None, now: datetime) -> datetime | None:
@@ -151,63 +151,25 @@ async def revoke(session: AsyncSession, user: User, *, actor: Actor, now: dateti
     return badge
 
 
-_newer = aliased(Badge)
-_SUPERSEDED = (
-    exists()
-    .where(_newer.user_id == Badge.user_id, _newer.revoked_at.is_(None), _newer.id != Badge.id)
-    .label("superseded")
-)
-
-
-async def resolve_with_user(
-    session: AsyncSession,
-    code_data: object,
+def check_scanned(
+    code_data: str,
+    badge: dict[str, Any],
     *,
     now: datetime,
-    keyring: codec.Keyring | None = None,
-) -> tuple[Badge, User]:
-    """Verify code data and load its badge, holder (with role) and supersession in ONE query.
-
-    Raises InvalidQrCode, BadgeRevoked, BadgeSuperseded or BadgeExpired; each rejection for a
-    known badge carries it as `.badge`.
-    """
-    ring = keyring if keyring is not None else keys.default_keyring()
-    badge_id = codec.verify(code_data, ring)
-    row = (
-        await session.execute(
-            select(Badge, _SUPERSEDED)
-            .join(Badge.user)
-            .options(contains_eager(Badge.user))
-            .where(Badge.id == badge_id)
-        )
-    ).first()
-    if row is None:
+) -> None:
+    """Whether a scanned code, its signature already verified (`codec.verify`), may be used:
+    the badge's stored fields (`id`, `code_data`, `revoked_at`, `superseded`: revoked while
+    its holder has a newer active badge, `expires_at`; all None when no such badge) against
+    the code and the instant. Raises the rejection, in the order a kiosk reports them."""
+    if badge["id"] is None or badge["code_data"] != code_data:
         raise InvalidQrCode(reason="unknown_badge")
-    badge, superseded = row
-    if badge.code_data != code_data:
-        raise InvalidQrCode(reason="unknown_badge")
-    if badge.revoked_at is not None:
-        if superseded:
-            raise BadgeSuperseded(badge=badge, revoked_at=badge.revoked_at.isoformat())
-        raise BadgeRevoked(badge=badge, revoked_at=badge.revoked_at.isoformat())
-    if badge.expires_at is not None and badge.expires_at <= now:
-        raise BadgeExpired(badge=badge, expired_at=badge.expires_at.isoformat())
-    return badge, badge.user
-
-
-async def resolve_for_scan(
-    session: AsyncSession,
-    code_data: object,
-    *,
-    now: datetime,
-    keyring: codec.Keyring | None = None,
-) -> Badge:
-    """The badge a scanned code belongs to, or the rejection (one SQL round trip).
-
-    The holder (with role) is loaded by the same query as `badge.user`.
-    """
-    badge, _ = await resolve_with_user(session, code_data, now=now, keyring=keyring)
-    return badge
+    if badge["revoked_at"] is not None:
+        revoked = badge["revoked_at"].isoformat()
+        if badge["superseded"]:
+            raise BadgeSuperseded(revoked_at=revoked)
+        raise BadgeRevoked(revoked_at=revoked)
+    if badge["expires_at"] is not None and badge["expires_at"] <= now:
+        raise BadgeExpired(expired_at=badge["expires_at"].isoformat())
 
 
 async def user_or_404(session: AsyncSession, user_id: uuid.UUID) -> User:

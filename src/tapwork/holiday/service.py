@@ -3,7 +3,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,41 @@ class HolidayFilter:
     location_id: uuid.UUID | None = None
     # With a location: also the holidays that apply everywhere (what its users get off).
     include_global: bool = True
+
+
+# A check-in's work date is its local calendar day, the day before or the day after (a night
+# shift belongs to the day it starts: `attendance.rules.work_date_for`), so the holidays that
+# can decide its status are those within a local day of it. Scans (in SQL, `window_sql`) and
+# corrections (`around`) read the same window.
+WINDOW_DAYS = 1
+
+
+def window(at: datetime, tz: ZoneInfo) -> tuple[date, date]:
+    """The first and last day (inclusive) whose holidays can apply to a check-in at `at`."""
+    day = at.astimezone(tz).date()
+    return day - timedelta(days=WINDOW_DAYS), day + timedelta(days=WINDOW_DAYS)
+
+
+def window_sql(at: str, timezone: str) -> str:
+    """`window` as a SQL condition on `holiday_date`, for the SQL expressions `at`
+    (timestamptz) and `timezone` (an IANA name)."""
+    day = f"({at} AT TIME ZONE {timezone})::date"
+    return f"BETWEEN {day} - {WINDOW_DAYS} AND {day} + {WINDOW_DAYS}"
+
+
+async def around(
+    session: AsyncSession, at: datetime, tz: ZoneInfo, location_id: uuid.UUID | None
+) -> frozenset[date]:
+    """The holiday dates that can apply to a check-in at `at` at this location (its own and
+    those everywhere; without a location, those everywhere)."""
+    first, last = window(at, tz)
+    here = (
+        Holiday.location_id.is_(None)
+        if location_id is None
+        else or_(Holiday.location_id.is_(None), Holiday.location_id == location_id)
+    )
+    query = select(Holiday.holiday_date).where(Holiday.holiday_date.between(first, last), here)
+    return frozenset(await session.scalars(query))
 
 
 def _exists(day: date, location_id: uuid.UUID | None) -> HolidayExists:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -32,3 +34,12 @@ SECURITY_KINDS: frozenset[Kind] = frozenset(
     }
 )
 OPTIONAL_KINDS: frozenset[Kind] = frozenset(Kind) - SECURITY_KINDS
+
+
+def wants(preferences: Mapping[str, Any] | None, kind: Kind) -> bool:
+    """Whether a user with these notification preferences receives `kind`: security mail
+    always, the rest unless opted out (the one opt-out rule: the outbox and the scan's
+    hand-written WRITE both ask it)."""
+    if kind in SECURITY_KINDS:
+        return True
+    return bool((preferences or {}).get(kind.value, True))

@@ -14,8 +14,9 @@ from tapwork.audit.service import snapshot
 from tapwork.kit.actor import Actor
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.kit.search import contains
+from tapwork.notification import kinds
 from tapwork.notification.errors import NotificationNotFailed, NotificationNotFound
-from tapwork.notification.kinds import SECURITY_KINDS, Kind
+from tapwork.notification.kinds import Kind
 from tapwork.notification.models import OutboxEmail
 from tapwork.user.models import User
 
@@ -24,9 +25,7 @@ RETRY_FIELDS = ("status", "attempts", "next_attempt_at", "last_error")
 
 def wants(user: User, kind: Kind) -> bool:
     """Whether `user` receives `kind`: security mail always, the rest unless opted out."""
-    if kind in SECURITY_KINDS:
-        return True
-    return bool(user.notification_preferences.get(kind.value, True))
+    return kinds.wants(user.notification_preferences, kind)
 
 
 async def enqueue(

@@ -1,18 +1,17 @@
-"""POST /api/v1/attendance (the kiosk scan) as pure ASGI, in front of FastAPI's router.
+"""Entry: where a scan comes in, by either door, and goes to the group commit (`submit`).
 
-The scan is the one endpoint every door hits; its own work (codec, rules, two SQL statements)
-is ~0.05 ms of Python, while FastAPI's route matching (it is the last of ~130 routes), its
-dependency injection, the pydantic body model and the SQLAlchemy execution layer cost several
-times that. This handler hands the scan to the process's batcher (group commit, committed
-before the response is sent; `batcher.py`) without them.
-
-It only takes requests it can answer exactly as the FastAPI route would: a kiosk token of a
-valid length and a JSON object body whose fields meet `ScanIn`'s limits. Anything else (no
-token, malformed JSON, a wrong field, an unusual content type or date format) is handed,
-body replayed, to the FastAPI route, which stays declared for the OpenAPI schema and produces
-its usual 401/422 envelopes. Errors raised by the scan use the app's own exception handlers.
-Sits inside `RequestMiddleware` (request id, body limit, rate-limit headers, metrics) and
-CORS, so those apply unchanged.
+`POST /api/v1/attendance` is the one endpoint every door hits; its own work (codec, rules, two
+SQL statements) is ~0.05 ms of Python, while FastAPI's route matching (it is the last of ~130
+routes), its dependency injection, the pydantic body model and the SQLAlchemy execution layer
+cost several times that. So `ScanFastPath`, pure ASGI in front of FastAPI's router, takes the
+requests it can answer exactly as the FastAPI route would (a kiosk token that passes
+`kiosk.deps.plausible_token` and a JSON object body whose fields meet `ScanIn`'s limits) and
+hands them to `submit` itself. Anything else (no token, malformed JSON, a wrong field, an
+unusual content type or date format) is handed, body replayed, to the FastAPI route
+(`attendance.router.scan`), which produces its usual 401/422 envelopes for what it refuses
+and hands the rest to the same `submit`. Errors raised by the scan use the app's own
+exception handlers. Sits inside `RequestMiddleware` (request id, body limit, rate-limit
+headers, metrics) and CORS, so those apply unchanged.
 """
 
 from __future__ import annotations
@@ -23,18 +22,15 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from psycopg import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tapwork.attendance import batch, batcher, queries
-from tapwork.attendance import scan as scan_engine
-from tapwork.attendance.router import router as attendance_router
-from tapwork.attendance.router import scan as scan_endpoint
+from tapwork.attendance.scan import group_commit
+from tapwork.attendance.scan.request import Outcome, ScanRequest
 from tapwork.attendance.schemas import MAX_CODE_DATA, MAX_SCAN_ID, ScanIn
-from tapwork.kiosk.deps import MAX_TOKEN_LENGTH
+from tapwork.kiosk.deps import plausible_token
+from tapwork.kiosk.errors import KioskUnauthorized
 
 SCAN_PATH = "/api/v1/attendance"
 _FIELDS = frozenset(ScanIn.model_fields)
@@ -70,7 +66,7 @@ def _captured_at(value: Any) -> datetime | bool | None:
         return False
 
 
-def parse(scope: Scope, body: bytes) -> scan_engine.ScanRequest | None:
+def parse(scope: Scope, body: bytes) -> ScanRequest | None:
     """The scan request if it is valid as the FastAPI route would see it, else None."""
     token = version = kiosk_time = content_type = None
     for name, value in scope["headers"]:
@@ -82,8 +78,11 @@ def parse(scope: Scope, body: bytes) -> scan_engine.ScanRequest | None:
             kiosk_time = value.decode("latin-1")
         elif name == b"content-type" and content_type is None:
             content_type = value.decode("latin-1")
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
+    try:
+        plausible_token(token)
+    except KioskUnauthorized:
+        return None  # the FastAPI route answers it
+    assert token is not None
     if content_type is not None and content_type.split(";")[0].strip().lower() != (
         "application/json"
     ):
@@ -101,7 +100,7 @@ def parse(scope: Scope, body: bytes) -> scan_engine.ScanRequest | None:
         return None
     app = scope["app"]
     client = scope.get("client")
-    return scan_engine.ScanRequest(
+    return ScanRequest(
         kiosk_token=token,
         kiosk_version=version,
         kiosk_time=kiosk_time,
@@ -150,44 +149,30 @@ def _handler(app: Any, exc: Exception) -> Handler | None:
     return None
 
 
-async def run(app: Any, req: scan_engine.ScanRequest) -> scan_engine.Outcome:
-    """One scan, committed before it returns.
+async def submit(app: Any, req: ScanRequest) -> Outcome:
+    """One scan, by either door: its answer once its batch has committed (the app's
+    `group_commit.ScanBatcher`); kiosk errors are raised."""
+    return await group_commit.for_app(app.state, app.state.settings).submit(req)
 
-    On the app's own engine (production, and tests with real commits) the scan goes to the
-    process's batcher (group commit on pool connections with psycopg commits, `batcher.py`):
-    an ORM session around two hand-written statements costs ~0.1 ms of CPU per scan for
-    nothing. A sessionmaker bound to something else (the test harness's rolled-back
-    connection, joined through SAVEPOINTs) gets a batch of one in a session."""
-    bind = getattr(app.state.sessionmaker, "kw", {}).get("bind")
-    settings = app.state.settings
-    if isinstance(bind, AsyncEngine):
-        return await batcher.for_app(app.state, bind, settings).submit(req)
-    async with app.state.sessionmaker() as session:
-        for attempt in (1, 2):
-            try:
-                outcome = await batch.perform(session, req, settings)
-            except OperationalError:
-                driver = await queries.driver_connection(session)
-                if attempt == 2 or not driver.broken:
-                    await session.rollback()
-                    raise
-                await batcher.show_disconnect(session)
-                continue
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
-            return outcome
-    raise AssertionError("unreachable")  # pragma: no cover
+
+def send_headers(scope: Scope, outcome: Outcome) -> dict[str, str]:
+    """The outcome's rate-limit headers handed to `RequestMiddleware` (which adds them, and
+    X-Request-ID, to the response); returns the headers the response itself carries."""
+    if not outcome.headers:
+        return {}
+    scope.setdefault("state", {})["ratelimit_headers"] = {
+        k: v for k, v in outcome.headers.items() if k.startswith("X-RateLimit")
+    }
+    retry = outcome.headers.get("Retry-After")
+    return {"Retry-After": retry} if retry is not None else {}
 
 
 class ScanFastPath:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, route: Any) -> None:
+        """`route`: the scan's route object, which FastAPI's router would put in the scope
+        (the metrics label)."""
         self.app = app
-        # The route object FastAPI's router would put in the scope (the metrics label).
-        self.route = next(
-            r for r in attendance_router.routes if getattr(r, "endpoint", None) is scan_endpoint
-        )
+        self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or _route_path(scope) != SCAN_PATH:
@@ -203,7 +188,7 @@ class ScanFastPath:
         app = scope["app"]
         scope["route"] = self.route
         try:
-            outcome = await run(app, req)
+            outcome = await submit(app, req)
         except Exception as exc:
             handler = _handler(app, exc)
             if handler is None:
@@ -214,18 +199,13 @@ class ScanFastPath:
         await self._send(scope, send, outcome)
 
     @staticmethod
-    async def _send(scope: Scope, send: Send, outcome: scan_engine.Outcome) -> None:
+    async def _send(scope: Scope, send: Send, outcome: Outcome) -> None:
         headers = [
             (b"content-length", str(len(outcome.body)).encode()),
             (b"content-type", b"application/json"),
         ]
-        if outcome.headers:
-            # RequestMiddleware adds these (and X-Request-ID) to the response.
-            scope.setdefault("state", {})["ratelimit_headers"] = {
-                k: v for k, v in outcome.headers.items() if k.startswith("X-RateLimit")
-            }
-            if "Retry-After" in outcome.headers:
-                headers.insert(0, (b"retry-after", outcome.headers["Retry-After"].encode()))
+        for name, value in send_headers(scope, outcome).items():
+            headers.insert(0, (name.lower().encode(), value.encode()))
         await send({"type": "http.response.start", "status": outcome.http_status,
                     "headers": headers})  # fmt: skip
         await send({"type": "http.response.body", "body": outcome.body})

@@ -3,7 +3,7 @@ outcome.
 
 The scan is the hot path (every badge at every door), so it runs hand-written SQL on a pool
 connection (psycopg, server-side prepared) instead of building an ORM object graph, and scans
-that arrive together share the statements (`batcher.py`): the inputs go in as one jsonb array,
+that arrive together share the statements (`group_commit.py`): the inputs go in as one jsonb array,
 so the statement text, and its prepared plan, are the same for 1 scan or 60.
 
 1. `READ_MANY`: per scan, the kiosk behind the token (the kiosk authentication: the same lookup
@@ -17,8 +17,10 @@ so the statement text, and its prepared plan, are the same for 1 scan or 60.
    inside it by the partial unique index (`ON CONFLICT ... DO NOTHING`) and the check-out's
    `WHERE check_out_at IS NULL`: a lost race stores a DUPLICATE_SCAN event instead, no
    SAVEPOINT needed.
+3. `APPLY`: HR approving a held scan (`attendance/review.py`): the same record, audit and
+   outbox SQL as the WRITE, and the stored scan event updated instead of a new one.
 
-Both run in one transaction, committed before any of the batch's answers is sent. The READ
+READ and WRITE run in one transaction, committed before any of the batch's answers is sent. The READ
 takes no row locks, so batches of two API processes run side by side; their writes meet in
 the unique indexes (a badge scanned in both at once: one record, the other answered
 DUPLICATE_SCAN; one scan id sent to both: one event, the other batch reruns its scans one by
@@ -39,7 +41,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance.scan import LOST_RESPONSE
+from tapwork.attendance.scan.request import LOST_RESPONSE
+from tapwork.holiday.service import window_sql
 
 
 async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
@@ -75,11 +78,12 @@ _SUBJECT = """
   rs.working_days AS record_working_days,
   ARRAY(
     SELECT h.holiday_date FROM holidays h
-    WHERE h.holiday_date BETWEEN ({at} AT TIME ZONE l.timezone)::date - 1
-                             AND ({at} AT TIME ZONE l.timezone)::date + 1
+    WHERE h.holiday_date {window}
       AND (h.location_id IS NULL OR h.location_id = l.id)
   ) AS holidays
 """
+
+_SUBJECT = _SUBJECT.replace("{window}", window_sql("{at}", "l.timezone"))
 
 _SUBJECT_JOINS = """
 LEFT JOIN users u ON u.id = b.user_id
@@ -167,7 +171,7 @@ ON CONFLICT (key, window_start) DO UPDATE SET hits = rl.hits + excluded.hits
 
 def literal(text: str) -> str:
     """`text` as a string literal, for a connection with standard_conforming_strings on
-    (`batch.Lane` checks): inside '...' only the quote is special. The lanes send their
+    (`transaction.Lane` checks): inside '...' only the quote is special. The lanes send their
     two statements with the JSON inline so that psycopg uses the simple protocol (several
     statements in one message) without client-side binding, whose quoting cost ~10% of the
     API's CPU per scan."""
@@ -180,11 +184,12 @@ def literal(text: str) -> str:
 _LOST = literal(orjson.dumps(LOST_RESPONSE).decode()).replace("%", "%%")
 
 
-WRITE_MANY = f"""
-WITH hits AS (
-  {WRITE_COUNTS}
-  RETURNING 1
-), ins AS (
+# The writes of an applied scan, as CTEs over jsonb arrays (one element per scan): the record
+# inserts and check-out updates (`rec`: the records they applied), then the audit entries and
+# outbox rows of those records. The batch's WRITE and HR's approval of a held scan (`APPLY`)
+# both run them.
+_RECORDS = """
+ins AS (
   INSERT INTO attendance_records (id, user_id, shift_id, location_id, kiosk_id, work_date,
                                   check_in_at, status, minutes_late, source, created_at,
                                   updated_at)
@@ -214,7 +219,36 @@ WITH hits AS (
   RETURNING ar.id
 ), rec AS (
   SELECT id FROM ins UNION ALL SELECT id FROM outs
-), ev AS (
+)
+"""
+
+_AUDIT_OUTBOX = """
+au AS (
+  INSERT INTO audit_logs (id, actor_id, actor_type, actor_label, action, resource_type,
+                          resource_id, new_values, ip, request_id, created_at)
+  SELECT gen_random_uuid(), a.actor_id, a.actor_type, a.actor_label, a.action,
+         'attendance_record', a.record_id::text, a.new_values, a.ip, a.request_id, a.now
+  FROM jsonb_to_recordset(%(audits)s::jsonb) AS a(
+    record_id uuid, actor_id uuid, actor_type text, actor_label text, action text,
+    new_values jsonb, ip text, request_id text, now timestamptz)
+  JOIN rec ON rec.id = a.record_id
+  RETURNING id
+), ob AS (
+  INSERT INTO email_outbox (id, kind, to_address, user_id, context, created_at,
+                            next_attempt_at)
+  SELECT gen_random_uuid(), o.kind, o."to", o.user_id, o.context, o.now, o.now
+  FROM jsonb_to_recordset(%(mails)s::jsonb) AS o(
+    record_id uuid, kind text, "to" text, user_id uuid, context jsonb, now timestamptz)
+  JOIN rec ON rec.id = o.record_id
+  RETURNING id
+)
+"""
+
+WRITE_MANY = f"""
+WITH hits AS (
+  {WRITE_COUNTS}
+  RETURNING 1
+), {_RECORDS}, ev AS (
   INSERT INTO scan_events (id, kiosk_id, client_scan_id, payload_hash, code_data, user_id,
                            badge_id, record_id, result, error_code, captured_at, received_at,
                            response, review_status)
@@ -234,25 +268,7 @@ WITH hits AS (
     captured_at timestamptz, now timestamptz, response jsonb, review_status text)
   LEFT JOIN rec ON rec.id = e.record_id
   RETURNING id
-), au AS (
-  INSERT INTO audit_logs (id, actor_id, actor_type, actor_label, action, resource_type,
-                          resource_id, new_values, ip, request_id, created_at)
-  SELECT gen_random_uuid(), a.actor_id, 'kiosk', a.actor_label, a.action,
-         'attendance_record', a.record_id::text, a.new_values, a.ip, a.request_id, a.now
-  FROM jsonb_to_recordset(%(audits)s::jsonb) AS a(
-    record_id uuid, actor_id uuid, actor_label text, action text, new_values jsonb,
-    ip text, request_id text, now timestamptz)
-  JOIN rec ON rec.id = a.record_id
-  RETURNING id
-), ob AS (
-  INSERT INTO email_outbox (id, kind, to_address, user_id, context, created_at,
-                            next_attempt_at)
-  SELECT gen_random_uuid(), o.kind, o."to", o.user_id, o.context, o.now, o.now
-  FROM jsonb_to_recordset(%(mails)s::jsonb) AS o(
-    record_id uuid, kind text, "to" text, user_id uuid, context jsonb, now timestamptz)
-  JOIN rec ON rec.id = o.record_id
-  RETURNING id
-), ks AS (
+), {_AUDIT_OUTBOX}, ks AS (
   -- Telemetry is best effort: a kiosk row another transaction is updating is skipped (it is
   -- being written anyway), so two batches never wait on each other here. Each kiosk is a
   -- primary-key probe (LATERAL ... LIMIT 1): a plain join may be planned as a scan of every
@@ -277,58 +293,19 @@ SELECT id FROM rec
 # The same subject for a held scan HR approves: the badge it was made with, at its location.
 SUBJECT = _SUBJECT_OF.format(at="%(at)s", badge_id="%(badge_id)s", location_id="%(location_id)s")
 
-# HR approving a held scan: the stored event gets the outcome instead of a new event; the
-# audit entry and outbox rows as for a scan.
-_EVENT_REVIEWED = """
-ev AS (
+# HR approving a held scan: the same writes as the batch's WRITE, and the stored event gets
+# the outcome instead of a new event being stored.
+APPLY = f"""
+WITH {_RECORDS}, ev AS (
   UPDATE scan_events
   SET record_id = (SELECT id FROM rec), review_status = 'approved',
       reviewed_by = %(reviewer_id)s, reviewed_at = %(now)s,
       result = CASE WHEN EXISTS (SELECT 1 FROM rec) THEN %(result)s ELSE result END
   WHERE id = %(event_id)s AND EXISTS (SELECT 1 FROM rec)
   RETURNING id
-), au AS (
-  INSERT INTO audit_logs (id, actor_id, actor_type, actor_label, action, resource_type,
-                          resource_id, new_values, ip, request_id, created_at)
-  SELECT gen_random_uuid(), %(actor_id)s, %(actor_type)s, %(actor_label)s, %(action)s,
-         'attendance_record', rec.id::text, %(audit)s::jsonb, %(ip)s, %(request_id)s, %(now)s
-  FROM rec
-  RETURNING id
-), ob AS (
-  INSERT INTO email_outbox (id, kind, to_address, user_id, context, created_at,
-                            next_attempt_at)
-  SELECT gen_random_uuid(), o->>'kind', o->>'to', (o->>'user_id')::uuid, o->'context',
-         %(now)s, %(now)s
-  FROM jsonb_array_elements(%(mails)s::jsonb) AS o
-  WHERE EXISTS (SELECT 1 FROM rec)
-  RETURNING id
-)
+), {_AUDIT_OUTBOX}
 SELECT (SELECT count(*) FROM rec) AS applied
-"""
-
-_CHECK_IN = """
-WITH rec AS (
-  INSERT INTO attendance_records (id, user_id, shift_id, location_id, kiosk_id, work_date,
-                                  check_in_at, status, minutes_late, source, created_at,
-                                  updated_at)
-  VALUES (%(record_id)s, %(user_id)s, %(shift_id)s, %(location_id)s, %(kiosk_id)s,
-          %(work_date)s, %(at)s, %(status)s, %(minutes_late)s, %(source)s, %(now)s, %(now)s)
-  ON CONFLICT (user_id) WHERE check_out_at IS NULL DO NOTHING
-  RETURNING id
-), """
-
-_CHECK_OUT = """
-WITH rec AS (
-  UPDATE attendance_records
-  SET check_out_at = %(at)s, worked_minutes = %(worked_minutes)s,
-      overtime_minutes = %(overtime_minutes)s, early_leave_minutes = %(early_leave_minutes)s,
-      missing_checkout_flagged_at = NULL, updated_at = %(now)s
-  WHERE id = %(record_id)s AND check_out_at IS NULL
-  RETURNING id
-), """
-
-APPLY_CHECK_IN = _CHECK_IN + _EVENT_REVIEWED
-APPLY_CHECK_OUT = _CHECK_OUT + _EVENT_REVIEWED
+"""  # noqa: S608 - composed of constants; every value is a bound parameter
 
 
 async def fetch_all(
@@ -355,7 +332,7 @@ async def write_many(conn: AsyncConnection[Any], params: dict[str, Any]) -> set[
 
 
 # The same two statements as named server-side prepared statements, for the batcher's pool
-# connections (`batch.Lane`): `BEGIN; EXECUTE read(...)` and `EXECUTE write(...); COMMIT` are
+# connections (`transaction.Lane`): `BEGIN; EXECUTE read(...)` and `EXECUTE write(...); COMMIT` are
 # one simple-protocol message each, so a batch is 2 round trips and 2 driver calls.
 READ_STATEMENT = "tapwork_scan_read"
 WRITE_STATEMENT = "tapwork_scan_write"
@@ -385,7 +362,7 @@ def write_commit(params: dict[str, str]) -> str:
 
 
 async def execute(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> int:
-    """Run an APPLY_ statement; returns its `applied` count."""
+    """Run `APPLY`; returns its `applied` count."""
     async with conn.cursor() as cur:
         await cur.execute(sql, params, prepare=True)
         row = await cur.fetchone()

@@ -1,5 +1,5 @@
-"""One scan, decided: the request prepared (code verified, keys computed), then settled against
-its READ row into the answer and the rows the batch's WRITE stores (`batch.py` runs the SQL).
+"""Settle: one scan decided against its READ row (pure; no I/O), into its answer and the rows
+the batch's WRITE stores (`transaction.py` runs the SQL; `decision.py` applies the rules).
 
 Every attempt a kiosk makes is stored as a scan event with the answer it got, rejected ones
 included, so a retry of the same client scan id replays that answer (same status, same JSON).
@@ -9,59 +9,35 @@ limited) and 422 SCAN_ID_REUSED (the id is already taken by another payload).
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
 from tapwork.attendance import rules
-from tapwork.attendance.decision import Held, Plan, check_holder, decide, scan_time
 from tapwork.attendance.errors import DuplicateScan, ScanIdReused
-from tapwork.badge import codec
-from tapwork.badge.errors import InvalidQrCode
+from tapwork.attendance.scan.decision import Held, Plan, check_holder, decide, scan_time
+from tapwork.attendance.scan.request import (
+    LOST_BODY,
+    LOST_RESPONSE,
+    WINDOW,
+    Item,
+    Outcome,
+    ScanRequest,
+    dumps,
+    envelope,
+    error_response,
+)
 from tapwork.config import Settings
-from tapwork.errors import AppError, RateLimited, error_body
-from tapwork.kiosk.deps import MAX_VERSION_LENGTH, SEEN_WRITE_INTERVAL, clock_offset_ms
+from tapwork.errors import AppError, RateLimited
+from tapwork.kiosk import telemetry
 from tapwork.kiosk.errors import KioskRevoked, KioskUnauthorized
 from tapwork.kit.ratelimit import RateLimitState
-from tapwork.kit.ratelimit import window_start as rl_window_start
-from tapwork.kit.security import hash_token
+from tapwork.notification import kinds
 from tapwork.notification.kinds import Kind
-
-WINDOW = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanRequest:
-    kiosk_token: str
-    code_data: str
-    client_scan_id: str
-    captured_at: datetime | None
-    now: datetime
-    ip: str | None = None
-    request_id: str | None = None
-    kiosk_version: str | None = None
-    kiosk_time: str | None = None
-
-
-@dataclass(slots=True)
-class Outcome:
-    http_status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def payload_hash(code_data: str, captured_at: datetime | None) -> str:
-    stamp = captured_at.isoformat() if captured_at else ""
-    return hashlib.sha256(f"{code_data}\x1f{stamp}".encode()).hexdigest()
 
 
 def display_name(row: dict[str, Any]) -> str:
@@ -86,10 +62,6 @@ def answer(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _wants(prefs: dict[str, Any] | None, kind: Kind) -> bool:
-    return bool((prefs or {}).get(kind.value, True))
-
-
 def _mail(kind: Kind, to: str, user_id: uuid.UUID, context: dict[str, Any]) -> dict[str, Any]:
     return {"kind": kind.value, "to": to, "user_id": user_id, "context": context}
 
@@ -98,7 +70,7 @@ def mails(plan: Plan, row: dict[str, Any]) -> list[dict[str, Any]]:
     """The outbox rows of an applied scan (kind, to, user_id, context)."""
     rows: list[dict[str, Any]] = []
     at_local = plan.at.astimezone(ZoneInfo(row["timezone"])).strftime("%Y-%m-%d %H:%M")
-    if _wants(row["user_prefs"], Kind.ATTENDANCE_CONFIRMATION):
+    if kinds.wants(row["user_prefs"], Kind.ATTENDANCE_CONFIRMATION):
         context: dict[str, Any] = {
             "first_name": row["first_name"],
             "full_name": display_name(row),
@@ -119,7 +91,7 @@ def mails(plan: Plan, row: dict[str, Any]) -> list[dict[str, Any]]:
         and row["manager_id"] is not None
         and row["manager_active"]
         and row["manager_id"] != row["user_id"]
-        and _wants(row["manager_prefs"], Kind.LATE_ALERT)
+        and kinds.wants(row["manager_prefs"], Kind.LATE_ALERT)
     ):
         context = {
             "first_name": row["manager_first_name"],
@@ -155,71 +127,62 @@ def audit_values(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
     return audit
 
 
-def write_params(plan: Plan, row: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-    """Parameters of APPLY_CHECK_IN / APPLY_CHECK_OUT (HR approving a held scan)."""
+@dataclass(slots=True)
+class Applied:
+    """The rows an applied scan writes, as the WRITE's and `sql.APPLY`'s jsonb arrays take
+    them: the record insert or the check-out update, its audit entry and its mails."""
+
+    check_in: dict[str, Any] | None
+    check_out: dict[str, Any] | None
+    audit: dict[str, Any]
+    mails: list[dict[str, Any]]
+
+    def params(self) -> dict[str, str]:
+        """As `sql.APPLY`'s parameters (HR approving a held scan)."""
+        return {
+            "check_ins": dumps([self.check_in] if self.check_in else []),
+            "check_outs": dumps([self.check_out] if self.check_out else []),
+            "audits": dumps([self.audit]),
+            "mails": dumps(self.mails),
+        }
+
+
+def applied(
+    plan: Plan,
+    row: dict[str, Any],
+    *,
+    now: datetime,
+    location_id: uuid.UUID,
+    kiosk_id: uuid.UUID,
+    actor: dict[str, Any],
+) -> Applied:
+    """The rows of `plan` applied at `now` (a kiosk's scan, or HR approving a held one);
+    `actor`: the audit entry's actor_id, actor_type, actor_label, ip and request_id."""
     out = plan.check_out
-    return {
+    record: dict[str, Any] = {"record_id": plan.record_id, "at": plan.at, "now": now}
+    if out is None:
+        record.update(
+            user_id=row["user_id"], shift_id=row["shift_id"], location_id=location_id,
+            kiosk_id=kiosk_id, work_date=plan.work_date, status=plan.status,
+            minutes_late=plan.minutes_late, source=plan.source,
+        )  # fmt: skip
+    else:
+        record.update(
+            worked_minutes=out.worked_minutes, overtime_minutes=out.overtime_minutes,
+            early_leave_minutes=out.early_leave_minutes,
+        )  # fmt: skip
+    audit = {
         "record_id": plan.record_id,
-        "user_id": row["user_id"],
-        "shift_id": row["shift_id"],
-        "work_date": plan.work_date,
-        "at": plan.at,
-        "status": plan.status,
-        "minutes_late": plan.minutes_late,
-        "source": plan.source,
-        "worked_minutes": out.worked_minutes if out else None,
-        "overtime_minutes": out.overtime_minutes if out else None,
-        "early_leave_minutes": out.early_leave_minutes if out else None,
-        "result": plan.action,
-        "action": f"attendance.{plan.action}",
-        "audit": dumps(audit_values(plan, row)),
         **actor,
-        "mails": dumps(mails(plan, row)),
+        "action": f"attendance.{plan.action}",
+        "new_values": audit_values(plan, row),
+        "now": now,
     }
-
-
-def _error(exc: AppError) -> tuple[int, dict[str, Any]]:
-    return exc.status_code, error_body(exc.code, exc.message, exc.details)
-
-
-def _envelope(status: int, body: Any) -> dict[str, Any]:
-    return {"http_status": status, "body": body}
-
-
-# The answer of a scan whose record write lost a race in the database (the same for all; the
-# WRITE stores it for such a scan's event, `queries.WRITE_MANY`).
-LOST_RESPONSE = _envelope(*_error(DuplicateScan("Another scan of this badge was just recorded")))
-_LOST_BODY = orjson.dumps(LOST_RESPONSE["body"])
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """A scan request with what its READ needs: the verified badge id (or why the code is
-    invalid), the payload digest, the token hash and its rate-limit window."""
-
-    req: ScanRequest
-    badge_id: uuid.UUID | None
-    invalid: InvalidQrCode | None
-    digest: str
-    token_hash: str
-    window_start: datetime
-
-
-def prepare(req: ScanRequest, settings: Settings) -> Item:
-    ring = codec.keyring_for(settings.badge_secret.get_secret_value())
-    badge_id: uuid.UUID | None = None
-    invalid: InvalidQrCode | None = None
-    try:
-        badge_id = codec.verify(req.code_data, ring)
-    except InvalidQrCode as exc:
-        invalid = exc
-    return Item(
-        req=req,
-        badge_id=badge_id,
-        invalid=invalid,
-        digest=payload_hash(req.code_data, req.captured_at),
-        token_hash=hash_token(req.kiosk_token),
-        window_start=rl_window_start(req.now, WINDOW),
+    return Applied(
+        check_in=record if out is None else None,
+        check_out=record if out is not None else None,
+        audit=audit,
+        mails=[{**mail, "record_id": plan.record_id, "now": now} for mail in mails(plan, row)],
     )
 
 
@@ -257,7 +220,9 @@ def settle(
     touch = _telemetry(row, req)
     if row["prior_hash"] is not None:
         if row["prior_hash"] != item.digest:
-            status, body = _error(ScanIdReused("This scan id was already used for another scan"))
+            status, body = error_response(
+                ScanIdReused("This scan id was already used for another scan")
+            )
             return Settled(Outcome(status, orjson.dumps(body)), touch=touch)
         return Settled(Outcome(row["prior_status"], row["prior_body"].encode()), touch=touch)
     headers, limited = _rate_limit(hits, settings, req.now, item.window_start)
@@ -272,24 +237,18 @@ def settle(
 
 
 def _telemetry(row: dict[str, Any], req: ScanRequest) -> dict[str, Any] | None:
-    """Kiosk last-seen / version / clock offset, written at most every SEEN_WRITE_INTERVAL
-    (as `kiosk.deps` does), with the batch's write."""
-    version = (req.kiosk_version or "").strip()[:MAX_VERSION_LENGTH] or None
-    if version is not None and "\x00" in version:
-        version = None
-    last_seen = row["kiosk_last_seen_at"]
-    touch = (
-        last_seen is None
-        or req.now - last_seen >= SEEN_WRITE_INTERVAL
-        or (version is not None and version != row["kiosk_app_version"])
-    )
-    if not touch:
+    """The kiosk's telemetry when due (`kiosk.telemetry`), written with the batch's WRITE."""
+    seen = telemetry.due(
+        row["kiosk_last_seen_at"], row["kiosk_app_version"],
+        now=req.now, version=req.kiosk_version, kiosk_time=req.kiosk_time,
+    )  # fmt: skip
+    if seen is None:
         return None
     return {
         "kiosk_id": row["kiosk_id"],
-        "now": req.now,
-        "app_version": version,
-        "clock_offset_ms": clock_offset_ms(req.kiosk_time, req.now),
+        "now": seen.now,
+        "app_version": seen.app_version,
+        "clock_offset_ms": seen.clock_offset_ms,
     }
 
 
@@ -313,9 +272,7 @@ def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
     try:
         if item.invalid is not None:
             raise item.invalid
-        if row["badge_code"] != req.code_data:
-            raise InvalidQrCode(reason="unknown_badge")
-        check_holder(row, now)
+        check_holder(row, req.code_data, now)
         source = "offline" if req.captured_at is not None else "online"
         plan = decide(row, scan_time(req.captured_at, now, settings), source, settings)
     except Held as held:
@@ -326,53 +283,35 @@ def _apply(item: Item, row: dict[str, Any], settings: Settings) -> Settled:
             "at": req.captured_at or now,
             "location": row["location_name"],
         }
-        event.update(result="held", error_code=held.reason, response=_envelope(202, body),
+        event.update(result="held", error_code=held.reason, response=envelope(202, body),
                      review_status="pending")  # fmt: skip
         return Settled(Outcome(202, orjson.dumps(body)), event=event)
     except AppError as exc:
-        status, body = _error(exc)
+        status, body = error_response(exc)
         result = "duplicate" if isinstance(exc, DuplicateScan) else "rejected"
-        event.update(result=result, error_code=exc.code, response=_envelope(status, body))
+        event.update(result=result, error_code=exc.code, response=envelope(status, body))
         return Settled(Outcome(status, orjson.dumps(body)), event=event)
 
     ok = answer(plan, row)
     event.update(
         record_id=plan.record_id,
         result=plan.action,
-        response=_envelope(200, ok),
+        response=envelope(200, ok),
     )
-    out = plan.check_out
-    record: dict[str, Any] = {"record_id": plan.record_id, "at": plan.at, "now": now}
-    if out is None:
-        record.update(
-            user_id=row["user_id"], shift_id=row["shift_id"], location_id=row["location_id"],
-            kiosk_id=row["kiosk_id"], work_date=plan.work_date, status=plan.status,
-            minutes_late=plan.minutes_late, source=plan.source,
-        )  # fmt: skip
-    else:
-        record.update(
-            worked_minutes=out.worked_minutes, overtime_minutes=out.overtime_minutes,
-            early_leave_minutes=out.early_leave_minutes,
-        )  # fmt: skip
-    audit = {
-        "record_id": plan.record_id,
-        "actor_id": row["kiosk_id"],
-        "actor_label": row["kiosk_name"],
-        "action": f"attendance.{plan.action}",
-        "new_values": audit_values(plan, row),
-        "ip": req.ip,
-        "request_id": req.request_id,
-        "now": now,
-    }
+    writes = applied(
+        plan, row, now=now, location_id=row["location_id"], kiosk_id=row["kiosk_id"],
+        actor={"actor_id": row["kiosk_id"], "actor_type": "kiosk",
+               "actor_label": row["kiosk_name"], "ip": req.ip, "request_id": req.request_id},
+    )  # fmt: skip
     return Settled(
         Outcome(200, orjson.dumps(ok)),
         event=event,
-        check_in=record if out is None else None,
-        check_out=record if out is not None else None,
-        audit=audit,
-        mails=[{**mail, "record_id": plan.record_id, "now": now} for mail in mails(plan, row)],
+        check_in=writes.check_in,
+        check_out=writes.check_out,
+        audit=writes.audit,
+        mails=writes.mails,
         record_id=plan.record_id,
-        lost=Outcome(LOST_RESPONSE["http_status"], _LOST_BODY),
+        lost=Outcome(LOST_RESPONSE["http_status"], LOST_BODY),
     )
 
 
@@ -397,7 +336,7 @@ def _rate_limit(
     if not state.exceeded:
         return headers, None
     retry = max(1, int((state.reset_at - now).total_seconds()))
-    status, body = _error(
+    status, body = error_response(
         RateLimited(f"Too many scans for this {scope}; retry shortly", retry_after=retry)
     )
     return headers, Outcome(status, orjson.dumps(body), {**headers, "Retry-After": str(retry)})

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from tapwork.attendance import rules
 from tapwork.attendance.errors import DuplicateScan, RestPeriod, UserInactive
-from tapwork.badge.errors import BadgeExpired, BadgeRevoked, BadgeSuperseded, InvalidQrCode
+from tapwork.badge import service as badge_service
 from tapwork.config import Settings
 
 HELD_TOO_OLD = "OFFLINE_TOO_OLD"
@@ -54,17 +54,20 @@ def shift_of(row: dict[str, Any], prefix: str = "") -> rules.ShiftRule | None:
     )
 
 
-def check_holder(row: dict[str, Any], now: datetime) -> None:
-    """Badge and user rejections, in the order the kiosk should report them."""
-    if row["badge_id"] is None:
-        raise InvalidQrCode(reason="unknown_badge")
-    if row["badge_revoked_at"] is not None:
-        revoked = row["badge_revoked_at"].isoformat()
-        if row["badge_superseded"]:
-            raise BadgeSuperseded(revoked_at=revoked)
-        raise BadgeRevoked(revoked_at=revoked)
-    if row["badge_expires_at"] is not None and row["badge_expires_at"] <= now:
-        raise BadgeExpired(expired_at=row["badge_expires_at"].isoformat())
+def check_holder(row: dict[str, Any], code_data: str, now: datetime) -> None:
+    """Badge rejections (the badge domain's rules), then the holder's, in the order the kiosk
+    should report them."""
+    badge_service.check_scanned(
+        code_data,
+        {
+            "id": row["badge_id"],
+            "code_data": row["badge_code"],
+            "revoked_at": row["badge_revoked_at"],
+            "superseded": row["badge_superseded"],
+            "expires_at": row["badge_expires_at"],
+        },
+        now=now,
+    )
     if not row["is_active"] or row["email_verified_at"] is None:
         raise UserInactive("This employee may not scan: the account is inactive or unverified")
 

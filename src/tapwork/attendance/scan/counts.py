@@ -7,13 +7,13 @@ processes wait on each other whenever they held a scan of the same kiosk; at a s
 few doors, that is every batch. Instead each process counts in memory and adds its counts to
 the rows with one batch's WRITE at most every `WRITE_EVERY_SECONDS`; what no batch carried is
 written in a transaction of its own once no lane is running and it is due (at once on
-shutdown; `batcher.ScanBatcher._write_counts`). In this process the limit stays exact
+shutdown; `group_commit.ScanBatcher._write_counts`). In this process the limit stays exact
 (committed rows + these counts + the batch's own, numbered in arrival order); another
 process's scans count once it has written them, so across processes the limit can be passed
 by up to that second's scans.
 
 The per-badge limit needs no counter: a badge's scans in the window are its scan events,
-counted up to the limit by one index probe in the READ (`queries.READ_MANY`).
+counted up to the limit by one index probe in the READ (`sql.READ_MANY`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from tapwork.attendance.scan import WINDOW
+from tapwork.attendance.scan.request import WINDOW
 
 WRITE_EVERY_SECONDS = 1.0
 

@@ -1,13 +1,17 @@
-"""The scan transaction for a batch of scans: READ (one statement for all), settle each
-(`scan.settle`, pure), WRITE (one statement for all).
+"""Transaction: one batch of scans as one transaction: READ (one statement for all), settle
+each (`settle.settle`, pure), WRITE (one statement for all).
 
 A batch never holds two scans of one badge or two of one (kiosk token, scan id): the second
-waits for the next batch (`batcher.py`), so each scan decides on what the earlier one wrote,
-exactly as if they had come one after another. Scans from one kiosk may share a batch; their
-rate-limit counts are numbered in arrival order.
+waits for the next batch (`group_commit.py`), so each scan decides on what the earlier one
+wrote, exactly as if they had come one after another. Scans from one kiosk may share a batch;
+their rate-limit counts are numbered in arrival order.
 
-A batch of one is the plain single scan: 2 statements (a replay: 1), and on the batcher's
-connection 2 round trips (BEGIN + READ, WRITE + COMMIT).
+The statements run on one of three connections, all with the same interface (`Statements`):
+a `Lane` (the group commit's own pool: 2 round trips per batch, BEGIN + READ and WRITE +
+COMMIT), a `SessionLane` (an ORM session's connection, for a sessionmaker that is not bound to
+an engine: the test harness's rolled-back connection) or `InTransaction` (a psycopg
+connection inside the caller's transaction, which commits: tests and `bench/`). A batch of
+one is the plain single scan: 2 statements (a replay: 1).
 """
 
 from __future__ import annotations
@@ -18,16 +22,17 @@ from typing import Any
 
 import orjson
 from psycopg import AsyncConnection
-from psycopg.errors import InvalidSqlStatementName, UniqueViolation
+from psycopg.errors import InvalidSqlStatementName
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance import counts as kiosk_counts
-from tapwork.attendance import queries
-from tapwork.attendance.counts import KioskCounts
-from tapwork.attendance.scan import Item, Outcome, ScanRequest, Settled, prepare, settle
+from tapwork.attendance.scan import counts as kiosk_counts
+from tapwork.attendance.scan import sql
+from tapwork.attendance.scan.counts import KioskCounts
+from tapwork.attendance.scan.request import Item, Outcome
+from tapwork.attendance.scan.settle import Settled, settle
 from tapwork.config import Settings
 from tapwork.errors import AppError
 
@@ -38,21 +43,53 @@ def json_array(rows: list[dict[str, Any]]) -> str:
     return orjson.dumps(rows).decode()
 
 
-class Session:
-    """The statements on a session's connection (extended protocol, server-side prepared by
-    psycopg), inside the caller's transaction."""
+class InTransaction:
+    """The statements on a psycopg connection (extended protocol, server-side prepared by
+    psycopg), inside the caller's transaction: the caller commits or rolls back."""
 
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self.conn = conn
 
+    @property
+    def broken(self) -> bool:
+        return self.conn.broken
+
     async def read(self, items: str) -> list[dict[str, Any]]:
-        return await queries.fetch_all(self.conn, queries.READ_MANY, {"items": items})
+        return await sql.fetch_all(self.conn, sql.READ_MANY, {"items": items})
 
     async def write(self, params: dict[str, str]) -> set[uuid.UUID]:
-        return await queries.write_many(self.conn, params)
+        return await sql.write_many(self.conn, params)
 
     async def finish(self) -> None:
         """The caller commits."""
+
+    async def rollback(self) -> None:
+        await self.conn.rollback()
+
+
+class SessionLane(InTransaction):
+    """The statements in an ORM session's transactions, one per batch: committed by `finish`
+    (for a session joined to an outer transaction through SAVEPOINTs, as the test harness
+    binds it, that releases the SAVEPOINT)."""
+
+    def __init__(self, session: AsyncSession, conn: AsyncConnection[Any]) -> None:
+        super().__init__(conn)
+        self.session = session
+
+    @classmethod
+    async def open(cls, session: AsyncSession) -> SessionLane:
+        return cls(session, await sql.driver_connection(session))
+
+    async def read(self, items: str) -> list[dict[str, Any]]:
+        # The session's transaction (or SAVEPOINT) begins with its first statement.
+        self.conn = await sql.driver_connection(self.session)
+        return await super().read(items)
+
+    async def finish(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
 
 
 class Lane:
@@ -76,7 +113,7 @@ class Lane:
         # standard library, parses them (this connection only).
         set_json_loads(orjson.loads, conn)
         if not info.get(cls.PREPARED):
-            await conn.execute(queries.PREPARE)
+            await conn.execute(sql.PREPARE)
             info[cls.PREPARED] = True
         return cls(conn)
 
@@ -86,23 +123,30 @@ class Lane:
         except InvalidSqlStatementName:
             # Someone deallocated them (a DISCARD ALL by a pooler, say): once more.
             await self.conn.rollback()
-            await self.conn.execute(queries.PREPARE)
+            await self.conn.execute(sql.PREPARE)
             return await self._read(items)
 
     async def _read(self, items: str) -> list[dict[str, Any]]:
         async with self.conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(queries.begin_read(items).encode())
+            await cur.execute(sql.begin_read(items).encode())
             cur.nextset()  # past BEGIN's result
             return await cur.fetchall()
 
     async def write(self, params: dict[str, str]) -> set[uuid.UUID]:
         async with self.conn.cursor() as cur:
-            await cur.execute(queries.write_commit(params).encode())
+            await cur.execute(sql.write_commit(params).encode())
             return {row[0] for row in await cur.fetchall()}
+
+    @property
+    def broken(self) -> bool:
+        return self.conn.broken
 
     async def finish(self) -> None:
         if self.conn.info.transaction_status == TransactionStatus.INTRANS:
             await self.conn.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        await self.conn.rollback()
 
     async def close(self) -> None:
         """Back to the pool's normal mode; a failed transaction is rolled back first."""
@@ -112,21 +156,7 @@ class Lane:
         await self.conn.set_autocommit(False)
 
 
-Statements = Session | Lane
-
-
-async def perform(session: AsyncSession, req: ScanRequest, settings: Settings) -> Outcome:
-    """One scan in the session's transaction (the caller commits); kiosk errors are raised."""
-    item = prepare(req, settings)
-    try:
-        [result] = await run(Session(await queries.driver_connection(session)), [item], settings)
-    except UniqueViolation:
-        # The same (kiosk, scan id) committed by a concurrent retry: answer as it did.
-        await session.rollback()
-        [result] = await run(Session(await queries.driver_connection(session)), [item], settings)
-    if isinstance(result, AppError):
-        raise result
-    return result
+Statements = InTransaction | Lane
 
 
 async def run(
@@ -156,7 +186,7 @@ async def run(
     try:
         if any(params.values()):
             applied = await statements.write(
-                {name: json_array(params.get(name, [])) for name in queries.WRITE_PARAMS}
+                {name: json_array(params.get(name, [])) for name in sql.WRITE_PARAMS}
             )
         await statements.finish()
     except BaseException:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tapwork.attendance import batcher as batcher_module
-from tapwork.attendance.batcher import ScanBatcher
-from tapwork.attendance.scan import ScanRequest
+from tapwork.attendance.scan import group_commit as batcher_module
+from tapwork.attendance.scan.group_commit import LanePool, ScanBatcher
+from tapwork.attendance.scan.request import ScanRequest
 from tapwork.config import Settings
 from tapwork.kit.clock import utcnow
 
@@ -34,7 +34,7 @@ class Busy:
 
 @pytest.fixture
 async def busy(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Busy]:
-    batcher = ScanBatcher(engine, settings)
+    batcher = ScanBatcher(LanePool(engine, settings.scan_batch_connections), settings)
     batcher._running = batcher.lanes
     state = Busy(batcher)
     yield state

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork.attendance import fastpath
-from tapwork.attendance.batcher import LANE_APPLICATION
+from tapwork.attendance.scan import entry
+from tapwork.attendance.scan.group_commit import LANE_APPLICATION
 from tapwork.config import Settings
 from tests.attendance.conftest import Scanner, badge_code
 from tests.attendance.test_concurrency import build_world, live_client  # noqa: F401
@@ -25,15 +25,17 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Client scan ids the fast path answered itself."""
+    """Client scan ids the fast path took itself (the rest went to the FastAPI route)."""
     seen: list[str] = []
-    original = fastpath.run
+    original = entry.parse
 
-    async def run(app: Any, req: Any) -> Any:
-        seen.append(req.client_scan_id)
-        return await original(app, req)
+    def parse(scope: Any, body: bytes) -> Any:
+        req = original(scope, body)
+        if req is not None:
+            seen.append(req.client_scan_id)
+        return req
 
-    monkeypatch.setattr(fastpath, "run", run)
+    monkeypatch.setattr(entry, "parse", parse)
     return seen
 
 
@@ -80,7 +82,7 @@ async def test_fast_path_answers_like_the_fastapi_route(
     assert [status for status, _, _ in fast] == [200, 200, 422, 409, 400, 200, 409, 409, 429]
 
     clock.advance(hours=16)  # the same time next day: a fresh rate-limit window
-    monkeypatch.setattr(fastpath, "parse", lambda scope, body: None)  # always the FastAPI route
+    monkeypatch.setattr(entry, "parse", lambda scope, body: None)  # always the FastAPI route
     code = await badge_code(session, org.supervisor, org.settings, clock())
     slow = await _script(scanner, code, clock, "s-")
     assert len(taken) == 9
