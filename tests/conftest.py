@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
@@ -138,7 +139,7 @@ async def app(
     sessionmaker: async_sessionmaker[AsyncSession],
     engine: AsyncEngine,
     clock: FrozenClock,
-):  # type: ignore[no-untyped-def]
+) -> FastAPI:
     app = create_app(settings, clock=clock)
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
@@ -146,7 +147,7 @@ async def app(
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -44,8 +45,12 @@ def scanner(client: httpx.AsyncClient, kiosk_headers: dict[str, str]) -> Scanner
     return Scanner(client, kiosk_headers)
 
 
+AtMadrid = Callable[..., datetime]
+"""Sets the clock to a Madrid wall time: `at_madrid(y, m, d, hh, mm=0)`."""
+
+
 @pytest.fixture
-def at_madrid(clock: FrozenClock):  # type: ignore[no-untyped-def]
+def at_madrid(clock: FrozenClock) -> AtMadrid:
     """Set the clock to a local Madrid wall time (the org's location)."""
     from zoneinfo import ZoneInfo
 

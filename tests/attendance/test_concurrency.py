@@ -57,10 +57,13 @@ async def build_world(
     return World(tokens, codes, ids)
 
 
+LiveClient = tuple[httpx.AsyncClient, FrozenClock]
+
+
 @pytest.fixture
 async def live_client(
     committed_db: async_sessionmaker[AsyncSession], engine: AsyncEngine, settings: Settings
-) -> AsyncIterator[tuple[httpx.AsyncClient, FrozenClock]]:
+) -> AsyncIterator[LiveClient]:
     """The app on committed sessions: each request its own transaction, as in production."""
     clock = FrozenClock(datetime(2026, 3, 2, 8, tzinfo=UTC))
     settings.rate_limit_scan_per_badge_per_minute = 100_000
@@ -93,8 +96,8 @@ async def _count(maker: async_sessionmaker[AsyncSession], *where) -> int:  # typ
 
 
 async def test_fifty_kiosks_racing_one_badge_make_one_open_record(
-    committed_db: async_sessionmaker[AsyncSession], live_client, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    committed_db: async_sessionmaker[AsyncSession], live_client: LiveClient, settings: Settings
+) -> None:
     client, _ = live_client
     world = await build_world(committed_db, settings, kiosks=50, users=1)
     responses = await asyncio.gather(*(
@@ -116,8 +119,8 @@ async def test_fifty_kiosks_racing_one_badge_make_one_open_record(
 
 
 async def test_offline_batch_replayed_three_times_applies_once(
-    committed_db: async_sessionmaker[AsyncSession], live_client, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    committed_db: async_sessionmaker[AsyncSession], live_client: LiveClient, settings: Settings
+) -> None:
     client, clock = live_client
     n = 20
     world = await build_world(committed_db, settings, kiosks=1, users=n)
@@ -162,8 +165,8 @@ def _forgeries(valid: str, count: int, rng: random.Random) -> list[str]:
 
 
 async def test_forged_codes_are_all_rejected(
-    committed_db: async_sessionmaker[AsyncSession], live_client, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    committed_db: async_sessionmaker[AsyncSession], live_client: LiveClient, settings: Settings
+) -> None:
     client, _ = live_client
     world = await build_world(committed_db, settings, kiosks=1, users=1)
     rng = random.Random(20261201)

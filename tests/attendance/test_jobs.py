@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from procrastinate.periodic import PeriodicDeferrer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -74,8 +75,8 @@ async def test_flags_after_shift_end_plus_grace_once(
 
 
 async def test_flagged_records_show_in_the_review_queue(
-    client, session: AsyncSession, org: Org, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, session: AsyncSession, org: Org, settings: Settings
+) -> None:
     record = _open(org, datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     session.add(record)
     await session.flush()

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
 from tapwork.notification import delivery
-from tests.attendance.conftest import Scanner, badge_code
+from tests.attendance.conftest import AtMadrid, Scanner, badge_code
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
 from tests.support.smtp import SmtpServer
@@ -22,7 +22,7 @@ def _text(message) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_late_check_in_mails_employee_and_manager(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid,
+    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid: AtMadrid,
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, smtp: SmtpServer,
 ) -> None:  # fmt: skip
     at_madrid(2026, 3, 2, 9, 25)

@@ -39,7 +39,7 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 def _rows_read(plan: dict[str, Any], table: str) -> float:
     """Rows the plan's scans of `table` produced per loop, the most of any such scan."""
     return max(
-        (n["Actual Rows"] + n.get("Rows Removed by Filter", 0))
+        float(n["Actual Rows"] + n.get("Rows Removed by Filter", 0))
         for n in _nodes(plan)
         if n.get("Relation Name") == table
     )

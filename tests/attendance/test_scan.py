@@ -8,14 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.audit.models import AuditLog
+from tapwork.kiosk.models import Kiosk
 from tapwork.notification.models import OutboxEmail
-from tests.attendance.conftest import Scanner, badge_code
+from tests.attendance.conftest import AtMadrid, Scanner, badge_code
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
 
 
 async def test_check_in_then_out(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid
+    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid: AtMadrid
 ) -> None:
     at_madrid(2026, 3, 2, 9, 12)  # Monday, shift 09-17, grace 5
     code = await badge_code(session, org.employee, org.settings, clock())
@@ -132,9 +133,12 @@ async def test_non_kiosk_is_refused(client: httpx.AsyncClient, org: Org) -> None
 
 
 async def test_revoked_kiosk_and_unknown_token_are_refused(
-    client: httpx.AsyncClient, kiosk, kiosk_headers: dict[str, str], session: AsyncSession,
+    client: httpx.AsyncClient,
+    kiosk: tuple[Kiosk, str],
+    kiosk_headers: dict[str, str],
+    session: AsyncSession,
     clock: FrozenClock,
-) -> None:  # fmt: skip
+) -> None:
     body = {"code_data": "x", "client_scan_id": "1"}
     unknown = await client.post(
         "/api/v1/attendance", json=body, headers={"X-Kiosk-Token": "not-a-real-token-at-all"}
@@ -149,8 +153,8 @@ async def test_revoked_kiosk_and_unknown_token_are_refused(
 
 
 async def test_scan_records_kiosk_telemetry(
-    scanner: Scanner, kiosk, org: Org, session: AsyncSession, clock: FrozenClock
-) -> None:  # type: ignore[no-untyped-def]
+    scanner: Scanner, kiosk: tuple[Kiosk, str], org: Org, session: AsyncSession, clock: FrozenClock
+) -> None:
     from datetime import timedelta
 
     scanner.headers = {

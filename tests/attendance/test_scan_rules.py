@@ -13,7 +13,7 @@ from tapwork.badge import service as badge_service
 from tapwork.badge.models import Badge
 from tapwork.kit.actor import SYSTEM
 from tapwork.notification.models import OutboxEmail
-from tests.attendance.conftest import Scanner, badge_code
+from tests.attendance.conftest import AtMadrid, Scanner, badge_code
 from tests.support import factories as f
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
@@ -89,7 +89,7 @@ async def test_kiosk_rate_limit(
 
 
 async def test_offline_scan_counts_at_capture_time(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid
+    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid: AtMadrid
 ) -> None:
     at_madrid(2026, 3, 2, 12, 0)
     code = await badge_code(session, org.employee, org.settings, clock())
@@ -148,7 +148,7 @@ async def test_out_of_range_offline_scans_are_held_for_review(
 
 
 async def test_late_alert_goes_to_the_department_manager(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid
+    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid: AtMadrid
 ) -> None:
     at_madrid(2026, 3, 2, 9, 40)
     await scanner.scan(await badge_code(session, org.employee, org.settings, clock()))
@@ -161,7 +161,7 @@ async def test_late_alert_goes_to_the_department_manager(
 
 
 async def test_opted_out_employee_gets_no_confirmation(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid
+    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid: AtMadrid
 ) -> None:
     at_madrid(2026, 3, 2, 8, 55)
     org.employee.notification_preferences = {"attendance_confirmation": False}
@@ -177,7 +177,7 @@ async def test_opted_out_employee_gets_no_confirmation(
 
 async def test_forgotten_check_out_holds_the_next_scan_for_hr(
     scanner: Scanner, client: httpx.AsyncClient, org: Org, session: AsyncSession,
-    clock: FrozenClock, at_madrid,
+    clock: FrozenClock, at_madrid: AtMadrid,
 ) -> None:  # fmt: skip
     at_madrid(2026, 3, 2, 9, 0)
     code = await badge_code(session, org.employee, org.settings, clock())

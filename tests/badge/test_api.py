@@ -6,6 +6,7 @@ import io
 import re
 import uuid
 from datetime import timedelta
+from typing import Any
 from xml.etree import ElementTree
 
 import httpx
@@ -26,13 +27,14 @@ def decode(png: bytes) -> list[tuple[str, str]]:
     return [(r.format.name, r.text) for r in zxingcpp.read_barcodes(image)]
 
 
-async def _json(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> dict:
+async def _json(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> dict[str, Any]:
     response = await client.get(url, params={"format": "json"}, headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-async def test_my_badge_png_decodes_to_code_data(client: httpx.AsyncClient, org: Org):
+async def test_my_badge_png_decodes_to_code_data(client: httpx.AsyncClient, org: Org) -> None:
     headers = org.headers(org.employee)
     data = await _json(client, "/api/v1/badges/me", headers)
     assert data["code_data"].startswith("TW1:")
@@ -45,7 +47,7 @@ async def test_my_badge_png_decodes_to_code_data(client: httpx.AsyncClient, org:
     assert decode(png.content) == [("QRCode", data["code_data"])]
 
 
-async def test_code128_png_decodes_to_code_data(client: httpx.AsyncClient, org: Org):
+async def test_code128_png_decodes_to_code_data(client: httpx.AsyncClient, org: Org) -> None:
     headers = org.headers(org.employee)
     data = await _json(client, "/api/v1/badges/me", headers)
     png = await client.get("/api/v1/badges/me", params={"format": "code128.png"}, headers=headers)
@@ -54,7 +56,9 @@ async def test_code128_png_decodes_to_code_data(client: httpx.AsyncClient, org: 
 
 
 @pytest.mark.parametrize("fmt", ["svg", "code128.svg"])
-async def test_svg_formats_are_xml_with_the_symbol(client: httpx.AsyncClient, org: Org, fmt: str):
+async def test_svg_formats_are_xml_with_the_symbol(
+    client: httpx.AsyncClient, org: Org, fmt: str
+) -> None:
     headers = org.headers(org.employee)
     response = await client.get("/api/v1/badges/me", params={"format": fmt}, headers=headers)
     assert response.status_code == 200
@@ -70,7 +74,9 @@ async def test_svg_formats_are_xml_with_the_symbol(client: httpx.AsyncClient, or
         assert len(bars) > 100  # background + one rect per bar
 
 
-async def test_badge_is_stable_until_regenerated(client: httpx.AsyncClient, org: Org, session):
+async def test_badge_is_stable_until_regenerated(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
     headers = org.headers(org.employee)
     first = await _json(client, "/api/v1/badges/me", headers)
     assert (await _json(client, "/api/v1/badges/me", headers))["code_data"] == first["code_data"]
@@ -79,11 +85,12 @@ async def test_badge_is_stable_until_regenerated(client: httpx.AsyncClient, org:
     assert regenerated.json()["code_data"] != first["code_data"]
     assert (await _json(client, "/api/v1/badges/me", headers))["id"] == regenerated.json()["id"]
     old = await session.get(Badge, uuid.UUID(first["id"]))
+    assert old is not None
     await session.refresh(old)
     assert old.revoke_reason == "superseded"
 
 
-async def test_unknown_format_is_422(client: httpx.AsyncClient, org: Org):
+async def test_unknown_format_is_422(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.get(
         "/api/v1/badges/me", params={"format": "gif"}, headers=org.headers(org.employee)
     )
@@ -92,7 +99,7 @@ async def test_unknown_format_is_422(client: httpx.AsyncClient, org: Org):
 
 async def test_hr_views_regenerates_and_revokes(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
-):
+) -> None:
     hr = org.headers(org.hr)
     url = f"/api/v1/users/{org.employee.id}/badge"
     mine = await _json(client, "/api/v1/badges/me", org.headers(org.employee))
@@ -124,7 +131,7 @@ async def test_hr_views_regenerates_and_revokes(
     assert sorted(actions) == ["badge.regenerate", "badge.revoke"]
 
 
-async def test_regenerate_with_past_expiry_is_422(client: httpx.AsyncClient, org: Org):
+async def test_regenerate_with_past_expiry_is_422(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.post(
         f"/api/v1/users/{org.employee.id}/badge/regenerate",
         json={"expires_at": (org.clock() - timedelta(minutes=1)).isoformat()},
@@ -133,13 +140,13 @@ async def test_regenerate_with_past_expiry_is_422(client: httpx.AsyncClient, org
     assert response.status_code == 422
 
 
-async def test_unknown_user_is_404(client: httpx.AsyncClient, org: Org):
+async def test_unknown_user_is_404(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.get(f"/api/v1/users/{uuid.uuid4()}/badge", headers=org.headers(org.hr))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "USER_NOT_FOUND"
 
 
-async def test_employee_cannot_see_anothers_badge(client: httpx.AsyncClient, org: Org):
+async def test_employee_cannot_see_anothers_badge(client: httpx.AsyncClient, org: Org) -> None:
     for who in (org.employee, org.supervisor):
         response = await client.get(
             f"/api/v1/users/{org.outsider.id}/badge", headers=org.headers(who)
@@ -157,7 +164,7 @@ def _page_count(pdf: bytes) -> int:
 
 async def test_sheet_for_department_has_one_card_per_active_member(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
-):
+) -> None:
     extra = [
         await f.make_user(session, department=org.department, first_name=f"Member{i}")
         for i in range(10)
@@ -181,7 +188,7 @@ async def test_sheet_for_department_has_one_card_per_active_member(
     assert {u.id for u in members} <= issued
 
 
-async def test_sheet_for_listed_users(client: httpx.AsyncClient, org: Org):
+async def test_sheet_for_listed_users(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.get(
         "/api/v1/badges/sheet.pdf",
         params=[("user_id", str(org.employee.id)), ("user_id", str(org.outsider.id))],
@@ -195,6 +202,6 @@ async def test_sheet_for_listed_users(client: httpx.AsyncClient, org: Org):
     assert _page_count(response.content) == 1
 
 
-async def test_sheet_needs_a_selection(client: httpx.AsyncClient, org: Org):
+async def test_sheet_needs_a_selection(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.get("/api/v1/badges/sheet.pdf", headers=org.headers(org.hr))
     assert response.status_code == 422

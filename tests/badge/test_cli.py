@@ -21,7 +21,7 @@ from tests.support import factories as f
 
 async def test_rotate_key_signs_new_badges_and_keeps_old_valid(
     committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
-):
+) -> None:
     async with committed_db() as s:
         user, other = await f.make_user(s), await f.make_user(s)
         old_badge = await badges.ensure_active(s, user, now=utcnow(), settings=base_settings)
@@ -51,7 +51,7 @@ async def test_rotate_key_signs_new_badges_and_keeps_old_valid(
 
 async def test_print_writes_one_card_per_user(
     committed_db: async_sessionmaker[AsyncSession], base_settings: Settings, tmp_path: Path
-):
+) -> None:
     async with committed_db() as s:
         department = await f.make_department(s, name="Warehouse")
         members = [await f.make_user(s, department=department) for _ in range(3)]
@@ -76,7 +76,7 @@ async def test_print_writes_one_card_per_user(
     assert {u.id for u in [*members, extra]} <= issued
 
 
-async def test_print_unknown_department_fails(base_settings: Settings, tmp_path: Path):
+async def test_print_unknown_department_fails(base_settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(cli.CliFailure, match="Nope"):
         await cli.print_badges(
             base_settings,
@@ -88,7 +88,7 @@ async def test_print_unknown_department_fails(base_settings: Settings, tmp_path:
     assert not (tmp_path / "x.pdf").exists()
 
 
-def test_print_needs_a_selection(tmp_path: Path):
+def test_print_needs_a_selection(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.app, ["print", "--out", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2
     assert "--department" in result.output

@@ -19,6 +19,7 @@ from tapwork.badge import service as badges
 from tapwork.badge.errors import (
     BadgeConflict,
     InvalidQrCode,
+    NoActiveBadge,
 )
 from tapwork.badge.models import Badge, BadgeKey
 from tapwork.config import Settings
@@ -32,7 +33,9 @@ from tests.support.personas import Org
 _T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
-async def test_ensure_active_issues_once(session: AsyncSession, org: Org, settings: Settings):
+async def test_ensure_active_issues_once(
+    session: AsyncSession, org: Org, settings: Settings
+) -> None:
     first = await badges.ensure_active(session, org.employee, now=org.clock(), settings=settings)
     again = await badges.ensure_active(session, org.employee, now=org.clock(), settings=settings)
     assert first.id == again.id
@@ -40,14 +43,16 @@ async def test_ensure_active_issues_once(session: AsyncSession, org: Org, settin
     assert first.expires_at is None
 
 
-async def test_first_issue_creates_the_first_key(session: AsyncSession, org: Org, settings):
+async def test_first_issue_creates_the_first_key(
+    session: AsyncSession, org: Org, settings: Settings
+) -> None:
     badge = await badges.ensure_active(session, org.employee, now=org.clock(), settings=settings)
     active = list(await session.scalars(select(BadgeKey).where(BadgeKey.is_active)))
     assert [k.kid for k in active] == [badge.kid]
     assert badge.code_data.startswith(f"TW1:{badge.kid}:")
 
 
-async def test_expiry_from_settings(session: AsyncSession, org: Org, settings: Settings):
+async def test_expiry_from_settings(session: AsyncSession, org: Org, settings: Settings) -> None:
     settings.badge_valid_days = 30
     badge = await badges.ensure_active(session, org.employee, now=org.clock(), settings=settings)
     assert badge.expires_at == org.clock() + timedelta(days=30)
@@ -66,7 +71,7 @@ def scanner(client: httpx.AsyncClient, kiosk_headers: dict[str, str]) -> Scanner
 
 async def test_regenerate_supersedes_old(
     session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
-):
+) -> None:
     now = org.clock()
     old = await badges.ensure_active(session, org.employee, now=now, settings=settings)
     new = await badges.regenerate(session, org.employee, actor=SYSTEM, now=now, settings=settings)
@@ -88,7 +93,7 @@ async def test_regenerate_supersedes_old(
 
 async def test_revoked_badge_rejected(
     session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
-):
+) -> None:
     now = org.clock()
     badge = await badges.ensure_active(session, org.employee, now=now, settings=settings)
     await badges.revoke(session, org.employee, actor=SYSTEM, now=now)
@@ -102,14 +107,14 @@ async def test_revoked_badge_rejected(
     assert _scan_code(await scanner.scan(badge.code_data)) == "BADGE_SUPERSEDED"
 
 
-async def test_revoke_without_badge_is_404(session: AsyncSession, org: Org):
-    with pytest.raises(badges.NoActiveBadge):
+async def test_revoke_without_badge_is_404(session: AsyncSession, org: Org) -> None:
+    with pytest.raises(NoActiveBadge):
         await badges.revoke(session, org.employee, actor=SYSTEM, now=org.clock())
 
 
 async def test_expired_badge_rejected(
     session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
-):
+) -> None:
     clock: FrozenClock = org.clock
     settings.badge_valid_days = 1
     badge = await badges.ensure_active(session, org.employee, now=clock(), settings=settings)
@@ -119,7 +124,7 @@ async def test_expired_badge_rejected(
     assert _scan_code(await scanner.scan(badge.code_data)) == "BADGE_EXPIRED"
 
 
-async def test_signed_code_for_unknown_badge_rejected(scanner: Scanner, settings: Settings):
+async def test_signed_code_for_unknown_badge_rejected(scanner: Scanner, settings: Settings) -> None:
     code = codec.encode(uuid.uuid4(), "ABCD", keys.keyring(settings))
     response = await scanner.scan(code)
     assert response.status_code == 400
@@ -129,7 +134,7 @@ async def test_signed_code_for_unknown_badge_rejected(scanner: Scanner, settings
 
 async def test_rotation_keeps_old_badges_valid(
     session: AsyncSession, org: Org, settings: Settings, scanner: Scanner
-):
+) -> None:
     now = org.clock()
     old = await badges.ensure_active(session, org.employee, now=now, settings=settings)
     old_kid, new_kid = await keys.rotate(session, now=now)
@@ -148,7 +153,9 @@ async def test_rotation_keeps_old_badges_valid(
     assert retired.retired_at == now
 
 
-async def test_sample_of_forgeries_rejected(session: AsyncSession, org: Org, settings: Settings):
+async def test_sample_of_forgeries_rejected(
+    session: AsyncSession, org: Org, settings: Settings
+) -> None:
     badge = await badges.ensure_active(session, org.employee, now=org.clock(), settings=settings)
     rng = random.Random(7)
     code = badge.code_data
@@ -178,7 +185,7 @@ async def _wait_until_blocked(maker: async_sessionmaker[AsyncSession]) -> None:
 
 async def test_concurrent_regenerate_one_wins_other_conflicts(
     committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
-):
+) -> None:
     async with committed_db() as s:
         user = await f.make_user(s)
         first = await badges.ensure_active(s, user, now=_T0, settings=base_settings)
@@ -211,7 +218,7 @@ async def test_concurrent_regenerate_one_wins_other_conflicts(
 
 async def test_concurrent_first_issue_returns_one_badge(
     committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
-):
+) -> None:
     async with committed_db() as s:
         user = await f.make_user(s)
         await s.commit()

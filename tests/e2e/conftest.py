@@ -12,7 +12,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,8 +177,14 @@ class Staff:
         }
 
 
+MakeStaff = Callable[..., Awaitable[Staff]]
+"""Makes an employee with a badge and a kiosk: `await make_staff("Quinn")`."""
+BadgeClip = Callable[..., Path]
+"""Makes a fake-camera clip of a badge code: `badge_clip(code, "qr" | "code128")`."""
+
+
 @pytest.fixture
-def make_staff(e2e_db: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+def make_staff(e2e_db: async_sessionmaker[AsyncSession]) -> MakeStaff:
     async def make(first_name: str = "Eve") -> Staff:
         now = datetime.now(UTC)
         async with e2e_db() as session:
@@ -209,7 +215,7 @@ def make_staff(e2e_db: async_sessionmaker[AsyncSession]):  # type: ignore[no-unt
 
 
 @pytest.fixture
-def badge_clip(tmp_path: Path):  # type: ignore[no-untyped-def]
+def badge_clip(tmp_path: Path) -> BadgeClip:
     """Makes a looping fake-camera clip of a badge code: `badge_clip(code, "qr"|"code128")`."""
 
     def make(code: str, kind: str = "qr") -> Path:

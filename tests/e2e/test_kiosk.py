@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Playwright
+from playwright.async_api import Browser, Playwright
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,7 +25,9 @@ from tapwork.kiosk.models import Kiosk
 from tests.e2e.conftest import (
     BASE_ARGS,
     CHROMIUM,
+    BadgeClip,
     Kiosks,
+    MakeStaff,
     Staff,
     feedback,
     launch,
@@ -74,7 +76,7 @@ async def _camera_scan(
 
 
 async def test_qr_clip_checks_the_employee_in(
-    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, badge_clip
+    playwright: Playwright, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db, badge_clip: BadgeClip
 ) -> None:
     staff: Staff = await make_staff("Quinn")
     clip = badge_clip(staff.code, "qr")
@@ -88,7 +90,7 @@ async def test_qr_clip_checks_the_employee_in(
 
 
 async def test_code128_clip_checks_the_employee_in(
-    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db, badge_clip
+    playwright: Playwright, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db, badge_clip: BadgeClip
 ) -> None:
     staff: Staff = await make_staff("Cora")
     clip = badge_clip(staff.code, "code128")
@@ -99,7 +101,7 @@ async def test_code128_clip_checks_the_employee_in(
 
 
 async def test_wedge_scan_checks_in_then_out(
-    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
 ) -> None:
     staff: Staff = await make_staff("Wendy")
     page = await kiosks.open_paired(await kiosks.context(browser), staff)
@@ -127,7 +129,9 @@ async def test_wedge_scan_checks_in_then_out(
     assert await page.is_visible(".prompt h1")
 
 
-async def test_a_person_typing_is_not_a_scan(browser, kiosks: Kiosks, make_staff, e2e_db: Db):
+async def test_a_person_typing_is_not_a_scan(
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
+) -> None:
     staff: Staff = await make_staff()
     page = await kiosks.open_paired(await kiosks.context(browser), staff)
     await page.keyboard.type(staff.code[:14], delay=90)  # a quick typist
@@ -153,7 +157,7 @@ AudioContext.prototype.createOscillator = function () {
 
 
 async def test_revoked_badge_shows_the_red_rejection(
-    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
 ) -> None:
     staff: Staff = await make_staff("Rita")
     async with e2e_db() as session:
@@ -182,7 +186,7 @@ async def test_revoked_badge_shows_the_red_rejection(
 
 
 async def test_offline_scan_is_queued_and_sent_once_back_online(
-    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
 ) -> None:
     staff: Staff = await make_staff("Otto")
     context = await kiosks.context(browser)
@@ -207,7 +211,7 @@ async def test_offline_scan_is_queued_and_sent_once_back_online(
 
 
 async def test_reloads_with_no_network_and_still_scans(
-    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
 ) -> None:
     staff: Staff = await make_staff("Nora")
     context = await kiosks.context(browser)
@@ -234,7 +238,7 @@ async def test_reloads_with_no_network_and_still_scans(
 
 
 async def test_pairs_with_a_code_and_shows_revocation(
-    browser, kiosks: Kiosks, e2e_db: Db, e2e_settings: Settings, api_server: str
+    browser: Browser, kiosks: Kiosks, e2e_db: Db, e2e_settings: Settings, api_server: str
 ) -> None:
     async with e2e_db() as session:
         location = await f.make_location(session, name=f.unique("Valencia "))
@@ -273,7 +277,7 @@ async def test_pairs_with_a_code_and_shows_revocation(
     await screenshot(page, "kiosk-revoked")
 
 
-async def test_spanish_kiosk(browser, kiosks: Kiosks, make_staff) -> None:
+async def test_spanish_kiosk(browser: Browser, kiosks: Kiosks, make_staff: MakeStaff) -> None:
     staff: Staff = await make_staff()
     context = await kiosks.context(browser)
     page = await kiosks.open_paired(context, staff)
@@ -303,7 +307,7 @@ SLOW_CLOCK = """
 
 
 async def test_shows_clock_offset_and_reports_version(
-    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
 ) -> None:
     staff: Staff = await make_staff()
     context = await kiosks.context(browser)
@@ -331,7 +335,7 @@ async def test_shows_clock_offset_and_reports_version(
 
 
 async def test_offline_scan_too_old_is_held_for_review(
-    browser, kiosks: Kiosks, make_staff, e2e_db: Db
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
 ) -> None:
     staff: Staff = await make_staff()
     context = await kiosks.context(browser)
@@ -355,7 +359,7 @@ async def test_offline_scan_too_old_is_held_for_review(
 
 
 async def test_controls_are_labelled_and_work_from_the_keyboard(
-    browser, kiosks: Kiosks, make_staff
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff
 ) -> None:
     staff: Staff = await make_staff()
     context = await kiosks.context(browser)
@@ -373,7 +377,9 @@ async def test_controls_are_labelled_and_work_from_the_keyboard(
     await screenshot(page, "kiosk-ready-phone-es")
 
 
-async def test_unknown_token_shows_the_unpaired_screen(browser, kiosks: Kiosks, make_staff):
+async def test_unknown_token_shows_the_unpaired_screen(
+    browser: Browser, kiosks: Kiosks, make_staff: MakeStaff
+) -> None:
     staff: Staff = await make_staff()
     staff.token = "not-a-token-this-server-issued"
     page = await (await kiosks.context(browser)).new_page()
@@ -389,7 +395,7 @@ async def test_unknown_token_shows_the_unpaired_screen(browser, kiosks: Kiosks, 
 
 
 async def test_without_a_camera_the_wedge_still_scans(
-    playwright: Playwright, kiosks: Kiosks, make_staff, e2e_db: Db
+    playwright: Playwright, kiosks: Kiosks, make_staff: MakeStaff, e2e_db: Db
 ) -> None:
     staff: Staff = await make_staff()
     no_camera = [a for a in BASE_ARGS if a != "--use-fake-device-for-media-stream"]

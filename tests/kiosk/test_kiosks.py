@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -18,21 +19,24 @@ from tests.support.personas import Org
 BASE = "/api/v1/kiosks"
 
 
-async def _enrol(client: httpx.AsyncClient, org: Org, name: str = "Lobby") -> dict:
+async def _enrol(client: httpx.AsyncClient, org: Org, name: str = "Lobby") -> dict[str, Any]:
     response = await client.post(
         BASE,
         json={"name": name, "location_id": str(org.location.id)},
         headers=org.headers(org.admin),
     )
     assert response.status_code == 201, response.text
-    return response.json()
+    enrolled: dict[str, Any] = response.json()
+    return enrolled
 
 
 async def _pair(client: httpx.AsyncClient, code: str, **extra: str) -> httpx.Response:
     return await client.post(f"{BASE}/pair", json={"pairing_code": code, **extra})
 
 
-async def test_enrol_pair_use_revoke(client: httpx.AsyncClient, org: Org, session: AsyncSession):
+async def test_enrol_pair_use_revoke(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
     enrolled = await _enrol(client, org)
     code = enrolled["pairing_code"]
     assert len(code) == 8
@@ -78,7 +82,7 @@ async def test_enrol_pair_use_revoke(client: httpx.AsyncClient, org: Org, sessio
     assert actions == {"kiosk.create", "kiosk.pair", "kiosk.revoke"}
 
 
-async def test_pairing_code_is_single_use(client: httpx.AsyncClient, org: Org):
+async def test_pairing_code_is_single_use(client: httpx.AsyncClient, org: Org) -> None:
     code = (await _enrol(client, org))["pairing_code"]
     assert (await _pair(client, code)).status_code == 200
     again = await _pair(client, code)
@@ -86,7 +90,7 @@ async def test_pairing_code_is_single_use(client: httpx.AsyncClient, org: Org):
     assert again.json()["error"]["code"] == "PAIRING_CODE_INVALID"
 
 
-async def test_pairing_code_expires(client: httpx.AsyncClient, org: Org):
+async def test_pairing_code_expires(client: httpx.AsyncClient, org: Org) -> None:
     code = (await _enrol(client, org))["pairing_code"]
     org.clock.advance(minutes=15)
     expired = await _pair(client, code)
@@ -94,13 +98,13 @@ async def test_pairing_code_expires(client: httpx.AsyncClient, org: Org):
     assert expired.json()["error"]["code"] == "PAIRING_CODE_EXPIRED"
 
 
-async def test_pairing_code_works_just_before_expiry(client: httpx.AsyncClient, org: Org):
+async def test_pairing_code_works_just_before_expiry(client: httpx.AsyncClient, org: Org) -> None:
     code = (await _enrol(client, org))["pairing_code"]
     org.clock.advance(minutes=14, seconds=59)
     assert (await _pair(client, code)).status_code == 200
 
 
-async def test_new_pairing_code_unpairs_old_token(client: httpx.AsyncClient, org: Org):
+async def test_new_pairing_code_unpairs_old_token(client: httpx.AsyncClient, org: Org) -> None:
     enrolled = await _enrol(client, org)
     token = (await _pair(client, enrolled["pairing_code"])).json()["device_token"]
     kiosk_id = enrolled["kiosk"]["id"]
@@ -114,7 +118,7 @@ async def test_new_pairing_code_unpairs_old_token(client: httpx.AsyncClient, org
     assert (await client.get(f"{BASE}/me", headers={"X-Kiosk-Token": new_token})).status_code == 200
 
 
-async def test_missing_or_unknown_token_is_401(client: httpx.AsyncClient):
+async def test_missing_or_unknown_token_is_401(client: httpx.AsyncClient) -> None:
     for headers in ({}, {"X-Kiosk-Token": "nope"}, {"X-Kiosk-Token": "x" * 500}):
         response = await client.get(f"{BASE}/me", headers=headers)
         assert response.status_code == 401
@@ -123,7 +127,7 @@ async def test_missing_or_unknown_token_is_401(client: httpx.AsyncClient):
 
 async def test_telemetry_recorded_and_throttled(
     client: httpx.AsyncClient, org: Org, kiosk: tuple[Kiosk, str], session: AsyncSession
-):
+) -> None:
     row, token = kiosk
     kiosk_time = (org.clock() + timedelta(seconds=2, milliseconds=500)).isoformat()
     headers = {"X-Kiosk-Token": token, "X-Kiosk-Version": "2.0.0", "X-Kiosk-Time": kiosk_time}
@@ -155,7 +159,9 @@ async def test_telemetry_recorded_and_throttled(
     assert row.clock_offset_ms == -1000
 
 
-async def test_bad_kiosk_time_is_ignored(client: httpx.AsyncClient, kiosk, session: AsyncSession):
+async def test_bad_kiosk_time_is_ignored(
+    client: httpx.AsyncClient, kiosk: tuple[Kiosk, str], session: AsyncSession
+) -> None:
     row, token = kiosk
     headers = {"X-Kiosk-Token": token, "X-Kiosk-Time": "yesterday-ish"}
     assert (await client.get(f"{BASE}/me", headers=headers)).status_code == 200
@@ -164,7 +170,9 @@ async def test_bad_kiosk_time_is_ignored(client: httpx.AsyncClient, kiosk, sessi
     assert row.last_seen_at is not None
 
 
-async def test_list_filters_by_location(client: httpx.AsyncClient, org: Org, session: AsyncSession):
+async def test_list_filters_by_location(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
     from tests.support import factories as f
 
     other = await f.make_location(session, name="Lisbon")
@@ -182,7 +190,9 @@ async def test_list_filters_by_location(client: httpx.AsyncClient, org: Org, ses
     assert listed.json()["total"] == 1
 
 
-async def test_update_and_delete(client: httpx.AsyncClient, org: Org, session: AsyncSession):
+async def test_update_and_delete(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
     from tests.support import factories as f
 
     other = await f.make_location(session, name="Porto")
@@ -202,7 +212,7 @@ async def test_update_and_delete(client: httpx.AsyncClient, org: Org, session: A
     assert missing.json()["error"]["code"] == "KIOSK_NOT_FOUND"
 
 
-async def test_enrol_unknown_location_is_404(client: httpx.AsyncClient, org: Org):
+async def test_enrol_unknown_location_is_404(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.post(
         BASE,
         json={"name": "Nowhere", "location_id": "00000000-0000-0000-0000-000000000000"},
@@ -215,7 +225,9 @@ async def test_enrol_unknown_location_is_404(client: httpx.AsyncClient, org: Org
 @pytest.mark.parametrize(
     "body", [{"name": "x" * 121, "location_id": None}, {"name": "a\x00b", "location_id": None}]
 )
-async def test_enrol_validates_name(client: httpx.AsyncClient, org: Org, body: dict):
+async def test_enrol_validates_name(
+    client: httpx.AsyncClient, org: Org, body: dict[str, Any]
+) -> None:
     body["location_id"] = str(org.location.id)
     response = await client.post(BASE, json=body, headers=org.headers(org.admin))
     assert response.status_code == 422
@@ -224,7 +236,7 @@ async def test_enrol_validates_name(client: httpx.AsyncClient, org: Org, body: d
 
 async def test_hr_enrols_and_repairs_but_cannot_revoke_or_bring_back(
     client: httpx.AsyncClient, org: Org
-):
+) -> None:
     hr = org.headers(org.hr)
     assert (await client.get(BASE, headers=hr)).status_code == 200
     response = await client.post(
@@ -253,7 +265,7 @@ async def test_hr_enrols_and_repairs_but_cannot_revoke_or_bring_back(
     assert back.status_code == 200
 
 
-async def test_supervisor_cannot_enrol(client: httpx.AsyncClient, org: Org):
+async def test_supervisor_cannot_enrol(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.post(
         BASE,
         json={"name": "Sneaky", "location_id": str(org.location.id)},
@@ -262,7 +274,7 @@ async def test_supervisor_cannot_enrol(client: httpx.AsyncClient, org: Org):
     assert response.status_code == 403
 
 
-async def test_pair_is_rate_limited_per_ip(client: httpx.AsyncClient, org: Org):
+async def test_pair_is_rate_limited_per_ip(client: httpx.AsyncClient, org: Org) -> None:
     org.settings.rate_limit_kiosk_pair_per_minute = 3
     codes = [await _pair(client, "WRONGCODE") for _ in range(4)]
     assert [r.status_code for r in codes] == [400, 400, 400, 429]
@@ -275,7 +287,7 @@ async def test_pair_is_rate_limited_per_ip(client: httpx.AsyncClient, org: Org):
 
 async def test_kiosk_with_scans_cannot_be_deleted(
     client: httpx.AsyncClient, org: Org, kiosk: tuple[Kiosk, str], session: AsyncSession
-):
+) -> None:
     row, _ = kiosk
     session.add(
         ScanEvent(

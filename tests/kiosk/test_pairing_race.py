@@ -21,7 +21,7 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 async def test_pairing_code_exchanged_once_under_race(
     committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
-):
+) -> None:
     async with committed_db() as s:
         location = await f.make_location(s)
         _, code = await kiosks.create(

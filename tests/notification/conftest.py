@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.support.smtp import free_port
+from tapwork.devstack.embedded_pg import free_port
 
 
 @pytest.fixture

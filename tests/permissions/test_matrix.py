@@ -56,7 +56,7 @@ async def test_permission_matrix(
         url = _PARAM.sub(lambda _: str(uuid.uuid4()), path)
         for persona in (ANONYMOUS, *PERSONAS, KIOSK):
             headers = _headers_for(persona, org, kiosk_headers)
-            body = {} if method in {"POST", "PUT", "PATCH"} else None
+            body: dict[str, object] | None = {} if method in {"POST", "PUT", "PATCH"} else None
             response = await client.request(method, url, headers=headers, json=body)
             refused = response.status_code in (401, 403)
             expected_refused = persona not in allowed and allowed != PUBLIC

@@ -43,10 +43,10 @@ class ThrowawayPostgres:
 def start() -> ThrowawayPostgres:
     bin_dir = _bin_dir()
     if bin_dir is None:
-        import pgserver  # type: ignore[import-untyped]
+        import pgserver
 
         data = tempfile.mkdtemp(prefix="tapwork-pgserver-")
-        server = pgserver.get_server(data, cleanup_mode="stop")
+        server = pgserver.get_server(data, cleanup_mode="stop")  # type: ignore[attr-defined]
         uri = server.get_uri()
         return ThrowawayPostgres(url=uri, _dir=data, _pgserver=server)
 

@@ -45,7 +45,8 @@ async def _invitations(session: AsyncSession, address: str) -> list[OutboxEmail]
 def _token(row: OutboxEmail) -> str:
     url = urlparse(row.context["accept_url"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == "http://portal.test/portal/accept-invite"
-    return parse_qs(url.query)["token"][0]
+    token: str = parse_qs(url.query)["token"][0]
+    return token
 
 
 async def test_invite_creates_user_and_queues_a_working_invitation(
