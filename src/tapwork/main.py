@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from tapwork import __version__
 from tapwork.api import build_api_router
@@ -55,7 +56,9 @@ def create_app(
             if own_engine:
                 await app.state.engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts and styles served by us: the default pages load them
+    # from a CDN and stay blank on a host without internet (issue 15).
+    app = FastAPIOffline(
         title="TAPWORK API",
         version=__version__,
         description=API_DESCRIPTION,
@@ -63,6 +66,7 @@ def create_app(
         docs_url="/docs",
         redoc_url="/redoc",
         openapi_url="/openapi.json",
+        static_url="/docs-assets",
     )
     app.state.settings = settings
     app.state.clock = clock
