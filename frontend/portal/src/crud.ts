@@ -1,6 +1,6 @@
 // A generic list + create/edit/delete page for the organisation's simple resources
 // (departments, shifts, locations, holidays). Field specs build both the form and the body.
-import type { MessageKey } from "@tapwork/shared";
+import type { PortalKey as MessageKey } from "./i18n";
 import { h, field, formValues, type Child } from "./dom";
 import { button, confirmAction, modalForm, pageHeader, pager, table, type Column, type Ctx } from "./ui";
 

@@ -1,6 +1,6 @@
 // Which pages a user may open, from the permissions in the login answer. The API enforces the
 // same rules; hiding what would only answer 403 keeps the portal honest and uncluttered.
-import type { MessageKey } from "@tapwork/shared";
+import type { PortalKey as MessageKey } from "./i18n";
 
 export type Section = "org" | "people" | "attendance" | "admin" | "me";
 

@@ -1,12 +1,13 @@
 // Shared widgets: error text, tables, pagination, modal forms, confirmations, status messages.
-import { ApiError, type I18n } from "@tapwork/shared";
+import { errorLine, explain, showErrors } from "./errors";
+import type { PortalI18n } from "./i18n";
 import { h, type Child } from "./dom";
 import type { Session } from "./session";
 
 export interface Ctx {
   session: Session;
-  i18n: I18n;
-  t: I18n["t"];
+  i18n: PortalI18n;
+  t: PortalI18n["t"];
   navigate(path: string, replace?: boolean): void;
   /** Polite screen-reader + visual message ("Saved", "Invitation sent"). */
   announce(message: string, tone?: "ok" | "error"): void;
@@ -19,17 +20,9 @@ export interface Route {
   query: URLSearchParams;
 }
 
-/** A human message for an API error: a translated one when we have it, else the server's. */
+/** A human, translated sentence for any error (see errors.ts: the one mapping). */
 export function errorText(ctx: Ctx, error: unknown): string {
-  if (error instanceof ApiError) {
-    const key = `portal.error.${error.code}`;
-    if (ctx.i18n.has(key)) return ctx.t(key);
-    const fields = (error.details.fields as { field: string; message: string }[] | undefined) ?? [];
-    if (fields.length) return fields.map((f) => `${f.field}: ${f.message}`).join("; ");
-    return error.message;
-  }
-  if (error instanceof Error && error.message) return error.message;
-  return ctx.t("portal.error.UNKNOWN");
+  return errorLine(ctx.i18n, error);
 }
 
 export function alertBox(message: string): HTMLElement {
@@ -98,7 +91,7 @@ export function modalForm(
         try {
           if ((await onSubmit(form)) !== false) dialog.close();
         } catch (err) {
-          error.replaceChildren(alertBox(errorText(ctx, err)));
+          showErrors(form, error, explain(ctx.i18n, err));
         } finally {
           submit.disabled = false;
         }

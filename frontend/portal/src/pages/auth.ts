@@ -1,6 +1,7 @@
 // Pages reached without a session: sign in, password reset (request and confirm), email
 // verification and invitation acceptance. Email links land on these with ?token=.
 import { h, field, formValues } from "../dom";
+import { explain, showErrors } from "../errors";
 import { home } from "../nav";
 import type { SessionOut } from "../session";
 import { alertBox, errorText, type Ctx, type Route } from "../ui";
@@ -22,7 +23,7 @@ function form(ctx: Ctx, submitLabel: string, fields: HTMLElement[], onSubmit: (v
         try {
           await onSubmit(formValues(el));
         } catch (err) {
-          error.replaceChildren(alertBox(errorText(ctx, err)));
+          showErrors(el, error, explain(ctx.i18n, err));
         } finally {
           submit.disabled = false;
         }

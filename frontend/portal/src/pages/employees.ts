@@ -1,6 +1,7 @@
 // Employees: search / filter / paginate, invite, CSV import with the per-row error report,
 // badge sheets (PDF), and one employee's page: edit, (de)activate, delete, badge.
 import { control, bodyFrom, type FieldSpec, type Option } from "../crud";
+import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, download } from "../dom";
 import type { Schemas } from "../session";
 import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, table, type Ctx, type Route } from "../ui";
@@ -237,9 +238,10 @@ export async function employeePage(ctx: Ctx, route: Route): Promise<Node> {
         error.replaceChildren();
         try {
           await ctx.session.call("PUT", `/users/${user.id}`, { body: bodyFrom(form, fields, true) });
+          clearErrors(form, error);
           ctx.announce(ctx.t("portal.saved"));
         } catch (err) {
-          error.replaceChildren(alertBox(errorText(ctx, err)));
+          showErrors(form, error, explain(ctx.i18n, err));
         }
       },
     },

@@ -1,5 +1,6 @@
 // Self-service: my badge (large QR, PNG download, printable card), my history with totals,
 // notification preferences, profile and password.
+import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, formValues, download } from "../dom";
 import type { Schemas, SessionOut } from "../session";
 import { isoDate } from "../stats";
@@ -108,11 +109,11 @@ function submitter(ctx: Ctx, action: (v: Record<string, string>, form: HTMLFormE
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
     const error = form.querySelector(".form-error");
-    error?.replaceChildren();
+    clearErrors(form, error);
     try {
       await action(formValues(form), form);
     } catch (err) {
-      error?.replaceChildren(alertBox(errorText(ctx, err)));
+      showErrors(form, error, explain(ctx.i18n, err));
     }
   };
 }

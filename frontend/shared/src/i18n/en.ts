@@ -1,6 +1,6 @@
 // English dictionary. Keys are grouped by prefix: common.*, scanner.*, error.* (API error
-// codes, shared by every front end), portal.* (added by the portal).
-import { portalEn } from "./portal.en";
+// codes, shared by every front end). The portal's own strings live in the portal package, so
+// the kiosk does not download them.
 export const en = {
   "common.language": "Language",
   "common.retry": "Try again",
@@ -93,5 +93,4 @@ export const en = {
 
   "portal.title": "TAPWORK portal",
   "portal.placeholder": "The Admin/HR portal is being built.",
-  ...portalEn,
 };

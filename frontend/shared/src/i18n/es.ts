@@ -1,5 +1,4 @@
 // Spanish dictionary: must have exactly the keys of en.ts (the type checker enforces it).
-import { portalEs } from "./portal.es";
 import type { en } from "./en";
 
 export const es: Record<keyof typeof en, string> = {
@@ -94,5 +93,4 @@ export const es: Record<keyof typeof en, string> = {
 
   "portal.title": "Portal TAPWORK",
   "portal.placeholder": "El portal de administración y RR. HH. está en construcción.",
-  ...portalEs,
 };

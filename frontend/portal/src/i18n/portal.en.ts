@@ -1,4 +1,5 @@
-// Portal strings (English). Spread into en.ts; portal.es.ts must have the same keys.
+// Portal strings (English), added to the shared dictionaries by src/i18n.ts; portal.es.ts must
+// have the same keys (the type checker enforces it).
 export const portalEn = {
   "portal.all": "All",
   "portal.cancel": "Cancel",
@@ -97,21 +98,6 @@ export const portalEn = {
   "portal.auth.inviteTitle": "Welcome to TAPWORK",
   "portal.auth.inviteIntro": "You have been invited. Choose a password to activate your account.",
   "portal.auth.inviteAccept": "Activate my account",
-  "portal.error.UNKNOWN": "Something went wrong. Please try again.",
-  "portal.error.NETWORK_ERROR": "Cannot reach the server. Check your connection and try again.",
-  "portal.error.INVALID_CREDENTIALS": "Wrong email or password.",
-  "portal.error.EMAIL_NOT_VERIFIED": "Verify your email address first: follow the link we sent you.",
-  "portal.error.ACCOUNT_DISABLED": "This account is deactivated. Contact HR.",
-  "portal.error.INVALID_TOKEN": "This link is invalid or has expired. Ask for a new one.",
-  "portal.error.RATE_LIMITED": "Too many attempts. Wait a minute and try again.",
-  "portal.error.NOT_FOUND": "Not found, or not visible to you.",
-  "portal.error.USER_NOT_FOUND": "This employee does not exist or is not in your departments.",
-  "portal.error.FORBIDDEN": "You are not allowed to do this.",
-  "portal.error.EMAIL_TAKEN": "Someone already uses this email address.",
-  "portal.error.EMPLOYEE_ID_TAKEN": "This employee ID is already used.",
-  "portal.error.ROLE_ESCALATION": "You cannot give permissions you do not hold yourself.",
-  "portal.error.CANNOT_CHANGE_SELF": "You cannot do this to your own account.",
-  "portal.error.SYSTEM_ROLE": "System roles cannot be changed.",
   "portal.dash.liveTitle": "In now: {count}",
   "portal.dash.updated": "Updated at {time}; refreshes by itself.",
   "portal.dash.noLocation": "No location",
