@@ -8,10 +8,10 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi_offline import FastAPIOffline
 
 from tapwork import __version__
 from tapwork.api import build_api_router
+from tapwork.apidocs import install_api_docs
 from tapwork.attendance.router import SCAN_ROUTE
 from tapwork.attendance.scan.entry import ScanFastPath
 from tapwork.config import Settings
@@ -56,17 +56,15 @@ def create_app(
             if own_engine:
                 await app.state.engine.dispose()
 
-    # /docs and /redoc with their scripts and styles served by us: the default pages load them
-    # from a CDN and stay blank on a host without internet (issue 15).
-    app = FastAPIOffline(
+    app = FastAPI(
         title="TAPWORK API",
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        # Our own /docs and /redoc (apidocs.py): FastAPI's load their assets from a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
-        static_url="/docs-assets",
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -76,6 +74,7 @@ def create_app(
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
     )
     install_error_handlers(app)
+    install_api_docs(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
     # Innermost: the kiosk scan skips FastAPI's routing and DI (see attendance/scan/entry.py).

@@ -1,5 +1,6 @@
 // Shared widgets: error text, tables, pagination, modal forms, confirmations, status messages.
 import { errorLine, explain, showErrors } from "./errors";
+import { formatAt, viewerZone } from "./time";
 import type { PortalI18n } from "./i18n";
 import { h, type Child } from "./dom";
 import type { Session } from "./session";
@@ -146,4 +147,26 @@ export async function fetchAll<T>(ctx: Ctx, path: string, query: Record<string, 
     if (out.length >= answer.total || answer.items.length === 0) break;
   }
   return out;
+}
+
+/** An instant shown in the zone of the place it belongs to, labelled when that differs from the
+ *  viewer's clock (time.ts). Without a zone, the viewer's own. */
+export function fmtAt(ctx: Ctx, iso: string | null | undefined, zone: string | null | undefined, style: "datetime" | "time" = "datetime"): string {
+  return formatAt(iso, ctx.i18n.lang, zone || viewerZone(), { inZone: (time, place) => ctx.t("portal.time.inZone", { time, zone: place }) }, style);
+}
+
+function labelOr(ctx: Ctx, key: string, raw: string): string {
+  return ctx.i18n.has(key) ? ctx.t(key) : raw.replace(/_/g, " ");
+}
+
+/** System roles in words ("HR manager"); custom roles keep the name their admin gave them. */
+export const roleLabel = (ctx: Ctx, name: string): string => labelOr(ctx, `portal.roleName.${name}`, name);
+export const sourceLabel = (ctx: Ctx, source: string): string => labelOr(ctx, `portal.source.${source}`, source);
+export const mailKindLabel = (ctx: Ctx, kind: string): string => labelOr(ctx, `portal.mailKind.${kind}`, kind);
+export const actionLabel = (ctx: Ctx, action: string): string => labelOr(ctx, `portal.action.${action}`, action);
+export const fieldNameLabel = (ctx: Ctx, name: string): string => labelOr(ctx, `portal.fieldName.${name}`, name);
+
+/** The "Corrected" mark on a record changed or added by hand. */
+export function correctedMark(ctx: Ctx, corrected: boolean | undefined): HTMLElement | null {
+  return corrected ? h("span", { class: "pill corrected", title: ctx.t("portal.correctedHint"), "data-testid": "corrected" }, ctx.t("portal.corrected")) : null;
 }

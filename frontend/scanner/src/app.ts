@@ -1,6 +1,6 @@
 // The kiosk controller: which screen is up, where scans come from (camera and keyboard wedge
 // at the same time), where they go (API now, or the offline queue), and what the person sees.
-import { createI18n, runtimeConfig, type I18n } from "@tapwork/shared";
+import { createI18n, runtimeConfig, svg, type I18n } from "@tapwork/shared";
 import { ApiError, KioskApi, NetworkError, isRetryable, type KioskInfo } from "./api";
 import { CameraScanner, listCameras, prepareDecoder, type CameraChoice, type Detection } from "./camera";
 import { CodeDebouncer } from "./debounce";
@@ -128,7 +128,16 @@ export class KioskApp {
       h("p", {}, this.i18n.t("scanner.readyHint")),
       cameraNote,
     );
-    const stage = h("section", { class: "stage", "aria-label": this.i18n.t("scanner.title") }, this.video, prompt);
+    // No camera: a clear picture of what to use instead, not a black box where the preview was.
+    const preview = cameraNote
+      ? h(
+          "div",
+          { class: "no-camera", id: "no-camera" },
+          svg("svg", { viewBox: "0 0 64 64", width: 96, height: 96, "aria-hidden": "true" }, svg("rect", { x: 6, y: 18, width: 52, height: 28, rx: 4, fill: "none", stroke: "currentColor", "stroke-width": 3 }), svg("path", { d: "M14 26v12M20 26v12M25 26v12M32 26v12M37 26v12M44 26v12M50 26v12", stroke: "currentColor", "stroke-width": 3 })),
+          h("p", {}, this.i18n.t("scanner.useWedge")),
+        )
+      : this.video;
+    const stage = h("section", { class: "stage", "aria-label": this.i18n.t("scanner.title") }, preview, prompt);
     const screen = h("main", { class: "screen", "data-screen": "ready" }, header, notice, stage, toast);
     queueMicrotask(() => {
       this.updateBadge();

@@ -237,4 +237,6 @@ export const portalEn = {
   "portal.kind.weekly_summary": "A weekly summary",
   "portal.kind.late_alert": "Alerts when someone in my departments is late",
   "portal.kind.scheduled_report": "Scheduled reports",
+  "portal.me.shiftHours": "{name}: {start}–{end}, {days} ({grace} min grace)",
+  "portal.auth.inviteFor": "This invitation is for {name} ({email}).",
 };

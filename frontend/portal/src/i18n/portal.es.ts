@@ -238,4 +238,6 @@ export const portalEs: Record<keyof typeof portalEn, string> = {
   "portal.kind.weekly_summary": "Un resumen semanal",
   "portal.kind.late_alert": "Alertas cuando alguien de mis departamentos llega tarde",
   "portal.kind.scheduled_report": "Informes programados",
+  "portal.me.shiftHours": "{name}: {start}–{end}, {days} ({grace} min de margen)",
+  "portal.auth.inviteFor": "Esta invitación es para {name} ({email}).",
 };

@@ -3,8 +3,9 @@
 import { control, bodyFrom, type FieldSpec, type Option } from "../crud";
 import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, download } from "../dom";
+import { readFilters, writeFilters } from "../filters";
 import type { Schemas } from "../session";
-import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, table, type Ctx, type Route } from "../ui";
+import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, roleLabel, table, type Ctx, type Route } from "../ui";
 
 type User = Schemas["UserRead"];
 type ImportResult = Schemas["ImportResult"];
@@ -14,19 +15,23 @@ interface Lookups {
   shifts: Option[];
   locations: Option[];
   roles: Option[];
+  /** The role filter of the list goes by role name. */
+  roleNames: Option[];
 }
 
 async function lookups(ctx: Ctx): Promise<Lookups> {
   const opt = <T extends { id: string; name: string }>(rows: T[]) => rows.map((r) => ({ value: r.id, label: r.name }));
   const get = <T extends { id: string; name: string }>(perm: string, path: string) =>
     ctx.session.can(perm) ? fetchAll<T>(ctx, path).then(opt) : Promise.resolve([] as Option[]);
-  const [departments, shifts, locations, roles] = await Promise.all([
+  const [departments, shifts, locations, roleRows] = await Promise.all([
     get("departments:read", "/departments"),
     get("shifts:read", "/shifts"),
     get("locations:read", "/locations"),
-    get("roles:read", "/roles"),
+    ctx.session.can("roles:read") ? fetchAll<Schemas["RoleRead"]>(ctx, "/roles") : Promise.resolve([]),
   ]);
-  return { departments, shifts, locations, roles };
+  const roles = roleRows.map((r) => ({ value: r.id, label: roleLabel(ctx, r.name) }));
+  const roleNames = roleRows.map((r) => ({ value: r.name, label: roleLabel(ctx, r.name) }));
+  return { departments, shifts, locations, roles, roleNames };
 }
 
 function userFields(l: Lookups, withRole: boolean): FieldSpec[] {
@@ -111,10 +116,12 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
   const l = await lookups(ctx);
   const canWrite = ctx.session.can("users:write");
   const box = h("div", { "aria-live": "polite" });
-  const state = { page: 1, search: route.query.get("search") ?? "", department_id: "", is_active: "", role: "" };
+  const defaults = { search: "", department_id: "", is_active: "", role: "" };
+  const state = { ...readFilters(route, defaults), page: Number(route.query.get("page")) || 1 };
   const limit = 25;
 
   const load = async () => {
+    writeFilters(ctx, state, defaults);
     const answer = await ctx.session.call<{ items: User[]; total: number }>("GET", "/users", {
       query: { page: state.page, limit, search: state.search || undefined, department_id: state.department_id, is_active: state.is_active, role: state.role },
     });
@@ -127,7 +134,7 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
           { label: ctx.t("portal.col.employeeId"), value: (u: User) => u.employee_id },
           { label: ctx.t("portal.auth.email"), value: (u: User) => u.email },
           { label: ctx.t("portal.col.department"), value: (u: User) => (u.department_id ? (deptName.get(u.department_id) ?? "—") : "—") },
-          { label: ctx.t("portal.col.role"), value: (u: User) => u.role },
+          { label: ctx.t("portal.col.role"), value: (u: User) => roleLabel(ctx, u.role) },
           { label: ctx.t("portal.col.status"), value: (u: User) => stateOf(ctx, u) },
         ],
         answer.items,
@@ -158,13 +165,13 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
     },
     field(ctx.t("portal.search"), h("input", { type: "search", name: "search", maxlength: 100, value: state.search })),
     l.departments.length > 1 || ctx.session.can("users:read_all")
-      ? field(ctx.t("portal.col.department"), h("select", { name: "department_id" }, h("option", { value: "" }, ctx.t("portal.all")), l.departments.map((d) => h("option", { value: d.value }, d.label))))
+      ? field(ctx.t("portal.col.department"), h("select", { name: "department_id" }, h("option", { value: "" }, ctx.t("portal.all")), l.departments.map((d) => h("option", { value: d.value, selected: d.value === state.department_id }, d.label))))
       : null,
     field(
       ctx.t("portal.col.status"),
-      h("select", { name: "is_active" }, h("option", { value: "" }, ctx.t("portal.all")), h("option", { value: "true" }, ctx.t("portal.emp.active")), h("option", { value: "false" }, ctx.t("portal.emp.inactive"))),
+      h("select", { name: "is_active" }, h("option", { value: "" }, ctx.t("portal.all")), h("option", { value: "true", selected: state.is_active === "true" }, ctx.t("portal.emp.active")), h("option", { value: "false", selected: state.is_active === "false" }, ctx.t("portal.emp.inactive"))),
     ),
-    l.roles.length ? field(ctx.t("portal.col.role"), h("select", { name: "role" }, h("option", { value: "" }, ctx.t("portal.all")), l.roles.map((r) => h("option", { value: r.label }, r.label)))) : null,
+    l.roleNames.length ? field(ctx.t("portal.col.role"), h("select", { name: "role" }, h("option", { value: "" }, ctx.t("portal.all")), l.roleNames.map((r) => h("option", { value: r.value, selected: r.value === state.role }, r.label)))) : null,
     h("button", { type: "submit" }, ctx.t("portal.filter")),
   );
 

@@ -4,7 +4,8 @@ import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, formValues, download } from "../dom";
 import type { Schemas, SessionOut } from "../session";
 import { isoDate } from "../stats";
-import { alertBox, button, confirmAction, errorText, fmtDateTime, fmtMinutes, pageHeader, statusLabel, table, type Ctx } from "../ui";
+import { weekdayName } from "../crud";
+import { alertBox, button, confirmAction, correctedMark, errorText, fmtAt, fmtMinutes, pageHeader, roleLabel, statusLabel, table, type Ctx } from "../ui";
 
 type Me = Schemas["MeRead"];
 type Rec = Schemas["RecordRead"];
@@ -72,9 +73,10 @@ export async function myHistoryPage(ctx: Ctx): Promise<Node> {
         ctx.t("portal.nav.myHistory"),
         [
           { label: ctx.t("portal.col.date"), value: (r: Rec) => r.work_date },
-          { label: ctx.t("portal.col.checkIn"), value: (r: Rec) => fmtDateTime(r.check_in_at, lang) },
-          { label: ctx.t("portal.col.checkOut"), value: (r: Rec) => fmtDateTime(r.check_out_at, lang) },
-          { label: ctx.t("portal.col.status"), value: (r: Rec) => statusLabel(ctx, r.status) },
+          { label: ctx.t("portal.col.location"), value: (r: Rec) => r.location_name ?? "—" },
+          { label: ctx.t("portal.col.checkIn"), value: (r: Rec) => fmtAt(ctx, r.check_in_at, r.timezone) },
+          { label: ctx.t("portal.col.checkOut"), value: (r: Rec) => fmtAt(ctx, r.check_out_at, r.timezone) },
+          { label: ctx.t("portal.col.status"), value: (r: Rec) => h("span", { class: "status-cell" }, statusLabel(ctx, r.status), correctedMark(ctx, r.corrected)) },
           { label: ctx.t("portal.col.worked"), value: (r: Rec) => fmtMinutes(r.worked_minutes) },
         ],
         mine.items,
@@ -118,6 +120,25 @@ function submitter(ctx: Ctx, action: (v: Record<string, string>, form: HTMLFormE
   };
 }
 
+/** Where I belong and which hours I am held to (names, not ids). */
+function placement(ctx: Ctx, me: Me): HTMLElement {
+  const shift = me.shift;
+  const days = shift ? shift.working_days.map((d) => weekdayName(ctx.i18n.lang, d)).join(", ") : "";
+  return h(
+    "dl",
+    { class: "placement", "data-testid": "placement" },
+    h("div", {}, h("dt", {}, ctx.t("portal.col.department")), h("dd", {}, me.department?.name ?? "—")),
+    h("div", {}, h("dt", {}, ctx.t("portal.col.location")), h("dd", {}, me.location ? `${me.location.name} (${me.location.timezone})` : "—")),
+    h(
+      "div",
+      {},
+      h("dt", {}, ctx.t("portal.col.shift")),
+      h("dd", {}, shift ? ctx.t("portal.me.shiftHours", { name: shift.name, start: shift.start_time.slice(0, 5), end: shift.end_time.slice(0, 5), days, grace: shift.grace_minutes }) : "—"),
+    ),
+    h("div", {}, h("dt", {}, ctx.t("portal.col.role")), h("dd", {}, roleLabel(ctx, me.role))),
+  );
+}
+
 export async function mySettingsPage(ctx: Ctx): Promise<Node> {
   const me = await ctx.session.call<Me>("GET", "/users/me");
   const kinds = OPTIONAL_KINDS.filter((k) => (k === "late_alert" ? ctx.session.can("attendance:read_department", "attendance:read_all") : k === "scheduled_report" ? ctx.session.can("reports:read_department", "reports:read_all") : true));
@@ -132,6 +153,7 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
     },
     h("h2", {}, ctx.t("portal.me.profile")),
     h("p", {}, me.email, " · ", me.employee_id),
+    placement(ctx, me),
     field(ctx.t("portal.emp.firstName"), h("input", { name: "first_name", value: me.first_name, required: true, maxlength: 100 })),
     field(ctx.t("portal.emp.lastName"), h("input", { name: "last_name", value: me.last_name, required: true, maxlength: 100 })),
     h("div", { class: "form-error", "aria-live": "assertive" }),

@@ -37,6 +37,7 @@ export const en = {
   "scanner.cameraBack": "Back camera",
   "scanner.cameraNone": "No camera found — use the badge scanner.",
   "scanner.cameraDenied": "Camera access is blocked — allow it in the browser, or use the badge scanner.",
+  "scanner.useWedge": "Scan your badge with the badge scanner",
   "scanner.decoderLoading": "Starting the camera reader…",
   "scanner.location": "Location",
   "pair.title": "Pair this kiosk",

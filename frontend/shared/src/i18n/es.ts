@@ -37,6 +37,7 @@ export const es: Record<keyof typeof en, string> = {
   "scanner.cameraBack": "Cámara trasera",
   "scanner.cameraNone": "No hay cámara — usa el lector de credenciales.",
   "scanner.cameraDenied": "El acceso a la cámara está bloqueado — permítelo en el navegador o usa el lector.",
+  "scanner.useWedge": "Pasa tu credencial por el lector de credenciales",
   "scanner.decoderLoading": "Iniciando el lector de la cámara…",
   "scanner.location": "Ubicación",
   "pair.title": "Vincular este quiosco",
