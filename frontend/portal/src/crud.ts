@@ -189,7 +189,11 @@ export async function crudPage<T extends { id: string }>(ctx: Ctx, spec: CrudSpe
   return h(
     "div",
     {},
-    pageHeader(ctx.t(spec.title), ...(spec.headActions?.(() => void load()) ?? []), canWrite ? button(ctx.t(spec.newLabel), () => openForm(null), { class: "primary", id: "new-item" }) : null),
+    pageHeader(
+      ctx.t(spec.title),
+      ...(spec.headActions?.(() => void load()) ?? []),
+      canWrite ? button(ctx.t(spec.newLabel), () => openForm(null), { class: "primary", id: "new-item" }) : null,
+    ),
     searchBox,
     listBox,
   );

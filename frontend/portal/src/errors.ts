@@ -79,7 +79,18 @@ export function showErrors(form: HTMLFormElement, summary: Element | null, expla
   }
   const first = form.querySelector<HTMLElement>("[aria-invalid=true]");
   summary?.replaceChildren(
-    h("div", { class: "alert", role: "alert" }, h("p", {}, explanation.message), unplaced.length ? h("ul", {}, unplaced.map((m) => h("li", {}, m))) : null),
+    h(
+      "div",
+      { class: "alert", role: "alert" },
+      h("p", {}, explanation.message),
+      unplaced.length
+        ? h(
+            "ul",
+            {},
+            unplaced.map((m) => h("li", {}, m)),
+          )
+        : null,
+    ),
   );
   first?.focus();
 }

@@ -43,8 +43,9 @@ export function navFor(permissions: readonly string[]): NavItem[] {
 
 /** The page for a path ("/employees/42" belongs to "/employees"), or null when not granted. */
 export function pageFor(path: string, permissions: readonly string[]): NavItem | null {
-  const match = NAV.filter((item) => path === item.path || (item.path !== "/" && path.startsWith(`${item.path}/`)))
-    .sort((a, b) => b.path.length - a.path.length)[0];
+  const match = NAV.filter((item) => path === item.path || (item.path !== "/" && path.startsWith(`${item.path}/`))).sort(
+    (a, b) => b.path.length - a.path.length,
+  )[0];
   return match && allowed(match, permissions) ? match : null;
 }
 

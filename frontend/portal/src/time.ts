@@ -66,7 +66,9 @@ export function formatAt(
   if (!iso) return "—";
   const instant = Date.parse(iso);
   const options: Intl.DateTimeFormatOptions =
-    style === "time" ? { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" } : { timeZone: zone, dateStyle: "medium", timeStyle: "short", hourCycle: "h23" };
+    style === "time"
+      ? { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
+      : { timeZone: zone, dateStyle: "medium", timeStyle: "short", hourCycle: "h23" };
   const text = new Intl.DateTimeFormat(lang, options).format(instant);
   return differsFromViewer(instant, zone, viewer) ? labels.inZone(text, zoneCity(zone)) : text;
 }

@@ -52,8 +52,26 @@ export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty
       "table",
       {},
       h("caption", { class: "sr-only" }, caption),
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
-      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c) => h("td", { "data-label": c.label }, c.value(row)))))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          columns.map((c) => h("th", { scope: "col" }, c.label)),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            {},
+            columns.map((c) => h("td", { "data-label": c.label }, c.value(row))),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -101,7 +119,12 @@ export function modalForm(
     h("h2", { id: "dialog-title" }, title),
     ...body,
     error,
-    h("div", { class: "actions" }, button(ctx.t("portal.cancel"), () => dialog.close()), submit),
+    h(
+      "div",
+      { class: "actions" },
+      button(ctx.t("portal.cancel"), () => dialog.close()),
+      submit,
+    ),
   );
   dialog.append(form);
   dialog.addEventListener("close", () => dialog.remove());

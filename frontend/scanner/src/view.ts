@@ -19,12 +19,7 @@ export function languagePicker(i18n: I18n): HTMLElement {
   return h("label", { class: "picker" }, h("span", {}, i18n.t("common.language")), select);
 }
 
-export function pairingScreen(
-  i18n: I18n,
-  onSubmit: (code: string) => void,
-  error: string | null,
-  busy: boolean,
-): HTMLElement {
+export function pairingScreen(i18n: I18n, onSubmit: (code: string) => void, error: string | null, busy: boolean): HTMLElement {
   const input = h("input", {
     id: "pairing-code",
     name: "pairing_code",
@@ -92,10 +87,7 @@ export function renderFeedback(overlay: HTMLElement, feedback: Feedback): void {
   overlay.className = `feedback tone-${feedback.tone}`;
   overlay.dataset.tone = feedback.tone;
   overlay.hidden = false;
-  overlay.replaceChildren(
-    icon(feedback.tone),
-    h("h2", { class: "title" }, feedback.title),
-  );
+  overlay.replaceChildren(icon(feedback.tone), h("h2", { class: "title" }, feedback.title));
   if (feedback.name) overlay.append(h("p", { class: "name" }, feedback.name));
   for (const line of feedback.lines) overlay.append(h("p", { class: "line" }, line));
 }

@@ -5,11 +5,7 @@ type AttrValue = string | number | boolean | null | undefined | ((e: Event) => v
 export type Attrs = Record<string, AttrValue>;
 export type Child = Node | string | number | null | undefined | false | Child[];
 
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Attrs = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (typeof value === "function") el.addEventListener(name.slice(2), value);
@@ -35,4 +31,3 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}, ..
   el.append(...children);
   return el;
 }
-

@@ -125,7 +125,8 @@ export const portalEn = {
   "portal.emp.back": "← All employees",
   "portal.emp.sheet": "Print badge sheet (PDF)",
   "portal.emp.import": "Import CSV",
-  "portal.emp.importIntro": "Columns: email, employee_id, first_name, last_name and optionally department, shift, location, role (by name). Rows are matched on employee_id.",
+  "portal.emp.importIntro":
+    "Columns: email, employee_id, first_name, last_name and optionally department, shift, location, role (by name). Rows are matched on employee_id.",
   "portal.emp.csvFile": "CSV file",
   "portal.emp.skipInvalid": "Import the valid rows and report the others",
   "portal.emp.sendInvites": "Send invitations to new employees",

@@ -126,7 +126,8 @@ export const portalEs: Record<keyof typeof portalEn, string> = {
   "portal.emp.back": "← Todos los empleados",
   "portal.emp.sheet": "Imprimir hoja de credenciales (PDF)",
   "portal.emp.import": "Importar CSV",
-  "portal.emp.importIntro": "Columnas: email, employee_id, first_name, last_name y, opcionalmente, department, shift, location, role (por nombre). Las filas se identifican por employee_id.",
+  "portal.emp.importIntro":
+    "Columnas: email, employee_id, first_name, last_name y, opcionalmente, department, shift, location, role (por nombre). Las filas se identifican por employee_id.",
   "portal.emp.csvFile": "Archivo CSV",
   "portal.emp.skipInvalid": "Importar las filas válidas e informar de las demás",
   "portal.emp.sendInvites": "Enviar invitación a los nuevos empleados",

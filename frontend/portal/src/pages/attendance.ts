@@ -5,7 +5,23 @@ import type { Schemas } from "../session";
 import { isoDate } from "../stats";
 import { readFilters, writeFilters } from "../filters";
 import { fromZonedInput, toZonedInput, viewerZone, zoneCity } from "../time";
-import { button, correctedMark, fetchAll, fmtAt, fmtDateTime, fmtMinutes, modalForm, pageHeader, pager, sourceLabel, statusLabel, table, type Column, type Ctx, type Route } from "../ui";
+import {
+  button,
+  correctedMark,
+  fetchAll,
+  fmtAt,
+  fmtDateTime,
+  fmtMinutes,
+  modalForm,
+  pageHeader,
+  pager,
+  sourceLabel,
+  statusLabel,
+  table,
+  type Column,
+  type Ctx,
+  type Route,
+} from "../ui";
 
 type Rec = Schemas["RecordRead"];
 type Held = Schemas["HeldScan"];
@@ -32,10 +48,23 @@ function correctionFields(ctx: Ctx, rec: Rec | null, people: User[], place: Plac
   return [
     rec
       ? h("p", {}, h("strong", {}, rec.employee_name ?? ""), ` · ${rec.work_date}`)
-      : field(ctx.t("portal.col.employee"), h("select", { name: "user_id", required: true }, people.map((p) => h("option", { value: p.id }, `${p.full_name} (${p.employee_id})`)))),
+      : field(
+          ctx.t("portal.col.employee"),
+          h(
+            "select",
+            { name: "user_id", required: true },
+            people.map((p) => h("option", { value: p.id }, `${p.full_name} (${p.employee_id})`)),
+          ),
+        ),
     h("p", { class: "muted zone-hint", "data-testid": "zone-hint" }, ctx.t("portal.time.zoneHint", { place: place.name, zone: place.zone })),
-    field(ctx.t("portal.col.checkIn"), h("input", { type: "datetime-local", name: "check_in_at", required: true, value: toZonedInput(rec?.check_in_at ?? null, place.zone) })),
-    field(ctx.t("portal.col.checkOut"), h("input", { type: "datetime-local", name: "check_out_at", value: toZonedInput(rec?.check_out_at ?? null, place.zone) })),
+    field(
+      ctx.t("portal.col.checkIn"),
+      h("input", { type: "datetime-local", name: "check_in_at", required: true, value: toZonedInput(rec?.check_in_at ?? null, place.zone) }),
+    ),
+    field(
+      ctx.t("portal.col.checkOut"),
+      h("input", { type: "datetime-local", name: "check_out_at", value: toZonedInput(rec?.check_out_at ?? null, place.zone) }),
+    ),
     field(ctx.t("portal.att.notes"), h("textarea", { name: "notes", maxlength: 500, rows: 2 }, rec?.notes ?? "")),
     field(ctx.t("portal.att.reason"), h("textarea", { name: "reason", required: true, minlength: 3, maxlength: 500, rows: 2 }), ctx.t("portal.att.reasonHint")),
   ];
@@ -43,19 +72,34 @@ function correctionFields(ctx: Ctx, rec: Rec | null, people: User[], place: Plac
 
 export function openCorrection(ctx: Ctx, rec: Rec | null, people: User[], locations: Location[], done: () => void): void {
   let place = placeOf(rec, people[0], locations);
-  const dialog = modalForm(ctx, ctx.t(rec ? "portal.att.correct" : "portal.att.addManual"), correctionFields(ctx, rec, people, place), ctx.t("portal.save"), async (form) => {
-    const v = formValues(form);
-    if (!v.reason?.trim()) throw new Error(ctx.t("portal.att.reasonHint"));
-    const common = { check_in_at: fromZonedInput(v.check_in_at, place.zone), check_out_at: fromZonedInput(v.check_out_at, place.zone), notes: v.notes || null, reason: v.reason.trim() };
-    if (rec) await ctx.session.call("PUT", `/attendance/${rec.id}`, { body: common });
-    else await ctx.session.call("POST", "/attendance/corrections", { body: { ...common, user_id: v.user_id } });
-    ctx.announce(ctx.t("portal.saved"));
-    done();
-  });
+  const dialog = modalForm(
+    ctx,
+    ctx.t(rec ? "portal.att.correct" : "portal.att.addManual"),
+    correctionFields(ctx, rec, people, place),
+    ctx.t("portal.save"),
+    async (form) => {
+      const v = formValues(form);
+      if (!v.reason?.trim()) throw new Error(ctx.t("portal.att.reasonHint"));
+      const common = {
+        check_in_at: fromZonedInput(v.check_in_at, place.zone),
+        check_out_at: fromZonedInput(v.check_out_at, place.zone),
+        notes: v.notes || null,
+        reason: v.reason.trim(),
+      };
+      if (rec) await ctx.session.call("PUT", `/attendance/${rec.id}`, { body: common });
+      else await ctx.session.call("POST", "/attendance/corrections", { body: { ...common, user_id: v.user_id } });
+      ctx.announce(ctx.t("portal.saved"));
+      done();
+    },
+  );
   // A new record: the place follows the chosen employee.
   const who = dialog.querySelector<HTMLSelectElement>("select[name=user_id]");
   who?.addEventListener("change", () => {
-    place = placeOf(null, people.find((p) => p.id === who.value), locations);
+    place = placeOf(
+      null,
+      people.find((p) => p.id === who.value),
+      locations,
+    );
     const hint = dialog.querySelector("[data-testid=zone-hint]");
     if (hint) hint.textContent = ctx.t("portal.time.zoneHint", { place: place.name, zone: place.zone });
   });
@@ -67,12 +111,28 @@ export function recordColumns(ctx: Ctx, canCorrect: boolean, people: User[], loc
     { label: ctx.t("portal.col.employee"), value: (r) => r.employee_name ?? "—" },
     { label: ctx.t("portal.col.location"), value: (r) => r.location_name ?? "—" },
     { label: ctx.t("portal.col.checkIn"), value: (r) => fmtAt(ctx, r.check_in_at, r.timezone) },
-    { label: ctx.t("portal.col.checkOut"), value: (r) => (r.check_out_at ? fmtAt(ctx, r.check_out_at, r.timezone) : h("span", { class: "pill warn" }, ctx.t("portal.att.open"))) },
-    { label: ctx.t("portal.col.status"), value: (r) => h("span", { class: "status-cell" }, h("span", { class: `pill s-${r.status}` }, statusLabel(ctx, r.status), r.minutes_late ? ` +${r.minutes_late}′` : ""), correctedMark(ctx, r.corrected)) },
+    {
+      label: ctx.t("portal.col.checkOut"),
+      value: (r) => (r.check_out_at ? fmtAt(ctx, r.check_out_at, r.timezone) : h("span", { class: "pill warn" }, ctx.t("portal.att.open"))),
+    },
+    {
+      label: ctx.t("portal.col.status"),
+      value: (r) =>
+        h(
+          "span",
+          { class: "status-cell" },
+          h("span", { class: `pill s-${r.status}` }, statusLabel(ctx, r.status), r.minutes_late ? ` +${r.minutes_late}′` : ""),
+          correctedMark(ctx, r.corrected),
+        ),
+    },
     { label: ctx.t("portal.col.worked"), value: (r) => fmtMinutes(r.worked_minutes) },
     { label: ctx.t("portal.col.source"), value: (r) => sourceLabel(ctx, r.source) },
   ];
-  if (canCorrect) cols.push({ label: ctx.t("portal.col.actions"), value: (r) => button(ctx.t("portal.att.correct"), () => openCorrection(ctx, r, people, locations, reload)) });
+  if (canCorrect)
+    cols.push({
+      label: ctx.t("portal.col.actions"),
+      value: (r) => button(ctx.t("portal.att.correct"), () => openCorrection(ctx, r, people, locations, reload)),
+    });
   return cols;
 }
 
@@ -94,7 +154,12 @@ export async function attendancePage(ctx: Ctx, route: Route): Promise<Node> {
     writeFilters(ctx, state, defaults);
     const answer = await ctx.session.call<{ items: Rec[]; total: number }>("GET", "/attendance", { query: { ...state, limit } });
     box.replaceChildren(
-      table(ctx.t("portal.nav.attendance"), recordColumns(ctx, canCorrect, people, locations, () => void load()), answer.items, ctx.t("portal.empty")),
+      table(
+        ctx.t("portal.nav.attendance"),
+        recordColumns(ctx, canCorrect, people, locations, () => void load()),
+        answer.items,
+        ctx.t("portal.empty"),
+      ),
       pager(ctx, state.page, limit, answer.total, (p) => {
         state.page = p;
         void load();
@@ -102,7 +167,12 @@ export async function attendancePage(ctx: Ctx, route: Route): Promise<Node> {
     );
   };
   const select = (name: string, options: [string, string][], chosen: string) =>
-    h("select", { name }, h("option", { value: "" }, ctx.t("portal.all")), options.map(([v, l]) => h("option", { value: v, selected: v === chosen }, l)));
+    h(
+      "select",
+      { name },
+      h("option", { value: "" }, ctx.t("portal.all")),
+      options.map(([v, l]) => h("option", { value: v, selected: v === chosen }, l)),
+    );
   const filters = h(
     "form",
     {
@@ -116,16 +186,44 @@ export async function attendancePage(ctx: Ctx, route: Route): Promise<Node> {
     },
     field(ctx.t("portal.att.from"), h("input", { type: "date", name: "start_date", value: state.start_date })),
     field(ctx.t("portal.att.to"), h("input", { type: "date", name: "end_date", value: state.end_date })),
-    field(ctx.t("portal.col.status"), select("status", STATUSES.map((s) => [s, statusLabel(ctx, s)]), state.status)),
-    departments.length ? field(ctx.t("portal.col.department"), select("department_id", departments.map((d) => [d.id, d.name]), state.department_id)) : null,
-    people.length ? field(ctx.t("portal.col.employee"), select("user_id", people.map((p) => [p.id, p.full_name]), state.user_id)) : null,
+    field(
+      ctx.t("portal.col.status"),
+      select(
+        "status",
+        STATUSES.map((s) => [s, statusLabel(ctx, s)]),
+        state.status,
+      ),
+    ),
+    departments.length
+      ? field(
+          ctx.t("portal.col.department"),
+          select(
+            "department_id",
+            departments.map((d) => [d.id, d.name]),
+            state.department_id,
+          ),
+        )
+      : null,
+    people.length
+      ? field(
+          ctx.t("portal.col.employee"),
+          select(
+            "user_id",
+            people.map((p) => [p.id, p.full_name]),
+            state.user_id,
+          ),
+        )
+      : null,
     h("button", { type: "submit" }, ctx.t("portal.filter")),
   );
   await load();
   return h(
     "div",
     {},
-    pageHeader(ctx.t("portal.nav.attendance"), canCorrect ? button(ctx.t("portal.att.addManual"), () => openCorrection(ctx, null, people, locations, () => void load()), { class: "primary" }) : null),
+    pageHeader(
+      ctx.t("portal.nav.attendance"),
+      canCorrect ? button(ctx.t("portal.att.addManual"), () => openCorrection(ctx, null, people, locations, () => void load()), { class: "primary" }) : null,
+    ),
     filters,
     box,
   );
@@ -157,14 +255,25 @@ export async function reviewPage(ctx: Ctx): Promise<Node> {
           { label: ctx.t("portal.att.reason"), value: (s: Held) => s.reason ?? "—" },
           {
             label: ctx.t("portal.col.actions"),
-            value: (s: Held) => h("div", { class: "row-actions" }, button(ctx.t("portal.review.approve"), decide(s, "approve"), { class: "primary" }), button(ctx.t("portal.review.reject"), decide(s, "reject"), { class: "danger" })),
+            value: (s: Held) =>
+              h(
+                "div",
+                { class: "row-actions" },
+                button(ctx.t("portal.review.approve"), decide(s, "approve"), { class: "primary" }),
+                button(ctx.t("portal.review.reject"), decide(s, "reject"), { class: "danger" }),
+              ),
           },
         ],
         queue.held_scans,
         ctx.t("portal.review.noneHeld"),
       ),
       h("h2", {}, ctx.t("portal.review.missing", { count: queue.missing_checkouts.length })),
-      table(ctx.t("portal.review.missing", { count: queue.missing_checkouts.length }), recordColumns(ctx, ctx.session.can("attendance:correct"), [], [], () => void load()), queue.missing_checkouts, ctx.t("portal.review.noneMissing")),
+      table(
+        ctx.t("portal.review.missing", { count: queue.missing_checkouts.length }),
+        recordColumns(ctx, ctx.session.can("attendance:correct"), [], [], () => void load()),
+        queue.missing_checkouts,
+        ctx.t("portal.review.noneMissing"),
+      ),
     );
   };
   await load();

@@ -40,7 +40,9 @@ async function nameBook(ctx: Ctx): Promise<Map<string, string>> {
     ["roles:read", "/roles", (r) => roleLabel(ctx, String(r.name))],
   ];
   const book = new Map<string, string>();
-  const answers = await Promise.all(lists.map(([perm, path]) => (ctx.session.can(perm) ? fetchAll<Record<string, unknown>>(ctx, path, {}, 5).catch(() => []) : Promise.resolve([]))));
+  const answers = await Promise.all(
+    lists.map(([perm, path]) => (ctx.session.can(perm) ? fetchAll<Record<string, unknown>>(ctx, path, {}, 5).catch(() => []) : Promise.resolve([]))),
+  );
   answers.forEach((rows, i) => {
     for (const row of rows) book.set(String(row.id), lists[i]?.[2](row) ?? "");
   });
@@ -76,7 +78,12 @@ function changes(ctx: Ctx, a: Audit, zone: string | null, book: Map<string, stri
         }),
       )
     : h("p", { class: "muted" }, ctx.t("portal.audit.nothing"));
-  const raw = h("details", { class: "raw" }, h("summary", {}, ctx.t("portal.audit.raw")), h("pre", {}, JSON.stringify({ old: a.old_values, new: a.new_values }, null, 2)));
+  const raw = h(
+    "details",
+    { class: "raw" },
+    h("summary", {}, ctx.t("portal.audit.raw")),
+    h("pre", {}, JSON.stringify({ old: a.old_values, new: a.new_values }, null, 2)),
+  );
   return h("div", {}, list, raw);
 }
 
@@ -167,9 +174,15 @@ export async function auditPage(ctx: Ctx, route: Route): Promise<Node> {
       );
       return [
         { label: ctx.t("portal.audit.when"), value: (a) => fmtDateTime(a.created_at, ctx.i18n.lang) },
-        { label: ctx.t("portal.audit.actor"), value: (a) => (a.actor_type === "system" ? ctx.t("portal.audit.system") : ((a.actor_id && book.get(a.actor_id)) ?? a.actor_label)) },
+        {
+          label: ctx.t("portal.audit.actor"),
+          value: (a) => (a.actor_type === "system" ? ctx.t("portal.audit.system") : ((a.actor_id && book.get(a.actor_id)) ?? a.actor_label)),
+        },
         { label: ctx.t("portal.audit.action"), value: (a) => h("span", { title: a.action, "data-action": a.action }, actionLabel(ctx, a.action)) },
-        { label: ctx.t("portal.audit.resource"), value: (a) => (a.resource_id ? (book.get(a.resource_id) ?? `${a.resource_type} ${a.resource_id.slice(0, 8)}`) : a.resource_type) },
+        {
+          label: ctx.t("portal.audit.resource"),
+          value: (a) => (a.resource_id ? (book.get(a.resource_id) ?? `${a.resource_type} ${a.resource_id.slice(0, 8)}`) : a.resource_type),
+        },
         { label: ctx.t("portal.audit.changes"), value: (a) => changes(ctx, a, a.resource_id ? (zones.get(a.resource_id) ?? null) : null, book) },
         { label: ctx.t("portal.audit.ip"), value: (a) => a.ip ?? "—" },
       ];
@@ -189,7 +202,12 @@ export function emailsPage(ctx: Ctx, route: Route): Promise<Node> {
     (state) => [
       field(
         ctx.t("portal.col.status"),
-        h("select", { name: "status" }, h("option", { value: "" }, ctx.t("portal.all")), statuses.map((s) => h("option", { value: s, selected: s === state.status }, ctx.t(`portal.mail.${s}` as never)))),
+        h(
+          "select",
+          { name: "status" },
+          h("option", { value: "" }, ctx.t("portal.all")),
+          statuses.map((s) => h("option", { value: s, selected: s === state.status }, ctx.t(`portal.mail.${s}` as never))),
+        ),
       ),
       field(ctx.t("portal.mail.to"), h("input", { name: "to", type: "search", maxlength: 254, value: state.to ?? "" })),
     ],
@@ -199,7 +217,10 @@ export function emailsPage(ctx: Ctx, route: Route): Promise<Node> {
       { label: ctx.t("portal.mail.to"), value: (m) => m.to },
       { label: ctx.t("portal.mail.kind"), value: (m) => mailKindLabel(ctx, m.kind) },
       { label: ctx.t("portal.mail.subject"), value: (m) => m.subject ?? "—" },
-      { label: ctx.t("portal.col.status"), value: (m) => h("span", { class: `pill m-${m.status}`, "data-status": m.status }, ctx.t(`portal.mail.${m.status}` as never)) },
+      {
+        label: ctx.t("portal.col.status"),
+        value: (m) => h("span", { class: `pill m-${m.status}`, "data-status": m.status }, ctx.t(`portal.mail.${m.status}` as never)),
+      },
       { label: ctx.t("portal.mail.attempts"), value: (m) => m.attempts },
       { label: ctx.t("portal.mail.lastError"), value: (m) => m.last_error ?? "—" },
       {

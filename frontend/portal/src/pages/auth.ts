@@ -57,7 +57,10 @@ function login(ctx: Ctx, route: Route): Node {
     form(
       ctx,
       ctx.t("portal.auth.signIn"),
-      [field(ctx.t("portal.auth.email"), input("email", "email", "username")), field(ctx.t("portal.auth.password"), input("password", "password", "current-password"))],
+      [
+        field(ctx.t("portal.auth.email"), input("email", "email", "username")),
+        field(ctx.t("portal.auth.password"), input("password", "password", "current-password")),
+      ],
       async (v) => {
         await ctx.session.login(v.email ?? "", v.password ?? "");
         const perms = ctx.session.user?.permissions ?? [];
@@ -115,18 +118,27 @@ async function acceptInvite(ctx: Ctx, route: Route): Promise<Node> {
   try {
     holder = await ctx.session.call<Schemas["InvitationOut"]>("POST", "/auth/invitation", { body: { token }, anonymous: true });
   } catch (err) {
-    return card(ctx.t("portal.auth.inviteTitle"), alertBox(errorText(ctx, err)), h("p", {}, h("a", { href: "/portal/login", "data-link": true }, ctx.t("portal.auth.backToSignIn"))));
+    return card(
+      ctx.t("portal.auth.inviteTitle"),
+      alertBox(errorText(ctx, err)),
+      h("p", {}, h("a", { href: "/portal/login", "data-link": true }, ctx.t("portal.auth.backToSignIn"))),
+    );
   }
   return card(
     ctx.t("portal.auth.inviteTitle"),
     h("p", { "data-testid": "invite-holder" }, ctx.t("portal.auth.inviteFor", { name: holder.full_name, email: holder.email })),
     h("p", {}, ctx.t("portal.auth.inviteIntro")),
-    form(ctx, ctx.t("portal.auth.inviteAccept"), [h("input", { type: "hidden", name: "username", autocomplete: "username", value: holder.email }), ...passwordFields(ctx)], async (v) => {
-      checkRepeat(ctx, v);
-      const answer = await ctx.session.call<SessionOut>("POST", "/auth/accept-invite", { body: { token, password: v.password }, anonymous: true });
-      ctx.session.adopt(answer);
-      ctx.navigate("/me/badge", true);
-    }),
+    form(
+      ctx,
+      ctx.t("portal.auth.inviteAccept"),
+      [h("input", { type: "hidden", name: "username", autocomplete: "username", value: holder.email }), ...passwordFields(ctx)],
+      async (v) => {
+        checkRepeat(ctx, v);
+        const answer = await ctx.session.call<SessionOut>("POST", "/auth/accept-invite", { body: { token, password: v.password }, anonymous: true });
+        ctx.session.adopt(answer);
+        ctx.navigate("/me/badge", true);
+      },
+    ),
   );
 }
 

@@ -45,7 +45,15 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
         [
           { label: ctx.t("portal.col.name"), value: (k: Kiosk) => k.name },
           { label: ctx.t("portal.col.location"), value: (k: Kiosk) => k.location.name },
-          { label: ctx.t("portal.col.status"), value: (k: Kiosk) => h("span", { class: `pill ${k.status}`, "data-status": k.status }, ctx.i18n.has(`portal.kiosk.status.${k.status}`) ? ctx.t(`portal.kiosk.status.${k.status}` as never) : k.status) },
+          {
+            label: ctx.t("portal.col.status"),
+            value: (k: Kiosk) =>
+              h(
+                "span",
+                { class: `pill ${k.status}`, "data-status": k.status },
+                ctx.i18n.has(`portal.kiosk.status.${k.status}`) ? ctx.t(`portal.kiosk.status.${k.status}` as never) : k.status,
+              ),
+          },
           { label: ctx.t("portal.kiosk.lastSeen"), value: (k: Kiosk) => fmtAt(ctx, k.last_seen_at, k.location.timezone) },
           { label: ctx.t("portal.kiosk.offset"), value: (k: Kiosk) => offsetText(ctx, k.clock_offset_ms) },
           { label: ctx.t("portal.kiosk.version"), value: (k: Kiosk) => k.app_version ?? "—" },
@@ -96,7 +104,14 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
       ctx.t("portal.kiosk.enrol"),
       [
         field(ctx.t("portal.col.name"), h("input", { name: "name", required: true, maxlength: 120 })),
-        field(ctx.t("portal.col.location"), h("select", { name: "location_id", required: true }, locations.map((l) => h("option", { value: l.id }, l.name)))),
+        field(
+          ctx.t("portal.col.location"),
+          h(
+            "select",
+            { name: "location_id", required: true },
+            locations.map((l) => h("option", { value: l.id }, l.name)),
+          ),
+        ),
       ],
       ctx.t("portal.kiosk.enrol"),
       async (form) => {

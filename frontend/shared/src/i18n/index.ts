@@ -27,9 +27,7 @@ export function detectLanguage(browser: readonly string[], stored: string | null
 }
 
 export function interpolate(template: string, vars: Record<string, string | number> = {}): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in vars ? String(vars[name]) : whole,
-  );
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }
 
 export interface I18n<K extends string = MessageKey> {
