@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -19,8 +20,11 @@ from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.attendance.models import AttendanceRecord
+from tapwork.devstack.embedded_pg import free_port
+from tapwork.devstack.mailcatcher import MailStore, create_inbox_app
 from tapwork.user.models import User
 from tests.e2e.conftest import LOCAL_HOSTS, Kiosks, screenshot
+from tests.e2e.servers import ThreadedServer
 from tests.e2e.test_portal import generous_sign_in_limit, nav_to, sign_in
 from tests.support import factories as f
 
@@ -294,3 +298,44 @@ async def test_api_docs_render_with_every_other_host_blocked(
     await expect(page.get_by_text("/api/v1/attendance").first).to_be_attached()
     await screenshot(page, "api-redoc-offline")
     assert blocked == []
+
+
+async def test_a_link_in_a_mail_in_the_inbox_opens_the_portal(
+    browser: Browser, kiosks: Kiosks, static_server: str
+) -> None:
+    """The dev inbox on 8025: "Accept the invitation" opens the portal in a tab (it used to
+    blank the sandboxed preview)."""
+    store = MailStore()
+    target = f"{static_server}/portal/login"
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "t@x.test", "ana@x.test", "Invite"
+    message.set_content("text")
+    message.add_alternative(f'<p><a href="{target}">Accept the invitation</a></p>', subtype="html")
+    await store.handle_DATA(None, None, _Envelope(message.as_bytes()))
+    server = ThreadedServer(create_inbox_app(store), free_port()).start()
+    try:
+        context = await kiosks.context(browser)
+        page = await context.new_page()
+        await page.goto(f"{server.url}/messages/{store.all()[0].id}")
+        async with context.expect_page() as opened:
+            await (
+                page.frame_locator("iframe")
+                .get_by_role("link", name="Accept the invitation")
+                .click()
+            )
+        portal = await opened.value
+        await portal.wait_for_url(target)
+        await expect(portal.locator("main h1")).to_have_text("Sign in to TAPWORK")
+        await expect(page.locator("iframe")).to_be_visible()  # the preview is still there
+    finally:
+        server.stop()
+
+
+@dataclass
+class _Envelope:
+    """What aiosmtpd hands the store for one message."""
+
+    content: bytes
+    original_content: bytes | None = None
+    mail_from: str = "t@x.test"
+    rcpt_tos: tuple[str, ...] = ("ana@x.test",)
