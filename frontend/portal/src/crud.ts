@@ -90,9 +90,12 @@ export function bodyFrom(form: HTMLFormElement, specs: FieldSpec[], editing: boo
   return body;
 }
 
+/** The simple resources this page edits: `${api}/${id}` is then a typed item path too. */
+export type CrudApi = "/departments" | "/shifts" | "/locations" | "/holidays";
+
 export interface CrudSpec<T extends { id: string }> {
   title: MessageKey;
-  api: string;
+  api: CrudApi;
   writePermission: string;
   columns: Column<T>[];
   fields: () => Promise<FieldSpec[]>;

@@ -3,7 +3,7 @@ import { errorLine, explain, showErrors } from "./errors";
 import { formatAt, viewerZone } from "./time";
 import type { PortalI18n } from "./i18n";
 import { h, type Child } from "./dom";
-import type { Session } from "./session";
+import type { ApiPath, Session } from "./session";
 
 export interface Ctx {
   session: Session;
@@ -162,7 +162,7 @@ export function loading(ctx: Ctx): HTMLElement {
 }
 
 /** Fetches every page of a list endpoint (for small lookups: shifts, locations, holidays). */
-export async function fetchAll<T>(ctx: Ctx, path: string, query: Record<string, string | number> = {}, max = 20): Promise<T[]> {
+export async function fetchAll<T>(ctx: Ctx, path: ApiPath, query: Record<string, string | number> = {}, max = 20): Promise<T[]> {
   const out: T[] = [];
   for (let page = 1; page <= max; page++) {
     const answer = await ctx.session.call<{ items: T[]; total: number }>("GET", path, { query: { ...query, page, limit: 200 } });

@@ -1,6 +1,6 @@
 // The audit log with filters, and email delivery status (queued / sending / sent / failed).
 import { h, field, formValues } from "../dom";
-import type { Schemas } from "../session";
+import type { ApiPath, Schemas } from "../session";
 import { readFilters, writeFilters } from "../filters";
 import {
   actionLabel,
@@ -31,7 +31,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Names for the ids the log mentions (people, departments, shifts, locations, kiosks, roles):
  *  whatever lists this reader may see. */
 async function nameBook(ctx: Ctx): Promise<Map<string, string>> {
-  const lists: [string, string, (row: Record<string, unknown>) => string][] = [
+  const lists: [string, ApiPath, (row: Record<string, unknown>) => string][] = [
     ["users:read_all", "/users", (r) => String(r.full_name)],
     ["departments:read", "/departments", (r) => String(r.name)],
     ["shifts:read", "/shifts", (r) => String(r.name)],
@@ -91,7 +91,7 @@ async function listPage<T>(
   ctx: Ctx,
   route: Route,
   title: string,
-  api: string,
+  api: ApiPath,
   filterFields: (state: Record<string, string>) => HTMLElement[],
   defaults: Record<string, string>,
   columns: (reload: () => void, rows: T[]) => Promise<{ label: string; value: (row: T) => Node | string | number }[]>,

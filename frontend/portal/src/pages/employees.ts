@@ -4,7 +4,7 @@ import { control, bodyFrom, type FieldSpec, type Option } from "../crud";
 import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, download } from "../dom";
 import { readFilters, writeFilters } from "../filters";
-import type { Schemas } from "../session";
+import type { ApiPath, Schemas } from "../session";
 import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, roleLabel, table, type Ctx, type Route } from "../ui";
 
 type User = Schemas["UserRead"];
@@ -21,7 +21,7 @@ interface Lookups {
 
 async function lookups(ctx: Ctx): Promise<Lookups> {
   const opt = <T extends { id: string; name: string }>(rows: T[]) => rows.map((r) => ({ value: r.id, label: r.name }));
-  const get = <T extends { id: string; name: string }>(perm: string, path: string) =>
+  const get = <T extends { id: string; name: string }>(perm: string, path: ApiPath) =>
     ctx.session.can(perm) ? fetchAll<T>(ctx, path).then(opt) : Promise.resolve([] as Option[]);
   const [departments, shifts, locations, roleRows] = await Promise.all([
     get("departments:read", "/departments"),
