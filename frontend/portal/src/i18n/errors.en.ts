@@ -60,6 +60,10 @@ export const errorsEn = {
   "portal.error.BADGE_NOT_FOUND": "This person has no badge yet.",
   "portal.error.BADGE_CONFLICT": "The badge changed meanwhile. Reload the page and try again.",
   "portal.error.BADGE_ERROR": "The badge could not be made. Please try again.",
+  "portal.error.BAD_REQUEST": "This request could not be understood. Reload the page and try again.",
+  "portal.error.NOT_READY": "The server is starting or its database is unreachable. Try again in a minute.",
+  "portal.error.PAIRING_CODE_INVALID": "This pairing code is not valid. Check it, or make a new one on the Kiosks page.",
+  "portal.error.PAIRING_CODE_EXPIRED": "This pairing code has expired. Make a new one on the Kiosks page.",
 
   "portal.field.missing": "Required.",
   "portal.field.extra_forbidden": "This field is not accepted here.",
