@@ -13,11 +13,7 @@ try {
   execFileSync("uv", ["run", "--project", resolve(root, ".."), "python", "-m", "tapwork.devstack.frontend", "openapi", doc], {
     stdio: "inherit",
   });
-  execFileSync(
-    join(root, "node_modules", ".bin", "openapi-typescript"),
-    [doc, "-o", join(root, "shared", "src", "api", "schema.d.ts")],
-    { stdio: "inherit" },
-  );
+  execFileSync(join(root, "node_modules", ".bin", "openapi-typescript"), [doc, "-o", join(root, "shared", "src", "api", "schema.d.ts")], { stdio: "inherit" });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -52,8 +52,20 @@ class Forbidden(AppError):
 
 
 class InvalidInput(AppError):
+    """422. With `field` (e.g. "body.check_out_at", "query.status") the details have the shape
+    of a schema validation error, `{"fields": [{"field", "message", "type"}]}`, so a client
+    shows every input error next to the field it concerns with one piece of code."""
+
     status_code = 422
     code = "VALIDATION_ERROR"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, type: str = "value_error", **details: Any
+    ) -> None:
+        if field is not None:
+            details["fields"] = [{"field": field, "message": message, "type": type}]
+            message = f"Invalid input: {field} ({message})"
+        super().__init__(message, **details)
 
 
 class PayloadTooLarge(AppError):

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tapwork import __version__
 from tapwork.api import build_api_router
+from tapwork.apidocs import install_api_docs
 from tapwork.attendance.router import SCAN_ROUTE
 from tapwork.attendance.scan.entry import ScanFastPath
 from tapwork.config import Settings
@@ -60,8 +61,9 @@ def create_app(
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        # Our own /docs and /redoc (apidocs.py): FastAPI's load their assets from a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -72,6 +74,7 @@ def create_app(
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
     )
     install_error_handlers(app)
+    install_api_docs(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
     # Innermost: the kiosk scan skips FastAPI's routing and DI (see attendance/scan/entry.py).

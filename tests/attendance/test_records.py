@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit.models import AuditLog
 from tapwork.notification.models import OutboxEmail
+from tapwork.notification.render import render
 from tests.attendance.conftest import Scanner, badge_code
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
@@ -86,6 +87,9 @@ async def test_hr_creates_and_edits_a_record_with_reason(
     assert record["source"] == "manual"
     assert record["status"] == "late"  # 09:20 Madrid
     assert record["minutes_late"] == 20
+    # Shown where it happened: the Madrid location's zone and name come with the record.
+    assert (record["timezone"], record["location_name"]) == ("Europe/Madrid", "Madrid HQ")
+    assert record["corrected"] is True
     # A second open record is refused by the database's invariant, as a 409.
     second = await client.post(
         f"{URL}/corrections",
@@ -125,8 +129,16 @@ async def test_hr_creates_and_edits_a_record_with_reason(
     ))  # fmt: skip
     assert len(notices) == 2
     assert notices[-1].to_address == org.employee.email
-    assert notices[-1].context["changes"]["worked_minutes"] == [None, 480]
-    assert notices[-1].context["corrected_by"] == org.hr.email
+    # The mail reads like a message: Madrid local times, fields in words, the corrector's name.
+    context = notices[-1].context
+    assert {"field": "Check-out", "before": None, "after": "27 Feb 2026, 17:20"} in context["rows"]
+    assert {"field": "Worked", "before": None, "after": "8 h 00 min"} in context["rows"]
+    assert context["timezone"] == "Europe/Madrid"
+    assert context["corrected_by"] == org.hr.full_name
+    text = render("correction_notice", context, settings=org.settings).text
+    assert "- Check-out: — -> 27 Feb 2026, 17:20" in text
+    assert "Times are local time at Madrid HQ (Europe/Madrid)." in text
+    assert f"{org.hr.full_name} corrected your attendance record for 2026-02-27" in text
 
 
 async def test_corrections_refuse_future_times(

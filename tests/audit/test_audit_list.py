@@ -133,3 +133,14 @@ async def test_entries_outlive_their_actor(
 async def test_hr_cannot_read_the_audit_log(client: httpx.AsyncClient, org: Org) -> None:
     response = await client.get(URL, headers=org.headers(org.hr))
     assert response.status_code == 403
+
+
+async def test_the_action_filter_offers_the_actions_in_the_log(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    await _make_changes(client, org)
+    response = await client.get(f"{URL}/actions", headers=org.headers(org.admin))
+    assert response.status_code == 200
+    actions = response.json()
+    assert {"department.create", "department.update", "shift.create"} <= set(actions)
+    assert actions == sorted(set(actions))

@@ -9,5 +9,6 @@ RULES: Rules = {
     ("POST", "/api/v1/auth/password-reset"): PUBLIC,
     ("POST", "/api/v1/auth/password-reset/confirm"): PUBLIC,
     ("POST", "/api/v1/auth/accept-invite"): PUBLIC,
+    ("POST", "/api/v1/auth/invitation"): PUBLIC,
     ("POST", "/api/v1/auth/change-password"): SIGNED_IN,
 }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import time
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pwdlib import PasswordHash
@@ -14,12 +15,15 @@ from rich.console import Console
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tapwork.attendance.models import AttendanceRecord, ScanEvent
+from tapwork.audit.models import AuditLog
 from tapwork.badge.models import Badge
 from tapwork.config import Settings
 from tapwork.department.models import Department
 from tapwork.devstack.demo import seed_demo
 from tapwork.holiday.models import Holiday
 from tapwork.kiosk.models import Kiosk
+from tapwork.kiosk.service import normalize_pairing_code
 from tapwork.kit.security import hash_token
 from tapwork.location.models import Location
 from tapwork.shift.models import Shift
@@ -51,7 +55,7 @@ async def _run(settings: Settings) -> str:
 
 async def _counts(session: AsyncSession) -> dict[str, int]:
     counts = {}
-    for model in (User, Department, Shift, Location, Holiday, Kiosk, Badge):
+    for model in (User, Department, Shift, Location, Holiday, Kiosk, Badge, AttendanceRecord):
         counts[model.__tablename__] = (
             await session.scalar(select(func.count()).select_from(model)) or 0
         )
@@ -103,10 +107,44 @@ async def test_seed_demo_builds_the_organisation(
         hasher = PasswordHash((Argon2Hasher(),))
         assert hasher.verify(_password_of(output, "admin@example.com"), admin.password_hash or "")
 
-        tokens = re.findall(r"X-Kiosk-Token\): (\S+)", output)
-        assert len(tokens) == 2
-        kiosk_hashes = set((await session.scalars(select(Kiosk.token_hash))).all())
-        assert {hash_token(t) for t in tokens} == kiosk_hashes
+        # Pairing codes, which the Scanner App takes (it cannot use a raw device token).
+        codes = re.findall(r"pairing code: (\S+)", output)
+        assert len(codes) == 2
+        kiosks = (await session.scalars(select(Kiosk))).all()
+        assert {hash_token(normalize_pairing_code(c)) for c in codes} == {
+            k.pairing_code_hash for k in kiosks
+        }
+        assert all(k.token_hash is None for k in kiosks)
+
+        # A month of history: on time, late, absent, overtime, the night shift, a correction
+        # and an offline scan held for review.
+        records = (await session.scalars(select(AttendanceRecord))).all()
+        statuses = {r.status for r in records}
+        assert {"on_time", "late"} <= statuses
+        days = {r.work_date for r in records}
+        assert max(days) - min(days) >= timedelta(days=28)
+        assert any((r.overtime_minutes or 0) > 30 for r in records)
+        night = shifts["Night"].id
+        zone = {loc.id: ZoneInfo(loc.timezone) for loc in await session.scalars(select(Location))}
+        assert any(  # a night shift ends on the next local day, and belongs to the first
+            r.shift_id == night
+            and r.check_out_at
+            and r.location_id
+            and r.check_out_at.astimezone(zone[r.location_id]).date() > r.work_date
+            for r in records
+        )
+        assert "absences" in output
+        assert re.search(r"[1-9]\d* absences", output)
+        corrected = await session.scalar(
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.action == "attendance.correction_update")
+        )
+        assert corrected == 1
+        held = await session.scalar(
+            select(func.count()).select_from(ScanEvent).where(ScanEvent.review_status == "pending")
+        )
+        assert held == 1
 
 
 async def test_seed_demo_is_idempotent(
@@ -127,5 +165,7 @@ async def test_seed_demo_is_idempotent(
             select(User.password_hash).where(User.email == "admin@example.com")
         )
     assert "nothing (all there)" in again
-    assert "X-Kiosk-Token" not in again
+    assert "A month of attendance" not in again  # the history is written once
+    # Kiosks still waiting to be paired get a fresh code (each is shown once).
+    assert len(re.findall(r"pairing code: (\S+)", again)) == 2
     assert re.search(r"admin@example\.com\W+unchanged", again)

@@ -54,7 +54,8 @@ async def test_inline_badge_image_is_served_and_mail_html_is_sandboxed(
     mail_id = (await inbox.get("/api/messages")).json()["items"][0]["id"]
 
     page = (await inbox.get(f"/messages/{mail_id}")).text
-    assert "<iframe sandbox " in page  # no allow-scripts: mail HTML cannot run in the inbox
+    assert '<iframe sandbox="allow-popups ' in page  # no allow-scripts: mail HTML cannot run
+    assert "allow-scripts" not in page
     assert "<script>" not in page  # only ever inside the escaped srcdoc
     assert f"/messages/{mail_id}/cid/badge-qr" in page
     image = await inbox.get(f"/messages/{mail_id}/cid/badge-qr")
@@ -81,3 +82,22 @@ async def test_filter_by_recipient_limit_and_clear(
     assert (await inbox.delete("/api/messages")).status_code == 204
     assert (await inbox.get("/api/messages")).json() == {"total": 0, "items": []}
     assert "No mail yet" in (await inbox.get("/")).text
+
+
+async def test_links_open_a_tab_and_long_mails_are_whole(
+    store: tuple[MailStore, int], inbox: httpx.AsyncClient
+) -> None:
+    link = '<a href="http://127.0.0.1:3000/portal/accept-invite?token=t">Accept</a>'
+    long = "".join(f"<p>Paragraph {n}</p>" for n in range(400))
+    _send(store[1], "ana@example.com", "Invite", html=f"{link}{long}<p>The end</p>")
+    mail_id = (await inbox.get("/api/messages")).json()["items"][0]["id"]
+    page = (await inbox.get(f"/messages/{mail_id}")).text
+    # A link in the preview opens a new tab (a normal page) instead of blanking the frame.
+    assert "&lt;base target=&quot;_blank&quot;&gt;" in page
+    assert "allow-popups-to-escape-sandbox" in page
+    whole = await inbox.get(f"/messages/{mail_id}/html")
+    assert whole.status_code == 200
+    assert whole.text.startswith('<base target="_blank">')
+    assert "Paragraph 399</p><p>The end</p>" in whole.text
+    assert "sandbox allow-popups" in whole.headers["content-security-policy"]
+    assert "script-src 'none'" in whole.headers["content-security-policy"]

@@ -257,10 +257,15 @@ class Pages:
         self.foreign: list[str] = []
         self._contexts: list[BrowserContext] = []
 
-    async def context(self, browser: Browser) -> BrowserContext:
-        context = await browser.new_context(
-            base_url=self.base_url, locale="en-GB", viewport={"width": 1024, "height": 768}
-        )
+    async def context(self, browser: Browser, **options: Any) -> BrowserContext:
+        """`options` override the defaults, e.g. `timezone_id="Europe/Madrid"` for a viewer
+        in another zone than the locations, or a phone `viewport`."""
+        defaults: dict[str, Any] = {
+            "base_url": self.base_url,
+            "locale": "en-GB",
+            "viewport": {"width": 1024, "height": 768},
+        }
+        context = await browser.new_context(**{**defaults, **options})
         context.on("request", self._guard)
         self._contexts.append(context)
         return context

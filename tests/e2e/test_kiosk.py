@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, Playwright
+from playwright.async_api import Browser, Playwright, expect
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -406,6 +406,9 @@ async def test_without_a_camera_the_wedge_still_scans(
         page = await kiosks.open_paired(await kiosks.context(browser), staff)
         await page.locator("#camera-note").wait_for()
         assert "use the badge scanner" in await page.inner_text("#camera-note")
+        # An empty state says what to use instead, where a black preview box used to be.
+        await expect(page.locator("#no-camera")).to_contain_text("badge scanner")
+        assert await page.locator("video").count() == 0
         await wedge_scan(page, staff.code)
         assert "Checked in" in (await feedback(page))["text"]
         await screenshot(page, "kiosk-no-camera")

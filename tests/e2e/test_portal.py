@@ -93,7 +93,7 @@ async def sign_in(page: Page, user: User) -> None:
     await page.get_by_label("Email").fill(user.email)
     await page.get_by_label("Password", exact=True).fill(f.PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_selector("[data-testid=who]")
+    await page.wait_for_selector("[data-testid=who]", state="attached")
 
 
 async def nav_to(page: Page, label: str) -> None:
@@ -157,6 +157,10 @@ async def test_hr_invites_an_employee_who_sets_a_password_and_sees_their_badge(
     employee = await (await kiosks.context(browser)).new_page()
     await employee.goto(match.group(0))
     await expect(employee.locator("main h1")).to_have_text("Welcome to TAPWORK")
+    # The page says whose account this is before a password is chosen for it.
+    await expect(employee.locator("[data-testid=invite-holder]")).to_have_text(
+        f"This invitation is for Nora Invited ({email})."
+    )
     await employee.get_by_label("New password").fill("a long enough passphrase")
     await employee.get_by_label("Repeat the password").fill("a long enough passphrase")
     await employee.get_by_role("button", name="Activate my account").click()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
@@ -89,7 +90,9 @@ async def test_a_correction_needs_a_reason_and_changes_the_record(
         )
         session.add(record)
         await session.commit()
-    page = await (await kiosks.context(browser)).new_page()
+    # The viewer is in New York; the record's location in Madrid: the form shows Madrid's clock.
+    context = await kiosks.context(browser, timezone_id="America/New_York")
+    page = await context.new_page()
     await sign_in(page, org.hr)
     await nav_to(page, "Attendance records")
     await page.get_by_label("Employee", exact=True).select_option(label=org.mine.full_name)
@@ -99,11 +102,7 @@ async def test_a_correction_needs_a_reason_and_changes_the_record(
     await row.get_by_role("button", name="Correct").click()
     dialog = page.locator("dialog")
     check_out = check_in + timedelta(hours=2)
-    local = await page.evaluate(
-        "iso => { const d = new Date(iso); return new Date(d - d.getTimezoneOffset() * 60000)"
-        ".toISOString().slice(0, 16); }",
-        check_out.isoformat(),
-    )
+    local = check_out.astimezone(ZoneInfo("Europe/Madrid")).strftime("%Y-%m-%dT%H:%M")
     await dialog.get_by_label("Check-out").fill(local)
     await dialog.get_by_role("button", name="Save").click()
     # No reason: the browser refuses to submit; the dialog stays and nothing changed.

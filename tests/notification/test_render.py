@@ -46,7 +46,8 @@ CONTEXTS: dict[Kind, dict[str, Any]] = {
         "work_date": "2026-03-02",
         "reason": "Forgot to scan out",
         "corrected_by": "Hana Tester",
-        "changes": {"check_out_at": [None, "17:00"], "status": ["late", "on_time"]},
+        "rows": [{"field": "Check-out", "before": None, "after": "2 Mar 2026, 17:00"}],
+        "timezone": "Europe/Madrid",
     },
     Kind.WEEKLY_SUMMARY: {
         "subject": "Your week: 38 h 20 min",

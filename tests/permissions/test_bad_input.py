@@ -82,3 +82,50 @@ async def test_nul_bytes_and_overlong_strings_are_refused_cleanly(
             if missed := set(fields) - named:
                 failures.append(f"{method} {path} with {bad[:8]!r}…: not refused {sorted(missed)}")
     assert failures == [], "\n".join(failures)
+
+
+def _object_bodies(app: FastAPI) -> list[tuple[str, str]]:
+    spec = app.openapi()
+    found = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            content = op.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                schema = _resolve(content["application/json"]["schema"], spec)
+                if schema.get("type") == "object" or "properties" in schema:
+                    found.append((method.upper(), path))
+    return found
+
+
+async def test_an_unknown_field_is_a_422_naming_it_on_every_endpoint(
+    app: FastAPI, client: httpx.AsyncClient, org: Org, kiosk_headers: dict[str, str]
+) -> None:
+    """A misspelt field (`grace_period_minutes` for `grace_minutes`) must not be dropped
+    silently: the record would be created with the default and nobody would notice."""
+    app.state.settings.rate_limit_auth_per_minute = 1_000_000
+    headers = {**org.headers(org.admin), **kiosk_headers}
+    operations = _object_bodies(app)
+    assert len(operations) >= 25
+    failures = []
+    for method, path in operations:
+        url = _PARAM.sub(lambda _: str(uuid.uuid4()), path)
+        response = await client.request(
+            method, url, json={"surely_not_a_field": 1}, headers=headers
+        )
+        body = response.json() if response.content else {}
+        error = body.get("error", {})
+        named = [f["field"] for f in error.get("details", {}).get("fields", [])]
+        if response.status_code != 422 or "body.surely_not_a_field" not in named:
+            failures.append(f"{method} {path}: {response.status_code} {named}")
+    assert failures == [], "\n".join(failures)
+
+
+async def test_a_shift_with_a_misspelt_grace_is_refused_not_defaulted(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    body = {"name": "Typo", "start_time": "09:00", "end_time": "17:00", "grace_period_minutes": 15}
+    response = await client.post("/api/v1/shifts", json=body, headers=org.headers(org.admin))
+    assert response.status_code == 422
+    fields = response.json()["error"]["details"]["fields"]
+    assert [f["field"] for f in fields] == ["body.grace_period_minutes"]
+    assert fields[0]["type"] == "extra_forbidden"

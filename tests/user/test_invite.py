@@ -197,6 +197,15 @@ async def test_invited_user_accepts_and_signs_in(
 ) -> None:
     created = (await client.post(USERS, headers=org.headers(org.hr), json=new_user())).json()
     [mail] = await _invitations(session, created["email"])
+    # The page the link opens says whose account it is, without using the invitation up.
+    for _ in range(2):
+        holder = await client.post("/api/v1/auth/invitation", json={"token": _token(mail)})
+        assert holder.status_code == 200, holder.text
+        assert holder.json() == {
+            "first_name": created["first_name"],
+            "full_name": created["full_name"],
+            "email": created["email"],
+        }
     accepted = await client.post(
         "/api/v1/auth/accept-invite",
         json={"token": _token(mail), "password": "a brand new long passphrase"},
@@ -207,3 +216,6 @@ async def test_invited_user_accepts_and_signs_in(
     assert me.status_code == 200
     assert me.json()["invitation_pending"] is False
     assert me.json()["email_verified_at"] is not None
+    used = await client.post("/api/v1/auth/invitation", json={"token": _token(mail)})
+    assert used.status_code == 400
+    assert used.json()["error"]["code"] == "INVALID_TOKEN"

@@ -25,6 +25,25 @@ async def test_me_returns_profile_and_permissions(client: httpx.AsyncClient, org
     assert "password_hash" not in body
 
 
+async def test_an_employee_sees_the_names_and_hours_of_their_placement(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    headers = org.headers(org.employee)
+    body = (await client.get(ME, headers=headers)).json()
+    assert body["department"] == {"id": str(org.department.id), "name": "Engineering"}
+    assert body["location"]["name"] == "Madrid HQ"
+    assert body["location"]["timezone"] == "Europe/Madrid"
+    shift = body["shift"]
+    assert shift["name"] == "Day"
+    assert (shift["start_time"], shift["end_time"]) == (
+        org.shift.start_time.isoformat(),
+        org.shift.end_time.isoformat(),
+    )
+    assert shift["working_days"] == org.shift.working_days
+    # The lists themselves stay closed to employees: /users/me is how they learn these.
+    assert (await client.get("/api/v1/shifts", headers=headers)).status_code == 403
+
+
 async def test_me_requires_sign_in(client: httpx.AsyncClient) -> None:
     response = await client.get(ME)
     assert response.status_code == 401

@@ -1,6 +1,7 @@
 // The portal shell: history routing under /portal/, the permission-filtered navigation, the
 // language switch, and page loading. Pages are functions (ctx, route) → Node.
-import { LANGUAGES, LANGUAGE_NAMES, createI18n, runtimeConfig, type Language } from "@tapwork/shared";
+import { LANGUAGES, LANGUAGE_NAMES, runtimeConfig, type Language } from "@tapwork/shared";
+import { createPortalI18n } from "./i18n";
 import { h } from "./dom";
 import { PUBLIC_PATHS, home, navFor, pageFor, type Section } from "./nav";
 import { Session } from "./session";
@@ -48,7 +49,7 @@ function notFound(ctx: Ctx): Node {
 const SECTIONS: Section[] = ["attendance", "people", "org", "admin", "me"];
 
 export function startPortal(root: HTMLElement): void {
-  const i18n = createI18n();
+  const i18n = createPortalI18n();
   let storage: Storage | null = null;
   try {
     storage = localStorage;

@@ -1,6 +1,6 @@
 // A generic list + create/edit/delete page for the organisation's simple resources
 // (departments, shifts, locations, holidays). Field specs build both the form and the body.
-import type { MessageKey } from "@tapwork/shared";
+import type { PortalKey as MessageKey } from "./i18n";
 import { h, field, formValues, type Child } from "./dom";
 import { button, confirmAction, modalForm, pageHeader, pager, table, type Column, type Ctx } from "./ui";
 
@@ -90,9 +90,12 @@ export function bodyFrom(form: HTMLFormElement, specs: FieldSpec[], editing: boo
   return body;
 }
 
+/** The simple resources this page edits: `${api}/${id}` is then a typed item path too. */
+export type CrudApi = "/departments" | "/shifts" | "/locations" | "/holidays";
+
 export interface CrudSpec<T extends { id: string }> {
   title: MessageKey;
-  api: string;
+  api: CrudApi;
   writePermission: string;
   columns: Column<T>[];
   fields: () => Promise<FieldSpec[]>;
@@ -189,7 +192,11 @@ export async function crudPage<T extends { id: string }>(ctx: Ctx, spec: CrudSpe
   return h(
     "div",
     {},
-    pageHeader(ctx.t(spec.title), ...(spec.headActions?.(() => void load()) ?? []), canWrite ? button(ctx.t(spec.newLabel), () => openForm(null), { class: "primary", id: "new-item" }) : null),
+    pageHeader(
+      ctx.t(spec.title),
+      ...(spec.headActions?.(() => void load()) ?? []),
+      canWrite ? button(ctx.t(spec.newLabel), () => openForm(null), { class: "primary", id: "new-item" }) : null,
+    ),
     searchBox,
     listBox,
   );

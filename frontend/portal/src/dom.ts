@@ -1,39 +1,7 @@
-// Plain DOM building (no framework keeps the portal bundle small). Attributes starting with "on"
-// become listeners; `true` sets a boolean attribute, `false`/null/undefined leave it out.
-type AttrValue = string | number | boolean | null | undefined | ((e: Event) => void);
-export type Attrs = Record<string, AttrValue>;
-export type Child = Node | string | number | null | undefined | false | Child[];
+// Form helpers of the portal; element building itself is shared with the kiosk (@tapwork/shared).
+import { h } from "@tapwork/shared";
 
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Attrs = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (typeof value === "function") el.addEventListener(name.slice(2), value);
-    else if (value === true) el.setAttribute(name, "");
-    else if (value !== false && value !== null && value !== undefined) el.setAttribute(name, String(value));
-  }
-  append(el, children);
-  return el;
-}
-
-function append(el: Element, children: Child[]): void {
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    if (Array.isArray(child)) append(el, child);
-    else el.append(typeof child === "number" ? String(child) : child);
-  }
-}
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-export function svg(tag: string, attrs: Record<string, string | number> = {}, ...children: (Node | string)[]): SVGElement {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
-  el.append(...children);
-  return el;
-}
+export { h, svg, type Attrs, type Child } from "@tapwork/shared";
 
 /** A labelled form control; the label's `for` ties it to the input for screen readers. */
 export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {

@@ -1,6 +1,6 @@
 // Which pages a user may open, from the permissions in the login answer. The API enforces the
 // same rules; hiding what would only answer 403 keeps the portal honest and uncluttered.
-import type { MessageKey } from "@tapwork/shared";
+import type { PortalKey as MessageKey } from "./i18n";
 
 export type Section = "org" | "people" | "attendance" | "admin" | "me";
 
@@ -43,8 +43,9 @@ export function navFor(permissions: readonly string[]): NavItem[] {
 
 /** The page for a path ("/employees/42" belongs to "/employees"), or null when not granted. */
 export function pageFor(path: string, permissions: readonly string[]): NavItem | null {
-  const match = NAV.filter((item) => path === item.path || (item.path !== "/" && path.startsWith(`${item.path}/`)))
-    .sort((a, b) => b.path.length - a.path.length)[0];
+  const match = NAV.filter((item) => path === item.path || (item.path !== "/" && path.startsWith(`${item.path}/`))).sort(
+    (a, b) => b.path.length - a.path.length,
+  )[0];
   return match && allowed(match, permissions) ? match : null;
 }
 

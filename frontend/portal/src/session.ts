@@ -2,9 +2,16 @@
 // a 401 the refresh token is traded once for a new pair (the server rotates it and revokes the
 // family if an old one is replayed), then the request is retried once. Concurrent 401s share
 // one refresh, or the second refresh would replay a rotated token and sign everyone out.
-import { ApiError, toApiError, type components } from "@tapwork/shared";
+import { ApiError, toApiError, type components, type paths } from "@tapwork/shared";
 
 export type Schemas = components["schemas"];
+
+// Every path the portal calls is checked against the API's generated OpenAPI paths: a renamed
+// or removed endpoint fails `tsc`, not the browser. `/users/{user_id}` accepts `/users/${id}`.
+type Stripped<K> = K extends `/api/v1${infer Rest}` ? Rest : never;
+type Template<S extends string> = S extends `${infer Head}{${string}}${infer Tail}` ? `${Head}${string}${Template<Tail>}` : S;
+type Templates<S> = S extends string ? Template<S> : never;
+export type ApiPath = Templates<Stripped<keyof paths>>;
 export type SessionOut = Schemas["SessionOut"];
 export type SessionUser = Schemas["SessionUser"];
 
@@ -81,7 +88,7 @@ export class Session {
   }
 
   /** JSON in, JSON out; errors become ApiError with the envelope's code. */
-  async call<T = unknown>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+  async call<T = unknown>(method: string, path: ApiPath, options: CallOptions = {}): Promise<T> {
     const response = await this.send(method, path, options);
     if (response.status === 204) return undefined as T;
     const type = response.headers.get("content-type") ?? "";
@@ -89,7 +96,7 @@ export class Session {
   }
 
   /** For binary answers (badge PNG, badge sheet PDF). */
-  async blob(path: string, query: Query = {}): Promise<Blob> {
+  async blob(path: ApiPath, query: Query = {}): Promise<Blob> {
     return (await this.send("GET", path, { query })).blob();
   }
 

@@ -1,12 +1,14 @@
 // Shared widgets: error text, tables, pagination, modal forms, confirmations, status messages.
-import { ApiError, type I18n } from "@tapwork/shared";
+import { errorLine, explain, showErrors } from "./errors";
+import { formatAt, viewerZone } from "./time";
+import type { PortalI18n } from "./i18n";
 import { h, type Child } from "./dom";
-import type { Session } from "./session";
+import type { ApiPath, Session } from "./session";
 
 export interface Ctx {
   session: Session;
-  i18n: I18n;
-  t: I18n["t"];
+  i18n: PortalI18n;
+  t: PortalI18n["t"];
   navigate(path: string, replace?: boolean): void;
   /** Polite screen-reader + visual message ("Saved", "Invitation sent"). */
   announce(message: string, tone?: "ok" | "error"): void;
@@ -19,17 +21,9 @@ export interface Route {
   query: URLSearchParams;
 }
 
-/** A human message for an API error: a translated one when we have it, else the server's. */
+/** A human, translated sentence for any error (see errors.ts: the one mapping). */
 export function errorText(ctx: Ctx, error: unknown): string {
-  if (error instanceof ApiError) {
-    const key = `portal.error.${error.code}`;
-    if (ctx.i18n.has(key)) return ctx.t(key);
-    const fields = (error.details.fields as { field: string; message: string }[] | undefined) ?? [];
-    if (fields.length) return fields.map((f) => `${f.field}: ${f.message}`).join("; ");
-    return error.message;
-  }
-  if (error instanceof Error && error.message) return error.message;
-  return ctx.t("portal.error.UNKNOWN");
+  return errorLine(ctx.i18n, error);
 }
 
 export function alertBox(message: string): HTMLElement {
@@ -58,8 +52,26 @@ export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty
       "table",
       {},
       h("caption", { class: "sr-only" }, caption),
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
-      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c) => h("td", { "data-label": c.label }, c.value(row)))))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          columns.map((c) => h("th", { scope: "col" }, c.label)),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            {},
+            columns.map((c) => h("td", { "data-label": c.label }, c.value(row))),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -98,7 +110,7 @@ export function modalForm(
         try {
           if ((await onSubmit(form)) !== false) dialog.close();
         } catch (err) {
-          error.replaceChildren(alertBox(errorText(ctx, err)));
+          showErrors(form, error, explain(ctx.i18n, err));
         } finally {
           submit.disabled = false;
         }
@@ -107,7 +119,12 @@ export function modalForm(
     h("h2", { id: "dialog-title" }, title),
     ...body,
     error,
-    h("div", { class: "actions" }, button(ctx.t("portal.cancel"), () => dialog.close()), submit),
+    h(
+      "div",
+      { class: "actions" },
+      button(ctx.t("portal.cancel"), () => dialog.close()),
+      submit,
+    ),
   );
   dialog.append(form);
   dialog.addEventListener("close", () => dialog.remove());
@@ -145,7 +162,7 @@ export function loading(ctx: Ctx): HTMLElement {
 }
 
 /** Fetches every page of a list endpoint (for small lookups: shifts, locations, holidays). */
-export async function fetchAll<T>(ctx: Ctx, path: string, query: Record<string, string | number> = {}, max = 20): Promise<T[]> {
+export async function fetchAll<T>(ctx: Ctx, path: ApiPath, query: Record<string, string | number> = {}, max = 20): Promise<T[]> {
   const out: T[] = [];
   for (let page = 1; page <= max; page++) {
     const answer = await ctx.session.call<{ items: T[]; total: number }>("GET", path, { query: { ...query, page, limit: 200 } });
@@ -153,4 +170,26 @@ export async function fetchAll<T>(ctx: Ctx, path: string, query: Record<string, 
     if (out.length >= answer.total || answer.items.length === 0) break;
   }
   return out;
+}
+
+/** An instant shown in the zone of the place it belongs to, labelled when that differs from the
+ *  viewer's clock (time.ts). Without a zone, the viewer's own. */
+export function fmtAt(ctx: Ctx, iso: string | null | undefined, zone: string | null | undefined, style: "datetime" | "time" = "datetime"): string {
+  return formatAt(iso, ctx.i18n.lang, zone || viewerZone(), { inZone: (time, place) => ctx.t("portal.time.inZone", { time, zone: place }) }, style);
+}
+
+function labelOr(ctx: Ctx, key: string, raw: string): string {
+  return ctx.i18n.has(key) ? ctx.t(key) : raw.replace(/_/g, " ");
+}
+
+/** System roles in words ("HR manager"); custom roles keep the name their admin gave them. */
+export const roleLabel = (ctx: Ctx, name: string): string => labelOr(ctx, `portal.roleName.${name}`, name);
+export const sourceLabel = (ctx: Ctx, source: string): string => labelOr(ctx, `portal.source.${source}`, source);
+export const mailKindLabel = (ctx: Ctx, kind: string): string => labelOr(ctx, `portal.mailKind.${kind}`, kind);
+export const actionLabel = (ctx: Ctx, action: string): string => labelOr(ctx, `portal.action.${action}`, action);
+export const fieldNameLabel = (ctx: Ctx, name: string): string => labelOr(ctx, `portal.fieldName.${name}`, name);
+
+/** The "Corrected" mark on a record changed or added by hand. */
+export function correctedMark(ctx: Ctx, corrected: boolean | undefined): HTMLElement | null {
+  return corrected ? h("span", { class: "pill corrected", title: ctx.t("portal.correctedHint"), "data-testid": "corrected" }, ctx.t("portal.corrected")) : null;
 }

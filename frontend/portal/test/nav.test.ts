@@ -2,7 +2,16 @@ import { describe, expect, it } from "vitest";
 import { home, navFor, pageFor } from "../src/nav";
 
 const EMPLOYEE = ["badges:read_own", "badges:regenerate_own", "attendance:read_own"];
-const SUPERVISOR = [...EMPLOYEE, "users:read_department", "attendance:read_department", "reports:read_department", "departments:read", "shifts:read", "locations:read", "holidays:read"];
+const SUPERVISOR = [
+  ...EMPLOYEE,
+  "users:read_department",
+  "attendance:read_department",
+  "reports:read_department",
+  "departments:read",
+  "shifts:read",
+  "locations:read",
+  "holidays:read",
+];
 const HR = [...SUPERVISOR, "users:read_all", "users:write", "roles:read", "kiosks:read", "attendance:review", "notifications:read"];
 
 describe("navigation by permission", () => {

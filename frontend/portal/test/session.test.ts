@@ -90,7 +90,7 @@ describe("session", () => {
     const s = new Session("http://api", memoryStorage(), api.fetcher);
     await s.login("a@b.c", "pw");
     api.expire();
-    const answers = await Promise.all([s.call("GET", "/a"), s.call("GET", "/b"), s.call("GET", "/c")]);
+    const answers = await Promise.all([s.call("GET", "/users"), s.call("GET", "/shifts"), s.call("GET", "/locations")]);
     expect(answers).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
     expect(api.calls.filter((c) => c.url.endsWith("/auth/refresh"))).toHaveLength(1);
     expect(s.user).not.toBeNull();
@@ -116,6 +116,6 @@ describe("session", () => {
     const offline = new Session("http://api", null, (async () => {
       throw new TypeError("Failed to fetch");
     }) as typeof fetch);
-    await expect(offline.call("GET", "/x")).rejects.toMatchObject({ code: "NETWORK_ERROR" });
+    await expect(offline.call("GET", "/users/me")).rejects.toMatchObject({ code: "NETWORK_ERROR" });
   });
 });

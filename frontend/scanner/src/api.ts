@@ -90,9 +90,7 @@ export class KioskApi {
   }
 
   scan(request: ScanRequest): Promise<ScanAnswer> {
-    return settle(
-      this.client.POST("/api/v1/attendance", { body: request, signal: AbortSignal.timeout(TIMEOUT_MS) }),
-    );
+    return settle(this.client.POST("/api/v1/attendance", { body: request, signal: AbortSignal.timeout(TIMEOUT_MS) }));
   }
 }
 

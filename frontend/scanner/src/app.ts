@@ -1,15 +1,13 @@
 // The kiosk controller: which screen is up, where scans come from (camera and keyboard wedge
 // at the same time), where they go (API now, or the offline queue), and what the person sees.
-import { createI18n, runtimeConfig, type I18n } from "@tapwork/shared";
+import { createI18n, runtimeConfig, svg, type I18n } from "@tapwork/shared";
 import { ApiError, KioskApi, NetworkError, isRetryable, type KioskInfo } from "./api";
 import { CameraScanner, listCameras, prepareDecoder, type CameraChoice, type Detection } from "./camera";
 import { CodeDebouncer } from "./debounce";
 import { clockNotice, feedbackForAnswer, feedbackForError, feedbackQueued, type Feedback } from "./feedback";
 import { QueueDrainer, ScanQueue, newScanId, type QueuedScan, type SendOutcome } from "./queue";
 import { signal, unlockAudio } from "./signals";
-import {
-  clearPairing, loadCamera, loadOffset, loadPairing, saveCamera, saveOffset, savePairing, type Pairing,
-} from "./storage";
+import { clearPairing, loadCamera, loadOffset, loadPairing, saveCamera, saveOffset, savePairing, type Pairing } from "./storage";
 import { blockedScreen, h, languagePicker, pairingScreen, renderFeedback } from "./view";
 import { WedgeDetector } from "./wedge";
 
@@ -121,14 +119,22 @@ export class KioskApp {
       this.cameraState === "none" || this.cameraState === "denied"
         ? h("p", { id: "camera-note" }, this.i18n.t(this.cameraState === "none" ? "scanner.cameraNone" : "scanner.cameraDenied"))
         : null;
-    const prompt = h(
-      "div",
-      { class: "prompt" },
-      h("h1", {}, this.i18n.t("scanner.ready")),
-      h("p", {}, this.i18n.t("scanner.readyHint")),
-      cameraNote,
-    );
-    const stage = h("section", { class: "stage", "aria-label": this.i18n.t("scanner.title") }, this.video, prompt);
+    const prompt = h("div", { class: "prompt" }, h("h1", {}, this.i18n.t("scanner.ready")), h("p", {}, this.i18n.t("scanner.readyHint")), cameraNote);
+    // No camera: a clear picture of what to use instead, not a black box where the preview was.
+    const preview = cameraNote
+      ? h(
+          "div",
+          { class: "no-camera", id: "no-camera" },
+          svg(
+            "svg",
+            { viewBox: "0 0 64 64", width: 96, height: 96, "aria-hidden": "true" },
+            svg("rect", { x: 6, y: 18, width: 52, height: 28, rx: 4, fill: "none", stroke: "currentColor", "stroke-width": 3 }),
+            svg("path", { d: "M14 26v12M20 26v12M25 26v12M32 26v12M37 26v12M44 26v12M50 26v12", stroke: "currentColor", "stroke-width": 3 }),
+          ),
+          h("p", {}, this.i18n.t("scanner.useWedge")),
+        )
+      : this.video;
+    const stage = h("section", { class: "stage", "aria-label": this.i18n.t("scanner.title") }, preview, prompt);
     const screen = h("main", { class: "screen", "data-screen": "ready" }, header, notice, stage, toast);
     queueMicrotask(() => {
       this.updateBadge();
@@ -158,7 +164,9 @@ export class KioskApp {
       h("option", { value: "facing:user" }, this.i18n.t("scanner.cameraFront")),
     ) as HTMLSelectElement;
     void listCameras().then((cams) => {
-      cams.forEach((cam, i) => select.append(h("option", { value: `device:${cam.deviceId}` }, cam.label || `${this.i18n.t("scanner.camera")} ${i + 1}`)));
+      cams.forEach((cam, i) => {
+        select.append(h("option", { value: `device:${cam.deviceId}` }, cam.label || `${this.i18n.t("scanner.camera")} ${i + 1}`));
+      });
       select.value = value;
     });
     select.value = value;
@@ -364,9 +372,7 @@ export class KioskApp {
     const show = !this.online || this.queued > 0;
     badge.hidden = !show;
     badge.dataset.count = String(this.queued);
-    badge.textContent = this.online
-      ? this.i18n.t("scanner.pendingBadge", { count: this.queued })
-      : this.i18n.t("scanner.offlineBadge", { count: this.queued });
+    badge.textContent = this.online ? this.i18n.t("scanner.pendingBadge", { count: this.queued }) : this.i18n.t("scanner.offlineBadge", { count: this.queued });
   }
 
   private timeZone(): string | undefined {

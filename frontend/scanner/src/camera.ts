@@ -53,10 +53,7 @@ export class CameraScanner {
 
   async start(choice: CameraChoice): Promise<void> {
     this.stop();
-    const video: MediaTrackConstraints =
-      choice.kind === "device"
-        ? { deviceId: { exact: choice.deviceId } }
-        : { facingMode: { ideal: choice.facing } };
+    const video: MediaTrackConstraints = choice.kind === "device" ? { deviceId: { exact: choice.deviceId } } : { facingMode: { ideal: choice.facing } };
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: false,
       video: { ...video, width: { ideal: 1920 }, height: { ideal: 1080 } },

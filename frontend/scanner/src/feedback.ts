@@ -105,12 +105,7 @@ export function isKnownCode(code: string): code is ScanErrorCode {
   return (SCAN_ERROR_CODES as readonly string[]).includes(code);
 }
 
-export function feedbackForError(
-  i18n: I18n,
-  code: string,
-  details: Record<string, unknown> = {},
-  timeZone?: string,
-): Feedback {
+export function feedbackForError(i18n: I18n, code: string, details: Record<string, unknown> = {}, timeZone?: string): Feedback {
   const tone: Tone = WARN_CODES.has(code) ? "warn" : "reject";
   if (!isKnownCode(code)) {
     return {
@@ -122,9 +117,7 @@ export function feedbackForError(
   let hint = i18n.t(`error.${code}.hint` as MessageKey);
   if (code === "REST_PERIOD") {
     const at = typeof details.available_at === "string" ? details.available_at : null;
-    hint = at
-      ? i18n.t("error.REST_PERIOD.hint", { time: formatTime(at, i18n.lang, timeZone) })
-      : i18n.t("error.REST_PERIOD.hintNoTime");
+    hint = at ? i18n.t("error.REST_PERIOD.hint", { time: formatTime(at, i18n.lang, timeZone) }) : i18n.t("error.REST_PERIOD.hintNoTime");
   }
   const feedback: Feedback = { tone, title: i18n.t(`error.${code}.title` as MessageKey), lines: [hint] };
   if (code === "KIOSK_REVOKED") feedback.kiosk = "revoked";

@@ -30,7 +30,7 @@ export function signal(tone: Tone): void {
     /* vibration is a nicety */
   }
   if (!audio) unlockAudio();
-  if (!audio || audio.state !== "running") return;
+  if (audio?.state !== "running") return;
   let at = audio.currentTime;
   for (const freq of pattern.freqs) {
     const osc = audio.createOscillator();

@@ -1,19 +1,8 @@
 // DOM building for the kiosk screens. Plain DOM keeps the first load small (no framework).
-import { LANGUAGES, LANGUAGE_NAMES, type I18n, type Language } from "@tapwork/shared";
+import { LANGUAGES, LANGUAGE_NAMES, h, type I18n, type Language } from "@tapwork/shared";
+
+export { h };
 import type { Feedback, Tone } from "./feedback";
-
-type Attrs = Record<string, string | boolean | ((e: Event) => void)>;
-
-export function h(tag: string, attrs: Attrs = {}, ...children: (Node | string | null)[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (typeof value === "function") el.addEventListener(name.replace(/^on/, ""), value);
-    else if (value === true) el.setAttribute(name, "");
-    else if (value !== false) el.setAttribute(name, value);
-  }
-  for (const child of children) if (child !== null) el.append(child);
-  return el;
-}
 
 export function languagePicker(i18n: I18n): HTMLElement {
   const select = h(
@@ -30,12 +19,7 @@ export function languagePicker(i18n: I18n): HTMLElement {
   return h("label", { class: "picker" }, h("span", {}, i18n.t("common.language")), select);
 }
 
-export function pairingScreen(
-  i18n: I18n,
-  onSubmit: (code: string) => void,
-  error: string | null,
-  busy: boolean,
-): HTMLElement {
+export function pairingScreen(i18n: I18n, onSubmit: (code: string) => void, error: string | null, busy: boolean): HTMLElement {
   const input = h("input", {
     id: "pairing-code",
     name: "pairing_code",
@@ -103,10 +87,7 @@ export function renderFeedback(overlay: HTMLElement, feedback: Feedback): void {
   overlay.className = `feedback tone-${feedback.tone}`;
   overlay.dataset.tone = feedback.tone;
   overlay.hidden = false;
-  overlay.replaceChildren(
-    icon(feedback.tone),
-    h("h2", { class: "title" }, feedback.title),
-  );
+  overlay.replaceChildren(icon(feedback.tone), h("h2", { class: "title" }, feedback.title));
   if (feedback.name) overlay.append(h("p", { class: "name" }, feedback.name));
   for (const line of feedback.lines) overlay.append(h("p", { class: "line" }, line));
 }

@@ -11,8 +11,7 @@ function stub(handler: (request: Request) => Response | Promise<Response>) {
   return { seen, fetchFn };
 }
 
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 
 describe("KioskApi", () => {
   it("sends the device token, version and kiosk clock with a scan", async () => {
@@ -29,9 +28,7 @@ describe("KioskApi", () => {
   });
 
   it("turns the error envelope into an ApiError with its code and details", async () => {
-    const { fetchFn } = stub(() =>
-      json(409, { error: { code: "REST_PERIOD", message: "Too soon", details: { available_at: "2026-12-01T15:00:00Z" } } }),
-    );
+    const { fetchFn } = stub(() => json(409, { error: { code: "REST_PERIOD", message: "Too soon", details: { available_at: "2026-12-01T15:00:00Z" } } }));
     const api = new KioskApi("http://api.test", () => "t", fetchFn);
     const error = await api.scan({ code_data: "x", client_scan_id: "y" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
@@ -58,9 +55,7 @@ describe("KioskApi", () => {
   it("computes the clock offset against the server's time", async () => {
     const ahead = new Date(Date.now() + 5 * 60_000).toISOString();
     const location = { id: "l", name: "HQ", timezone: "Europe/Madrid" };
-    const { fetchFn } = stub(() =>
-      json(200, { kiosk: { id: "k", name: "Door", location }, location, server_time: ahead, clock_offset_ms: null }),
-    );
+    const { fetchFn } = stub(() => json(200, { kiosk: { id: "k", name: "Door", location }, location, server_time: ahead, clock_offset_ms: null }));
     const me = await new KioskApi("http://api.test", () => "t", fetchFn).me();
     expect(me.kiosk.name).toBe("Door");
     expect(me.offsetMs).toBeGreaterThan(4.9 * 60_000);

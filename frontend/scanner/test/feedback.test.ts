@@ -1,12 +1,6 @@
 import { createI18n, dictionaries, LANGUAGES, type I18n } from "@tapwork/shared";
 import { describe, expect, it } from "vitest";
-import {
-  clockNotice,
-  feedbackForAnswer,
-  feedbackForError,
-  feedbackQueued,
-  SCAN_ERROR_CODES,
-} from "../src/feedback";
+import { clockNotice, feedbackForAnswer, feedbackForError, feedbackQueued, SCAN_ERROR_CODES } from "../src/feedback";
 
 function i18nFor(lang: "en" | "es"): I18n {
   const i18n = createI18n(null, [lang]);
@@ -14,16 +8,13 @@ function i18nFor(lang: "en" | "es"): I18n {
 }
 
 describe("message map", () => {
-  it.each(LANGUAGES.flatMap((lang) => SCAN_ERROR_CODES.map((code) => [lang, code] as const)))(
-    "%s has a human message for %s",
-    (lang, code) => {
-      const f = feedbackForError(i18nFor(lang), code, { available_at: "2026-12-01T10:30:00Z" }, "UTC");
-      expect(f.title).not.toMatch(/error\.|UNKNOWN/);
-      expect(f.lines[0]).toBeTruthy();
-      expect(f.lines[0]).not.toContain(code); // a sentence, not the code echoed back
-      expect(f.lines.join(" ")).not.toMatch(/\{\w+\}/); // every placeholder filled
-    },
-  );
+  it.each(LANGUAGES.flatMap((lang) => SCAN_ERROR_CODES.map((code) => [lang, code] as const)))("%s has a human message for %s", (lang, code) => {
+    const f = feedbackForError(i18nFor(lang), code, { available_at: "2026-12-01T10:30:00Z" }, "UTC");
+    expect(f.title).not.toMatch(/error\.|UNKNOWN/);
+    expect(f.lines[0]).toBeTruthy();
+    expect(f.lines[0]).not.toContain(code); // a sentence, not the code echoed back
+    expect(f.lines.join(" ")).not.toMatch(/\{\w+\}/); // every placeholder filled
+  });
 
   it("says what to do with a replaced badge", () => {
     const f = feedbackForError(i18nFor("en"), "BADGE_SUPERSEDED");
@@ -81,7 +72,11 @@ describe("scan answers", () => {
   });
 
   it("check-out is blue with the worked time", () => {
-    const f = feedbackForAnswer(i18nFor("en"), { action: "check_out", status: "complete", worked_minutes: 485, overtime_minutes: 5, at: "2026-12-01T16:05:00Z" }, "UTC");
+    const f = feedbackForAnswer(
+      i18nFor("en"),
+      { action: "check_out", status: "complete", worked_minutes: 485, overtime_minutes: 5, at: "2026-12-01T16:05:00Z" },
+      "UTC",
+    );
     expect(f.tone).toBe("checkout");
     expect(f.lines).toEqual(["at 16:05", "Worked 8 h 05 min", "Overtime 5 min"]);
   });

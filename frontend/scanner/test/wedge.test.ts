@@ -55,7 +55,9 @@ describe("keyboard-wedge detector", () => {
     const d = new WedgeDetector();
     const keys = ["Shift", "T", "W", "Shift", "1", "-", "x", "Enter"];
     let out: string | null = null;
-    keys.forEach((k, i) => (out = d.feed(k, i * 5)));
+    keys.forEach((k, i) => {
+      out = d.feed(k, i * 5);
+    });
     expect(out).toBe("TW1-x");
   });
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.attendance import review, service
 from tapwork.attendance.models import RECORD_STATUSES, AttendanceRecord
@@ -95,20 +96,36 @@ async def scan(
 SCAN_ROUTE = next(r for r in router.routes if getattr(r, "endpoint", None) is scan)
 
 
-def _read(record: AttendanceRecord, user: User | None = None) -> RecordRead:
-    out = RecordRead.model_validate(record)
-    if user is not None:
-        out.employee_name, out.department_id = user.full_name, user.department_id
+async def _reads(
+    session: AsyncSession, rows: list[tuple[AttendanceRecord, User | None]]
+) -> list[RecordRead]:
+    locations, corrected = await service.record_context(session, [r for r, _ in rows])
+    out = []
+    for record, user in rows:
+        read = RecordRead.model_validate(record)
+        if user is not None:
+            read.employee_name, read.department_id = user.full_name, user.department_id
+        location = locations.get(record.location_id) if record.location_id else None
+        if location is not None:
+            read.location_name, read.timezone = location.name, location.timezone
+        read.corrected = record.id in corrected
+        out.append(read)
     return out
+
+
+async def _read(
+    session: AsyncSession, record: AttendanceRecord, user: User | None = None
+) -> RecordRead:
+    return (await _reads(session, [(record, user)]))[0]
 
 
 def _range(start_date: date | None, end_date: date | None, today: date) -> tuple[date, date]:
     end = end_date or today
     start = start_date or end - timedelta(days=30)
     if start > end:
-        raise InvalidInput("start_date must not be after end_date")
+        raise InvalidInput("must not be after end_date", field="query.start_date")
     if (end - start).days > 366:
-        raise InvalidInput("A date range may span at most 366 days")
+        raise InvalidInput("a date range may span at most 366 days", field="query.end_date")
     return start, end
 
 
@@ -136,7 +153,7 @@ async def my_attendance(
     return MyAttendance(
         start_date=start,
         end_date=end,
-        items=[_read(r, principal.user) for r in records],
+        items=await _reads(session, [(r, principal.user) for r in records]),
         totals=Totals(**totals),
     )
 
@@ -157,7 +174,7 @@ async def list_attendance(
     departments they manage: asking for another `department_id` is 403 DEPARTMENT_FORBIDDEN,
     and a `user_id` outside their departments matches nothing."""
     if status is not None and status not in RECORD_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(RECORD_STATUSES)}")
+        raise InvalidInput(f"must be one of {', '.join(RECORD_STATUSES)}", field="query.status")
     if date_ is not None:
         start_date = end_date = date_
     query = await service.list_records(
@@ -167,7 +184,7 @@ async def list_attendance(
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = await session.execute(query.offset(pagination.offset).limit(pagination.limit))
     return Page(
-        items=[_read(r, u) for r, u in rows.all()],
+        items=await _reads(session, [(r, u) for r, u in rows.all()]),
         total=int(total or 0),
         page=pagination.page,
         limit=pagination.limit,
@@ -220,7 +237,7 @@ async def review_queue(principal: Reviewer, session: DbSession) -> ReviewQueue:
             )
             for e, u in held
         ],
-        missing_checkouts=[_read(r, u) for r, u in flagged],
+        missing_checkouts=await _reads(session, [(r, u) for r, u in flagged]),
     )
 
 
@@ -260,14 +277,14 @@ async def create_correction(
     computed as for a scan; the employee is notified and the audit log keeps the values.
     409 OPEN_RECORD_EXISTS when it would be a second open record."""
     record = await service.create_correction(session, body, actor=principal.actor, now=now)
-    return _read(record)
+    return await _read(session, record, await session.get(User, record.user_id))
 
 
 @router.get("/{record_id}", response_model=RecordRead)
 async def get_record(record_id: uuid.UUID, principal: Reader, session: DbSession) -> RecordRead:
     """One record: your own, one of your departments' (supervisors), or any (HR). Others 404."""
     record, user = await service.get_visible(session, principal, record_id)
-    return _read(record, user)
+    return await _read(session, record, user)
 
 
 @router.put("/{record_id}", response_model=RecordRead)
@@ -277,4 +294,4 @@ async def update_record(
     """Edit or close a record with a mandatory reason; status and minutes are recomputed, the
     audit log keeps old and new values and the employee is notified."""
     record = await service.update_record(session, record_id, body, actor=principal.actor, now=now)
-    return _read(record)
+    return await _read(session, record, await session.get(User, record.user_id))

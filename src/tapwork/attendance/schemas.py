@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from tapwork.kit.types import Reason, no_nul
+from tapwork.kit.types import Reason, StrictInput, no_nul
 
 MAX_CODE_DATA = 128  # scan_events.code_data
 MAX_SCAN_ID = 64  # scan_events.client_scan_id
@@ -21,9 +21,7 @@ Notes = Annotated[
 ]
 
 
-class ScanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScanIn(StrictInput):
     code_data: CodeData = Field(description="The text read from the badge (QR or Code128)")
     client_scan_id: ScanId = Field(
         description="Idempotency key chosen by the kiosk; a retry with the same id returns the "
@@ -76,6 +74,15 @@ class RecordRead(BaseModel):
     source: str
     notes: str | None
     missing_checkout_flagged_at: datetime | None
+    location_name: str | None = None
+    timezone: str = Field(
+        "UTC",
+        description="IANA zone of the record's location: its times are shown in this zone, "
+        "where the shift rules read them (UTC when the record has no location)",
+    )
+    corrected: bool = Field(
+        False, description="Added or changed by hand (a correction with a reason in the audit log)"
+    )
 
 
 class Totals(BaseModel):
@@ -118,9 +125,7 @@ class Live(BaseModel):
     locations: list[LiveLocation]
 
 
-class CorrectionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CorrectionCreate(StrictInput):
     user_id: uuid.UUID
     check_in_at: AwareDatetime
     check_out_at: AwareDatetime | None = None
@@ -129,7 +134,7 @@ class CorrectionCreate(BaseModel):
     notes: Notes | None = None
 
 
-class RecordUpdate(BaseModel):
+class RecordUpdate(StrictInput):
     """Edit or close a record. Omitted fields keep their value."""
 
     model_config = ConfigDict(extra="forbid")
@@ -140,9 +145,7 @@ class RecordUpdate(BaseModel):
     reason: Reason
 
 
-class ReviewDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReviewDecision(StrictInput):
     note: Notes | None = None
 
 

@@ -27,6 +27,7 @@ from tapwork.attendance.errors import (
 from tapwork.attendance.models import AttendanceRecord
 from tapwork.attendance.schemas import CorrectionCreate, RecordUpdate
 from tapwork.audit import service as audit
+from tapwork.audit.models import AuditLog
 from tapwork.auth.deps import Principal
 from tapwork.department.models import Department
 from tapwork.errors import NotFound
@@ -95,6 +96,36 @@ async def list_records(
     if status is not None:
         query = query.where(AttendanceRecord.status == status)
     return query.order_by(AttendanceRecord.check_in_at.desc(), AttendanceRecord.id)
+
+
+CORRECTION_ACTIONS = ("attendance.correction_create", "attendance.correction_update")
+
+
+async def record_context(
+    session: AsyncSession, records: list[AttendanceRecord]
+) -> tuple[dict[uuid.UUID, Location], set[uuid.UUID]]:
+    """The locations of these records (for their names and time zones) and which of them
+    were corrected by hand: two queries for a whole page, not two per record."""
+    location_ids = {r.location_id for r in records if r.location_id}
+    locations = (
+        {loc.id: loc for loc in await session.scalars(
+            select(Location).where(Location.id.in_(location_ids))
+        )}
+        if location_ids
+        else {}
+    )  # fmt: skip
+    ids = [str(r.id) for r in records if r.source != "manual"]
+    corrected = {r.id for r in records if r.source == "manual"}
+    if ids:
+        rows = await session.scalars(
+            select(AuditLog.resource_id).where(
+                AuditLog.resource_type == "attendance_record",
+                AuditLog.resource_id.in_(ids),
+                AuditLog.action.in_(CORRECTION_ACTIONS),
+            )
+        )
+        corrected |= {uuid.UUID(r) for r in rows if r}
+    return locations, corrected
 
 
 async def my_records(
@@ -200,12 +231,14 @@ async def _context(
 
 async def _recompute(session: AsyncSession, record: AttendanceRecord, now: datetime) -> None:
     """Status, minutes late and check-out figures from the record's times (same rules as a scan)."""
-    if record.check_in_at > now + FUTURE_SKEW or (
-        record.check_out_at is not None and record.check_out_at > now + FUTURE_SKEW
-    ):
-        raise InvalidTimes("Attendance times cannot be in the future")
+    if record.check_in_at > now + FUTURE_SKEW:
+        raise InvalidTimes("cannot be in the future", field="body.check_in_at", type="in_future")
+    if record.check_out_at is not None and record.check_out_at > now + FUTURE_SKEW:
+        raise InvalidTimes("cannot be in the future", field="body.check_out_at", type="in_future")
     if record.check_out_at is not None and record.check_out_at < record.check_in_at:
-        raise InvalidTimes("check_out_at must not be before check_in_at")
+        raise InvalidTimes(
+            "must not be before check_in_at", field="body.check_out_at", type="before_check_in"
+        )
     shift, tz, holidays = await _context(
         session, record.location_id, record.shift_id, record.check_in_at
     )
@@ -237,10 +270,51 @@ async def _save(session: AsyncSession, record: AttendanceRecord) -> None:
         raise InvalidTimes("The record's times are inconsistent") from exc
 
 
+# What the correction mail shows, in this order, in words (the audit log keeps the raw values).
+_MAIL_FIELDS = {
+    "check_in_at": "Check-in",
+    "check_out_at": "Check-out",
+    "status": "Status",
+    "minutes_late": "Late by",
+    "worked_minutes": "Worked",
+    "overtime_minutes": "Overtime",
+    "early_leave_minutes": "Left early by",
+    "notes": "Notes",
+}
+
+
+def _mail_value(name: str, value: Any, tz: ZoneInfo) -> str | None:
+    if value is None or value == "":
+        return None
+    if name.endswith("_at"):
+        local = datetime.fromisoformat(str(value)).astimezone(tz)
+        return f"{local.day} {local.strftime('%b %Y, %H:%M')}"
+    if name.endswith("_minutes") or name == "minutes_late":
+        hours, rest = divmod(int(value), 60)
+        return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
+    if name == "status":
+        return str(value).replace("_", " ").capitalize()
+    return str(value)
+
+
 async def _notify(
     session: AsyncSession, user: User, record: AttendanceRecord, reason: str, actor: Actor,
     changes: dict[str, list[Any]],
 ) -> None:  # fmt: skip
+    # Times in the record's location zone, where the employee was: a Madrid employee reads
+    # 09:00, not 08:00 UTC. Who corrected it by name, not by sign-in email.
+    location = await session.get(Location, record.location_id) if record.location_id else None
+    tz = ZoneInfo(location.timezone) if location else ZoneInfo("UTC")
+    by = await session.get(User, actor.id) if actor.id and actor.type == "user" else None
+    rows = [
+        {
+            "field": label,
+            "before": _mail_value(name, changes[name][0], tz),
+            "after": _mail_value(name, changes[name][1], tz),
+        }
+        for name, label in _MAIL_FIELDS.items()
+        if name in changes
+    ]
     await notification.enqueue(
         session,
         Kind.CORRECTION_NOTICE,
@@ -248,8 +322,10 @@ async def _notify(
         context={
             "work_date": record.work_date.isoformat(),
             "reason": reason,
-            "corrected_by": actor.label,
-            "changes": changes,
+            "corrected_by": by.full_name if by else actor.label,
+            "rows": rows,
+            "timezone": tz.key,
+            "location": location.name if location else None,
         },
     )
 

@@ -21,6 +21,15 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
 
 
+@router.get("/actions", response_model=list[str])
+async def list_audit_actions(
+    _: Annotated[Principal, require(P.AUDIT_READ)], session: DbSession
+) -> list[str]:
+    """Every action the log holds (e.g. `user.update`), sorted: the choices of the `action`
+    filter, so nobody has to guess the spelling."""
+    return await service.actions(session)
+
+
 @router.get("", response_model=Page[AuditRead])
 async def list_audit_entries(
     _: Annotated[Principal, require(P.AUDIT_READ)],
@@ -40,11 +49,7 @@ async def list_audit_entries(
     """The audit log, newest first: who changed what, with the old and new values of the fields
     that changed. Entries stay when their actor is deleted."""
     if since and until and until <= since:
-        message = "must be after since"
-        raise InvalidInput(
-            f"Invalid input: query.until ({message})",
-            fields=[{"field": "query.until", "message": message, "type": "value_error"}],
-        )
+        raise InvalidInput("must be after since", field="query.until")
     filters = AuditFilter(
         actor_id=actor_id,
         action=action,

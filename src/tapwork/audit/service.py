@@ -81,6 +81,11 @@ class AuditFilter:
     until: datetime | None = None  # exclusive
 
 
+async def actions(session: AsyncSession) -> list[str]:
+    """The distinct actions in the log (a skip scan over the action index)."""
+    return list(await session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))
+
+
 async def list_entries(
     session: AsyncSession, params: PageParams, filters: AuditFilter
 ) -> tuple[list[AuditLog], int]:

@@ -9,6 +9,7 @@ from tapwork.auth.schemas import (
     Accepted,
     AcceptInviteIn,
     ChangePasswordIn,
+    InvitationOut,
     LoginIn,
     PasswordResetConfirmIn,
     PasswordResetIn,
@@ -205,6 +206,14 @@ async def confirm_password_reset(
         client=client,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/invitation", dependencies=[auth_limit("auth.accept_invite", by_ip())])
+async def invitation(body: TokenIn, session: DbSession, now: Now) -> InvitationOut:
+    """Whose account this invitation opens (name and email), without using it up. Only the
+    holder of the emailed link can ask. 400 `INVALID_TOKEN` when unknown, used or expired."""
+    user = await service.invitation_holder(session, body.token, now=now)
+    return InvitationOut(first_name=user.first_name, full_name=user.full_name, email=user.email)
 
 
 @router.post("/accept-invite", dependencies=[auth_limit("auth.accept_invite", by_ip())])

@@ -4,10 +4,10 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict
 
-from tapwork.kit.types import Email, EmployeeId, Name, Password, Token
+from tapwork.kit.types import Email, EmployeeId, Name, Password, StrictInput, Token
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(StrictInput):
     email: Email
     password: Password
     first_name: Name
@@ -17,34 +17,34 @@ class RegisterIn(BaseModel):
     shift_id: uuid.UUID | None = None
 
 
-class LoginIn(BaseModel):
+class LoginIn(StrictInput):
     email: Email
     password: Password
 
 
-class TokenIn(BaseModel):
+class TokenIn(StrictInput):
     token: Token
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(StrictInput):
     refresh_token: Token
 
 
-class PasswordResetIn(BaseModel):
+class PasswordResetIn(StrictInput):
     email: Email
 
 
-class PasswordResetConfirmIn(BaseModel):
+class PasswordResetConfirmIn(StrictInput):
     token: Token
     new_password: Password
 
 
-class AcceptInviteIn(BaseModel):
+class AcceptInviteIn(StrictInput):
     token: Token
     password: Password
 
 
-class ChangePasswordIn(BaseModel):
+class ChangePasswordIn(StrictInput):
     current_password: Password
     new_password: Password
 
@@ -77,3 +77,11 @@ class Accepted(BaseModel):
 
 class Verified(BaseModel):
     message: str
+
+
+class InvitationOut(BaseModel):
+    """Whose account an invitation opens, so the person knows before choosing a password."""
+
+    first_name: str
+    full_name: str
+    email: str

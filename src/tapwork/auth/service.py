@@ -70,6 +70,15 @@ async def token_user(
     return token, user
 
 
+async def invitation_holder(session: AsyncSession, raw: str, *, now: datetime) -> User:
+    """Whose account an unused invitation opens; the token is not used up."""
+    token = await tokens.peek(session, raw, Purpose.INVITE, now=now)
+    user = await session.get(User, token.user_id) if token else None
+    if token is None or user is None or not user.is_active:
+        raise InvalidToken("This link is invalid, already used or expired")
+    return user
+
+
 async def login(
     session: AsyncSession,
     email: str,

@@ -87,3 +87,17 @@ async def consume(
     token.used_at = now
     await session.flush()
     return token
+
+
+async def peek(
+    session: AsyncSession, raw: str, purpose: Purpose, *, now: datetime
+) -> ActionToken | None:
+    """The token if it is still usable, without using it (to say whose invitation it is)."""
+    token = await session.scalar(
+        select(ActionToken).where(
+            ActionToken.token_hash == hash_token(raw), ActionToken.purpose == purpose.value
+        )
+    )
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        return None
+    return token

@@ -108,7 +108,9 @@ async def badge_sheet(
     Give a department, users, or both. Users without a badge get one issued.
     """
     if department_id is None and not user_id:
-        raise InvalidInput("Give department_id or at least one user_id", fields=["department_id"])
+        raise InvalidInput(
+            "give department_id or at least one user_id", field="query.department_id"
+        )
     cards = await badge_service.cards_for(
         session, department_id=department_id, user_ids=user_id, now=now, settings=settings
     )
@@ -153,7 +155,7 @@ async def regenerate_user_badge(
     user = await badge_service.user_or_404(session, user_id)
     expires_at = body.expires_at if body is not None else None
     if expires_at is not None and expires_at <= now:
-        raise InvalidInput("expires_at must be in the future", fields=["body.expires_at"])
+        raise InvalidInput("must be in the future", field="body.expires_at")
     badge = await badge_service.regenerate(
         session, user, actor=principal.actor, now=now, settings=settings, expires_at=expires_at
     )

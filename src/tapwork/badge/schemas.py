@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tapwork.kit.types import StrictInput
+
 BadgeFormat = Literal["png", "svg", "code128.png", "code128.svg", "json"]
 
 
@@ -20,7 +22,7 @@ class BadgeRead(BaseModel):
     expires_at: datetime | None = Field(description="null: does not expire")
 
 
-class RegenerateRequest(BaseModel):
+class RegenerateRequest(StrictInput):
     expires_at: datetime | None = Field(
         None, description="expiry of the new badge; default from BADGE_VALID_DAYS (0 = never)"
     )

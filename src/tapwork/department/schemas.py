@@ -5,16 +5,16 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from tapwork.kit.types import Description, Label
+from tapwork.kit.types import Description, Label, StrictInput
 
 
-class DepartmentCreate(BaseModel):
+class DepartmentCreate(StrictInput):
     name: Label
     description: Description = ""
     manager_id: uuid.UUID | None = None
 
 
-class DepartmentUpdate(BaseModel):
+class DepartmentUpdate(StrictInput):
     """Only the fields sent change. `manager_id: null` removes the manager; null elsewhere
     means unchanged."""
 

@@ -24,10 +24,13 @@ from tapwork.badge import service as badge_service
 from tapwork.config import Settings
 from tapwork.db import create_engine, create_sessionmaker, unit_of_work
 from tapwork.department.models import Department
+from tapwork.devstack.demo_history import History, fill_history
 from tapwork.holiday.models import Holiday
+from tapwork.kiosk import service as kiosk_service
 from tapwork.kiosk.models import Kiosk
+from tapwork.kit.actor import SYSTEM
 from tapwork.kit.clock import utcnow
-from tapwork.kit.security import PasswordHasher, hash_token, new_token
+from tapwork.kit.security import PasswordHasher
 from tapwork.location.models import Location
 from tapwork.role import service as role_service
 from tapwork.role.models import Role
@@ -181,7 +184,7 @@ class _Seeder:
 
 async def _seed(
     session: AsyncSession, settings: Settings, employees: int, console: Console
-) -> tuple[list[Credential], dict[str, int], dict[str, str]]:
+) -> tuple[list[Credential], dict[str, int], dict[str, str], History | None]:
     now = utcnow()
     seeder = _Seeder(session, settings, now)
     await role_service.sync_system_roles(session)
@@ -239,6 +242,7 @@ async def _seed(
     ]
 
     names = list(DEPARTMENTS)
+    people: list[User] = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Employees", total=employees)
         for i, (first, last) in enumerate(_employee_names(employees)):
@@ -253,25 +257,27 @@ async def _seed(
             )  # fmt: skip
             if i == 0:
                 credentials.append(Credential("employee", user.email, password))
+            people.append(user)
             progress.advance(task)
 
-    kiosk_tokens: dict[str, str] = {}
+    # Kiosks wait to be paired: the Scanner App takes a pairing code, not a raw device token.
+    # A kiosk not yet paired gets a fresh code on every run (a code is shown once, 15 min).
+    pairing_codes: dict[str, str] = {}
     for kiosk_name, place in KIOSKS.items():
-        if await session.scalar(select(Kiosk.id).where(Kiosk.name == kiosk_name)):
-            continue
-        token = new_token()
-        session.add(
-            Kiosk(
-                name=kiosk_name,
-                location_id=locations[place].id,
-                token_hash=hash_token(token),
-                paired_at=now,
+        kiosk = await session.scalar(select(Kiosk).where(Kiosk.name == kiosk_name))
+        if kiosk is None:
+            kiosk = Kiosk(name=kiosk_name, location_id=locations[place].id)
+            session.add(kiosk)
+            await session.flush()
+            seeder.count("kiosks")
+        if kiosk.token_hash is None and kiosk.revoked_at is None:
+            pairing_codes[kiosk_name] = await kiosk_service.reissue_pairing_code(
+                session, kiosk, actor=SYSTEM, now=now, settings=settings
             )
-        )
-        seeder.count("kiosks")
-        kiosk_tokens[kiosk_name] = token
     await session.flush()
-    return credentials, seeder.created, kiosk_tokens
+    with Progress(console=console, transient=True) as progress:
+        history = await fill_history(session, people, hr=hr_user, now=now, progress=progress)
+    return credentials, seeder.created, pairing_codes, history
 
 
 async def seed_demo(settings: Settings, *, employees: int = 50, console: Console) -> None:
@@ -279,7 +285,9 @@ async def seed_demo(settings: Settings, *, employees: int = 50, console: Console
     engine = create_engine(settings)
     try:
         async with unit_of_work(create_sessionmaker(engine)) as session:
-            credentials, created, kiosk_tokens = await _seed(session, settings, employees, console)
+            credentials, created, pairing_codes, history = await _seed(
+                session, settings, employees, console
+            )
     finally:
         await engine.dispose()
 
@@ -299,10 +307,21 @@ async def seed_demo(settings: Settings, *, employees: int = 50, console: Console
         highlight=False,
         soft_wrap=True,
     )
-    for name, token in kiosk_tokens.items():
-        # soft_wrap: a token broken over two lines cannot be copied.
+    if history is not None:
         console.print(
-            f"Kiosk [bold]{name}[/] device token (X-Kiosk-Token): {token}",
+            f"A month of attendance: {history.records} records ({history.late} late, "
+            f"{history.overtime} with overtime, {history.absent} absences, {history.open_now} "
+            f"checked in now), {history.corrected} corrected by HR, {history.held} offline scan "
+            "held for review.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for name, code in pairing_codes.items():
+        # soft_wrap: a code broken over two lines cannot be copied.
+        console.print(
+            f"Kiosk [bold]{name}[/] pairing code: [bold]{code}[/] (open "
+            f"{settings.public_url}/ on the kiosk and type it within "
+            f"{settings.kiosk_pairing_minutes} min; the portal's Kiosks page makes new ones)",
             soft_wrap=True,
             highlight=False,
         )

@@ -4,7 +4,8 @@ Kept in memory (the newest `MAX_MESSAGES`), never relayed. One asyncio loop serv
 aiosmtpd server and the Starlette inbox, so the store needs no locks. Run it with
 `python -m tapwork.devstack.mailcatcher --smtp-port 1025 --http-port 8025`; `tapwork up` does.
 
-Inbox: `/` (list), `/messages/{id}` (HTML in a sandboxed frame, plain text, attachments),
+Inbox: `/` (list), `/messages/{id}` (HTML in a sandboxed frame whose links open a new tab,
+plain text, attachments), `/messages/{id}/html` (the HTML alone, at full length),
 JSON at `/api/messages` (`?to=` filters by recipient) and `/api/messages/{id}`;
 `DELETE /api/messages` empties it.
 """
@@ -154,7 +155,8 @@ table{{border-collapse:collapse;width:100%;background:#fff}}
 td,th{{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde}}
 tr:hover{{background:#eef3ff}}
 pre{{white-space:pre-wrap;background:#fff;padding:1rem;border:1px solid #dde}}
-iframe{{width:100%;height:36rem;border:1px solid #dde;background:#fff}} dt{{font-weight:600}}
+iframe{{width:100%;height:80vh;resize:vertical;border:1px solid #dde;background:#fff}}
+dt{{font-weight:600}}
 </style></head><body><header><a href="/">TAPWORK inbox</a></header><main>{body}</main></body></html>
 """
 
@@ -170,6 +172,17 @@ def _inline_images(mail: StoredMail, markup: str) -> str:
         return f"/messages/{mail.id}/cid/{match.group(1)}"
 
     return re.sub(r"cid:([^\"'\s>)]+)", replace, markup)
+
+
+# Links in a mail open in a new tab, as in a mail client: inside the frame they replaced the
+# preview with a page whose scripts the sandbox blocks (a blank "Accept the invitation").
+_LINKS_OPEN_A_TAB = '<base target="_blank">'
+# Mail HTML never runs script here; the popups it opens are ordinary pages (the portal's).
+_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
+
+
+def _mail_html(mail: StoredMail, markup: str) -> str:
+    return _LINKS_OPEN_A_TAB + _inline_images(mail, markup)
 
 
 def create_inbox_app(store: MailStore) -> Starlette:
@@ -205,9 +218,11 @@ def create_inbox_app(store: MailStore) -> Starlette:
         markup = mail.body("html")
         if markup is not None:
             # A sandbox without allow-scripts: mail HTML can never run script in the inbox.
-            srcdoc = html.escape(_inline_images(mail, markup), quote=True)
+            srcdoc = html.escape(_mail_html(mail, markup), quote=True)
             parts.append(
-                f'<h2>HTML</h2><iframe sandbox title="HTML body" srcdoc="{srcdoc}"></iframe>'
+                f'<h2>HTML</h2><p><a href="/messages/{mail.id}/html" target="_blank">'
+                "Open the whole mail in a tab</a></p>"
+                f'<iframe sandbox="{_SANDBOX}" title="HTML body" srcdoc="{srcdoc}"></iframe>'
             )
         text = mail.body("plain")
         if text is not None:
@@ -222,6 +237,17 @@ def create_inbox_app(store: MailStore) -> Starlette:
             parts.append(f"<h2>Attachments</h2><ul>{items}</ul>")
         parts.append(f'<p><a href="/messages/{mail.id}/raw">Raw message</a></p>')
         return _page(mail.header("Subject") or "Message", "".join(parts))
+
+    async def html_body(request: Request) -> Response:
+        """The mail's HTML as a page of its own, at full length, sandboxed by CSP."""
+        mail = _mail_or_404(request)
+        markup = mail.body("html") if mail else None
+        if mail is None or markup is None:
+            return Response("not found", status_code=404)
+        return HTMLResponse(
+            _mail_html(mail, markup),
+            headers={"Content-Security-Policy": f"sandbox {_SANDBOX}; script-src 'none'"},
+        )
 
     async def raw(request: Request) -> Response:
         mail = _mail_or_404(request)
@@ -262,6 +288,7 @@ def create_inbox_app(store: MailStore) -> Starlette:
             Route("/health", health),
             Route("/messages/{mail_id:int}", view),
             Route("/messages/{mail_id:int}/raw", raw),
+            Route("/messages/{mail_id:int}/html", html_body),
             Route("/messages/{mail_id:int}/cid/{cid:path}", inline_part),
             Route("/api/messages", api_list, methods=["GET"]),
             Route("/api/messages", api_clear, methods=["DELETE"]),

@@ -5,10 +5,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from tapwork.kit.types import Label
+from tapwork.kit.types import Label, StrictInput
 
 
-class HolidayCreate(BaseModel):
+class HolidayCreate(StrictInput):
     holiday_date: date
     name: Label
     location_id: uuid.UUID | None = Field(
@@ -16,7 +16,7 @@ class HolidayCreate(BaseModel):
     )
 
 
-class HolidayUpdate(BaseModel):
+class HolidayUpdate(StrictInput):
     """Only the fields sent change. `location_id: null` makes it apply everywhere; null
     elsewhere means unchanged."""
 

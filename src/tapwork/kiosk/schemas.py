@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from tapwork.kiosk.models import Kiosk
-from tapwork.kit.types import Label, no_nul
+from tapwork.kit.types import Label, StrictInput, no_nul
 
 AppVersion = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(no_nul)
@@ -19,12 +19,12 @@ PairingCode = Annotated[
 ]
 
 
-class KioskCreate(BaseModel):
+class KioskCreate(StrictInput):
     name: Label
     location_id: uuid.UUID
 
 
-class KioskUpdate(BaseModel):
+class KioskUpdate(StrictInput):
     """Fields left out keep their value."""
 
     name: Label | None = None
@@ -67,7 +67,7 @@ class KioskEnrolled(BaseModel):
     pairing_expires_at: datetime
 
 
-class PairRequest(BaseModel):
+class PairRequest(StrictInput):
     pairing_code: PairingCode = Field(description="case, spaces and dashes are ignored")
     app_version: AppVersion | None = None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 
 def no_nul(value: str) -> str:
@@ -56,3 +56,11 @@ Password = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(n
 Token = Annotated[
     str, StringConstraints(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9_\-.]+$")
 ]
+
+
+class StrictInput(BaseModel):
+    """Base of every request body: an unknown key is a 422 naming it, never silently dropped
+    (a typo like `grace_period_minutes` would otherwise create a record with the default).
+    `tests/core/test_strict_bodies.py` fails for a body model that does not inherit this."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from tapwork.kit.types import Label, no_nul
+from tapwork.kit.types import Label, StrictInput, no_nul
 
 
 @cache
@@ -33,13 +33,13 @@ Address = Annotated[
 ]
 
 
-class LocationCreate(BaseModel):
+class LocationCreate(StrictInput):
     name: Label
     timezone: Timezone = Field(description="IANA name; shift times are read in this zone")
     address: Address = ""
 
 
-class LocationUpdate(BaseModel):
+class LocationUpdate(StrictInput):
     """Only the fields sent change; null means unchanged."""
 
     name: Label | None = None

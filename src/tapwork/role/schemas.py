@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from tapwork.kit.types import Description, no_nul
+from tapwork.kit.types import Description, StrictInput, no_nul
 
 RoleName = Annotated[
     str,
@@ -24,13 +24,13 @@ Permissions = Annotated[
 ]
 
 
-class RoleCreate(BaseModel):
+class RoleCreate(StrictInput):
     name: RoleName
     description: Description = ""
     permissions: Permissions = Field(default_factory=list)
 
 
-class RoleUpdate(BaseModel):
+class RoleUpdate(StrictInput):
     """Only the fields sent change; null means unchanged. `permissions` replaces the set."""
 
     name: RoleName | None = None

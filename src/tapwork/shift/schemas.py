@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from tapwork.kit.types import Label
+from tapwork.kit.types import Label, StrictInput
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 EMPTY_SHIFT = "end_time must differ from start_time (end before start crosses midnight)"
@@ -52,7 +52,7 @@ GraceMinutes = Annotated[int, Field(ge=0, le=240)]
 EarlyMinutes = Annotated[int, Field(ge=0, le=720)]
 
 
-class ShiftCreate(BaseModel):
+class ShiftCreate(StrictInput):
     name: Label
     start_time: LocalTime
     end_time: LocalTime = Field(description="at or before start_time: the shift crosses midnight")
@@ -68,7 +68,7 @@ class ShiftCreate(BaseModel):
         return end
 
 
-class ShiftUpdate(BaseModel):
+class ShiftUpdate(StrictInput):
     """Only the fields sent change; null means unchanged."""
 
     name: Label | None = None

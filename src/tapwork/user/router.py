@@ -34,9 +34,11 @@ Writers = Annotated[Principal, require(P.USERS_WRITE)]
 
 
 @router.get("/me", response_model=MeRead)
-async def read_me(principal: CurrentUser) -> MeRead:
-    """The signed-in user, with the permissions of their role."""
-    return MeRead.of(principal.user)
+async def read_me(principal: CurrentUser, session: DbSession) -> MeRead:
+    """The signed-in user, with the permissions of their role and the names and hours of
+    their department, shift and location."""
+    user = principal.user
+    return MeRead.of(user, await user_service.placement(session, user))
 
 
 @router.put("/me", response_model=MeRead)
@@ -49,7 +51,7 @@ async def update_me(body: MeUpdate, principal: CurrentUser, session: DbSession, 
     user = await user_service.update_me(
         session, principal.user, body, actor=principal.actor, now=now
     )
-    return MeRead.of(user)
+    return MeRead.of(user, await user_service.placement(session, user))
 
 
 @router.get("", response_model=Page[UserRead])

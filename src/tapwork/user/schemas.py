@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from tapwork.kit.types import Email, EmployeeId, Name
+from tapwork.kit.types import Email, EmployeeId, Name, StrictInput
 from tapwork.notification.kinds import OPTIONAL_KINDS, SECURITY_KINDS, Kind
 from tapwork.user.models import User
 
@@ -23,11 +23,6 @@ NotificationPreferences = Annotated[
         + ". Security mail cannot be turned off.",
     ),
 ]
-
-
-class _Strict(BaseModel):
-    # An unknown key is a client bug (a typo, or a field that is not writable here): say so.
-    model_config = ConfigDict(extra="forbid")
 
 
 class UserRead(BaseModel):
@@ -74,13 +69,49 @@ class UserRead(BaseModel):
         )
 
 
+class MyDepartment(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class MyShift(BaseModel):
+    id: uuid.UUID
+    name: str
+    start_time: time
+    end_time: time
+    grace_minutes: int
+    working_days: list[int] = Field(description="ISO weekdays, 1 = Monday")
+
+
+class MyLocation(BaseModel):
+    id: uuid.UUID
+    name: str
+    timezone: str
+
+
 class MeRead(UserRead):
     permissions: list[str]
+    # Names and hours, not only ids: an employee may not read /departments, /shifts or
+    # /locations, yet needs to know which shift they are held to and where.
+    department: MyDepartment | None = None
+    shift: MyShift | None = None
+    location: MyLocation | None = None
 
     @classmethod
-    def of(cls, user: User) -> MeRead:
+    def of(cls, user: User, placement: tuple[Any, Any, Any] = (None, None, None)) -> MeRead:
         base = UserRead.of(user).model_dump()
-        return cls(**base, permissions=sorted(user.permissions))
+        department, shift, location = placement
+        return cls(
+            **base,
+            permissions=sorted(user.permissions),
+            department=MyDepartment.model_validate(department, from_attributes=True)
+            if department
+            else None,
+            shift=MyShift.model_validate(shift, from_attributes=True) if shift else None,
+            location=MyLocation.model_validate(location, from_attributes=True)
+            if location
+            else None,
+        )
 
 
 def _check_preferences(value: dict[str, bool] | None) -> dict[str, bool] | None:
@@ -96,7 +127,7 @@ def _check_preferences(value: dict[str, bool] | None) -> dict[str, bool] | None:
     return {k: v for k, v in value.items() if k not in _SECURITY_VALUES}
 
 
-class MeUpdate(_Strict):
+class MeUpdate(StrictInput):
     first_name: Name | None = None
     last_name: Name | None = None
     notification_preferences: NotificationPreferences | None = Field(
@@ -106,7 +137,7 @@ class MeUpdate(_Strict):
     _prefs = field_validator("notification_preferences")(_check_preferences)
 
 
-class UserCreate(_Strict):
+class UserCreate(StrictInput):
     email: Email
     employee_id: EmployeeId
     first_name: Name
@@ -117,7 +148,7 @@ class UserCreate(_Strict):
     location_id: uuid.UUID | None = None
 
 
-class UserUpdate(_Strict):
+class UserUpdate(StrictInput):
     """Only the fields sent change; send `null` to clear department, shift or location."""
 
     email: Email | None = None

@@ -358,3 +358,14 @@ async def update_me(
             session, actor, "user.update_self", "user", user.id, old=before, new=after
         )
     return user
+
+
+async def placement(
+    session: AsyncSession, user: User
+) -> tuple[Department | None, Shift | None, Location | None]:
+    """The department, shift and location a user belongs to (for their own profile)."""
+    return (
+        await session.get(Department, user.department_id) if user.department_id else None,
+        await session.get(Shift, user.shift_id) if user.shift_id else None,
+        await session.get(Location, user.location_id) if user.location_id else None,
+    )

@@ -1,31 +1,115 @@
 // The audit log with filters, and email delivery status (queued / sending / sent / failed).
 import { h, field, formValues } from "../dom";
-import type { Schemas } from "../session";
-import { button, fmtDateTime, pageHeader, pager, table, errorText, type Ctx } from "../ui";
+import type { ApiPath, Schemas } from "../session";
+import { readFilters, writeFilters } from "../filters";
+import {
+  actionLabel,
+  button,
+  errorText,
+  fetchAll,
+  fieldNameLabel,
+  fmtAt,
+  fmtDateTime,
+  fmtMinutes,
+  mailKindLabel,
+  pageHeader,
+  pager,
+  roleLabel,
+  sourceLabel,
+  statusLabel,
+  table,
+  type Ctx,
+  type Route,
+} from "../ui";
 
 type Audit = Schemas["AuditRead"];
 type Mail = Schemas["NotificationRead"];
 
-function changes(a: Audit): string {
-  const keys = new Set([...Object.keys(a.old_values ?? {}), ...Object.keys(a.new_values ?? {})]);
-  return [...keys].map((k) => `${k}: ${JSON.stringify(a.old_values?.[k] ?? null)} → ${JSON.stringify(a.new_values?.[k] ?? null)}`).join("; ");
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Names for the ids the log mentions (people, departments, shifts, locations, kiosks, roles):
+ *  whatever lists this reader may see. */
+async function nameBook(ctx: Ctx): Promise<Map<string, string>> {
+  const lists: [string, ApiPath, (row: Record<string, unknown>) => string][] = [
+    ["users:read_all", "/users", (r) => String(r.full_name)],
+    ["departments:read", "/departments", (r) => String(r.name)],
+    ["shifts:read", "/shifts", (r) => String(r.name)],
+    ["locations:read", "/locations", (r) => String(r.name)],
+    ["kiosks:read", "/kiosks", (r) => String(r.name)],
+    ["roles:read", "/roles", (r) => roleLabel(ctx, String(r.name))],
+  ];
+  const book = new Map<string, string>();
+  const answers = await Promise.all(
+    lists.map(([perm, path]) => (ctx.session.can(perm) ? fetchAll<Record<string, unknown>>(ctx, path, {}, 5).catch(() => []) : Promise.resolve([]))),
+  );
+  answers.forEach((rows, i) => {
+    for (const row of rows) book.set(String(row.id), lists[i]?.[2](row) ?? "");
+  });
+  return book;
+}
+
+function valueText(ctx: Ctx, name: string, value: unknown, zone: string | null, book: Map<string, string>): string {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "boolean") return ctx.t(value ? "portal.audit.yes" : "portal.audit.no");
+  if (typeof value === "number") return name.endsWith("minutes") || name === "minutes_late" ? fmtMinutes(value) : String(value);
+  if (Array.isArray(value)) return value.map((v) => valueText(ctx, name, v, zone, book)).join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  const text = String(value);
+  if (ISO_INSTANT.test(text)) return fmtAt(ctx, text, zone);
+  if (UUID.test(text)) return book.get(text) ?? text.slice(0, 8);
+  if (name === "status") return statusLabel(ctx, text);
+  if (name === "source") return sourceLabel(ctx, text);
+  if (name === "role") return roleLabel(ctx, text);
+  return text;
+}
+
+/** What changed, in words: "Check-out: — → 17:20 (New York time)". */
+function changes(ctx: Ctx, a: Audit, zone: string | null, book: Map<string, string>): HTMLElement {
+  const keys = [...new Set([...Object.keys(a.old_values ?? {}), ...Object.keys(a.new_values ?? {})])];
+  const list = keys.length
+    ? h(
+        "ul",
+        { class: "changes" },
+        keys.map((k) => {
+          const before = a.old_values && k in a.old_values ? valueText(ctx, k, a.old_values[k], zone, book) : null;
+          const after = valueText(ctx, k, a.new_values?.[k], zone, book);
+          return h("li", {}, h("strong", {}, fieldNameLabel(ctx, k)), ": ", before === null ? after : `${before} → ${after}`);
+        }),
+      )
+    : h("p", { class: "muted" }, ctx.t("portal.audit.nothing"));
+  const raw = h(
+    "details",
+    { class: "raw" },
+    h("summary", {}, ctx.t("portal.audit.raw")),
+    h("pre", {}, JSON.stringify({ old: a.old_values, new: a.new_values }, null, 2)),
+  );
+  return h("div", {}, list, raw);
 }
 
 async function listPage<T>(
   ctx: Ctx,
+  route: Route,
   title: string,
-  api: string,
-  filterFields: HTMLElement[],
-  columns: (reload: () => void) => { label: string; value: (row: T) => Node | string | number }[],
+  api: ApiPath,
+  filterFields: (state: Record<string, string>) => HTMLElement[],
+  defaults: Record<string, string>,
+  columns: (reload: () => void, rows: T[]) => Promise<{ label: string; value: (row: T) => Node | string | number }[]>,
 ): Promise<Node> {
   const box = h("div", { "aria-live": "polite" });
-  let page = 1;
-  let query: Record<string, string> = {};
+  // Filters live in the URL, so a reload or a shared link shows the same entries.
+  const state: Record<string, string> & { page?: number } = readFilters(route, defaults);
+  let page = Number(route.query.get("page")) || 1;
   const limit = 50;
   const load = async () => {
+    writeFilters(ctx, { ...state, page }, defaults);
+    const query: Record<string, string> = { ...state };
+    // Dates from the date inputs become whole-day instants in the viewer's time zone.
+    if (query.since) query.since = new Date(`${query.since}T00:00:00`).toISOString();
+    if (query.until) query.until = new Date(`${query.until}T23:59:59`).toISOString();
     const answer = await ctx.session.call<{ items: T[]; total: number }>("GET", api, { query: { ...query, page, limit } });
     box.replaceChildren(
-      table(title, columns(() => void load()), answer.items, ctx.t("portal.empty")),
+      table(title, await columns(() => void load(), answer.items), answer.items, ctx.t("portal.empty")),
       pager(ctx, page, limit, answer.total, (p) => {
         page = p;
         void load();
@@ -39,66 +123,104 @@ async function listPage<T>(
       role: "search",
       onsubmit: (e: Event) => {
         e.preventDefault();
-        const v = formValues(e.currentTarget as HTMLFormElement);
-        // Dates from the date inputs become whole-day instants in the viewer's time zone.
-        if (v.since) v.since = new Date(`${v.since}T00:00:00`).toISOString();
-        if (v.until) v.until = new Date(`${v.until}T23:59:59`).toISOString();
-        query = v;
+        Object.assign(state, formValues(e.currentTarget as HTMLFormElement));
         page = 1;
         void load();
       },
     },
-    ...filterFields,
+    ...filterFields(state),
     h("button", { type: "submit" }, ctx.t("portal.filter")),
   );
   await load();
   return h("div", {}, pageHeader(title), filters, box);
 }
 
-export function auditPage(ctx: Ctx): Promise<Node> {
-  const lang = ctx.i18n.lang;
+export async function auditPage(ctx: Ctx, route: Route): Promise<Node> {
+  const [actions, book] = await Promise.all([ctx.session.call<string[]>("GET", "/audit/actions"), nameBook(ctx)]);
   return listPage<Audit>(
     ctx,
+    route,
     ctx.t("portal.nav.audit"),
     "/audit",
-    [
-      field(ctx.t("portal.audit.action"), h("input", { name: "action", maxlength: 64, placeholder: "user.update" })),
-      field(ctx.t("portal.audit.resource"), h("input", { name: "resource_type", maxlength: 64, placeholder: "user" })),
-      field(ctx.t("portal.att.from"), h("input", { type: "date", name: "since" })),
-      field(ctx.t("portal.att.to"), h("input", { type: "date", name: "until" })),
+    (state) => [
+      field(
+        ctx.t("portal.audit.action"),
+        h(
+          "select",
+          { name: "action" },
+          h("option", { value: "" }, ctx.t("portal.all")),
+          actions.map((a) => h("option", { value: a, selected: a === state.action }, actionLabel(ctx, a))),
+        ),
+      ),
+      field(ctx.t("portal.audit.resource"), h("input", { name: "resource_type", maxlength: 64, placeholder: "user", value: state.resource_type ?? "" })),
+      field(ctx.t("portal.att.from"), h("input", { type: "date", name: "since", value: state.since ?? "" })),
+      field(ctx.t("portal.att.to"), h("input", { type: "date", name: "until", value: state.until ?? "" })),
     ],
-    () => [
-      { label: ctx.t("portal.audit.when"), value: (a) => fmtDateTime(a.created_at, lang) },
-      { label: ctx.t("portal.audit.actor"), value: (a) => a.actor_label },
-      { label: ctx.t("portal.audit.action"), value: (a) => h("code", {}, a.action) },
-      { label: ctx.t("portal.audit.resource"), value: (a) => `${a.resource_type}${a.resource_id ? ` ${a.resource_id.slice(0, 8)}` : ""}` },
-      { label: ctx.t("portal.audit.changes"), value: (a) => h("span", { class: "changes" }, changes(a)) },
-      { label: ctx.t("portal.audit.ip"), value: (a) => a.ip ?? "—" },
-    ],
+    { action: "", resource_type: "", since: "", until: "" },
+    async (_reload, rows) => {
+      // Attendance times are shown where they happened: the zone of each record on this page.
+      const recordIds = [...new Set(rows.filter((a) => a.resource_type === "attendance_record" && a.resource_id).map((a) => a.resource_id as string))];
+      const zones = new Map<string, string>();
+      await Promise.all(
+        recordIds.map((id) =>
+          ctx.session
+            .call<Schemas["RecordRead"]>("GET", `/attendance/${id}`)
+            .then((r) => {
+              zones.set(id, r.timezone);
+              if (r.employee_name) book.set(id, r.employee_name);
+            })
+            .catch(() => undefined),
+        ),
+      );
+      return [
+        { label: ctx.t("portal.audit.when"), value: (a) => fmtDateTime(a.created_at, ctx.i18n.lang) },
+        {
+          label: ctx.t("portal.audit.actor"),
+          value: (a) => (a.actor_type === "system" ? ctx.t("portal.audit.system") : ((a.actor_id && book.get(a.actor_id)) ?? a.actor_label)),
+        },
+        { label: ctx.t("portal.audit.action"), value: (a) => h("span", { title: a.action, "data-action": a.action }, actionLabel(ctx, a.action)) },
+        {
+          label: ctx.t("portal.audit.resource"),
+          value: (a) => (a.resource_id ? (book.get(a.resource_id) ?? `${a.resource_type} ${a.resource_id.slice(0, 8)}`) : a.resource_type),
+        },
+        { label: ctx.t("portal.audit.changes"), value: (a) => changes(ctx, a, a.resource_id ? (zones.get(a.resource_id) ?? null) : null, book) },
+        { label: ctx.t("portal.audit.ip"), value: (a) => a.ip ?? "—" },
+      ];
+    },
   );
 }
 
-export function emailsPage(ctx: Ctx): Promise<Node> {
+export function emailsPage(ctx: Ctx, route: Route): Promise<Node> {
   const lang = ctx.i18n.lang;
   const canRetry = ctx.session.can("settings:write");
   const statuses = ["queued", "sending", "sent", "failed"];
   return listPage<Mail>(
     ctx,
+    route,
     ctx.t("portal.nav.emails"),
     "/notifications",
-    [
+    (state) => [
       field(
         ctx.t("portal.col.status"),
-        h("select", { name: "status" }, h("option", { value: "" }, ctx.t("portal.all")), statuses.map((s) => h("option", { value: s }, ctx.t(`portal.mail.${s}` as never)))),
+        h(
+          "select",
+          { name: "status" },
+          h("option", { value: "" }, ctx.t("portal.all")),
+          statuses.map((s) => h("option", { value: s, selected: s === state.status }, ctx.t(`portal.mail.${s}` as never))),
+        ),
       ),
-      field(ctx.t("portal.mail.to"), h("input", { name: "to", type: "search", maxlength: 254 })),
+      field(ctx.t("portal.mail.to"), h("input", { name: "to", type: "search", maxlength: 254, value: state.to ?? "" })),
     ],
-    (reload) => [
+    { status: "", to: "" },
+    async (reload) => [
       { label: ctx.t("portal.audit.when"), value: (m) => fmtDateTime(m.created_at, lang) },
       { label: ctx.t("portal.mail.to"), value: (m) => m.to },
-      { label: ctx.t("portal.mail.kind"), value: (m) => m.kind },
+      { label: ctx.t("portal.mail.kind"), value: (m) => mailKindLabel(ctx, m.kind) },
       { label: ctx.t("portal.mail.subject"), value: (m) => m.subject ?? "—" },
-      { label: ctx.t("portal.col.status"), value: (m) => h("span", { class: `pill m-${m.status}`, "data-status": m.status }, ctx.t(`portal.mail.${m.status}` as never)) },
+      {
+        label: ctx.t("portal.col.status"),
+        value: (m) => h("span", { class: `pill m-${m.status}`, "data-status": m.status }, ctx.t(`portal.mail.${m.status}` as never)),
+      },
       { label: ctx.t("portal.mail.attempts"), value: (m) => m.attempts },
       { label: ctx.t("portal.mail.lastError"), value: (m) => m.last_error ?? "—" },
       {

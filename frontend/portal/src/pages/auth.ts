@@ -1,8 +1,9 @@
 // Pages reached without a session: sign in, password reset (request and confirm), email
 // verification and invitation acceptance. Email links land on these with ?token=.
 import { h, field, formValues } from "../dom";
+import { explain, showErrors } from "../errors";
 import { home } from "../nav";
-import type { SessionOut } from "../session";
+import type { Schemas, SessionOut } from "../session";
 import { alertBox, errorText, type Ctx, type Route } from "../ui";
 
 function card(title: string, ...children: (Node | null)[]): HTMLElement {
@@ -22,7 +23,7 @@ function form(ctx: Ctx, submitLabel: string, fields: HTMLElement[], onSubmit: (v
         try {
           await onSubmit(formValues(el));
         } catch (err) {
-          error.replaceChildren(alertBox(errorText(ctx, err)));
+          showErrors(el, error, explain(ctx.i18n, err));
         } finally {
           submit.disabled = false;
         }
@@ -56,7 +57,10 @@ function login(ctx: Ctx, route: Route): Node {
     form(
       ctx,
       ctx.t("portal.auth.signIn"),
-      [field(ctx.t("portal.auth.email"), input("email", "email", "username")), field(ctx.t("portal.auth.password"), input("password", "password", "current-password"))],
+      [
+        field(ctx.t("portal.auth.email"), input("email", "email", "username")),
+        field(ctx.t("portal.auth.password"), input("password", "password", "current-password")),
+      ],
       async (v) => {
         await ctx.session.login(v.email ?? "", v.password ?? "");
         const perms = ctx.session.user?.permissions ?? [];
@@ -107,17 +111,34 @@ async function verifyEmail(ctx: Ctx, route: Route): Promise<Node> {
   return card(ctx.t("portal.auth.verifyTitle"), message, h("p", {}, h("a", { href: "/portal/login", "data-link": true }, ctx.t("portal.auth.backToSignIn"))));
 }
 
-function acceptInvite(ctx: Ctx, route: Route): Node {
+async function acceptInvite(ctx: Ctx, route: Route): Promise<Node> {
   const token = route.query.get("token") ?? "";
+  // Say whose account this is before anyone chooses a password for it.
+  let holder: Schemas["InvitationOut"];
+  try {
+    holder = await ctx.session.call<Schemas["InvitationOut"]>("POST", "/auth/invitation", { body: { token }, anonymous: true });
+  } catch (err) {
+    return card(
+      ctx.t("portal.auth.inviteTitle"),
+      alertBox(errorText(ctx, err)),
+      h("p", {}, h("a", { href: "/portal/login", "data-link": true }, ctx.t("portal.auth.backToSignIn"))),
+    );
+  }
   return card(
     ctx.t("portal.auth.inviteTitle"),
+    h("p", { "data-testid": "invite-holder" }, ctx.t("portal.auth.inviteFor", { name: holder.full_name, email: holder.email })),
     h("p", {}, ctx.t("portal.auth.inviteIntro")),
-    form(ctx, ctx.t("portal.auth.inviteAccept"), passwordFields(ctx), async (v) => {
-      checkRepeat(ctx, v);
-      const answer = await ctx.session.call<SessionOut>("POST", "/auth/accept-invite", { body: { token, password: v.password }, anonymous: true });
-      ctx.session.adopt(answer);
-      ctx.navigate("/me/badge", true);
-    }),
+    form(
+      ctx,
+      ctx.t("portal.auth.inviteAccept"),
+      [h("input", { type: "hidden", name: "username", autocomplete: "username", value: holder.email }), ...passwordFields(ctx)],
+      async (v) => {
+        checkRepeat(ctx, v);
+        const answer = await ctx.session.call<SessionOut>("POST", "/auth/accept-invite", { body: { token, password: v.password }, anonymous: true });
+        ctx.session.adopt(answer);
+        ctx.navigate("/me/badge", true);
+      },
+    ),
   );
 }
 

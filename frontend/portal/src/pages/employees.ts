@@ -1,9 +1,11 @@
 // Employees: search / filter / paginate, invite, CSV import with the per-row error report,
 // badge sheets (PDF), and one employee's page: edit, (de)activate, delete, badge.
 import { control, bodyFrom, type FieldSpec, type Option } from "../crud";
+import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, download } from "../dom";
-import type { Schemas } from "../session";
-import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, table, type Ctx, type Route } from "../ui";
+import { readFilters, writeFilters } from "../filters";
+import type { ApiPath, Schemas } from "../session";
+import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, roleLabel, table, type Ctx, type Route } from "../ui";
 
 type User = Schemas["UserRead"];
 type ImportResult = Schemas["ImportResult"];
@@ -13,19 +15,23 @@ interface Lookups {
   shifts: Option[];
   locations: Option[];
   roles: Option[];
+  /** The role filter of the list goes by role name. */
+  roleNames: Option[];
 }
 
 async function lookups(ctx: Ctx): Promise<Lookups> {
   const opt = <T extends { id: string; name: string }>(rows: T[]) => rows.map((r) => ({ value: r.id, label: r.name }));
-  const get = <T extends { id: string; name: string }>(perm: string, path: string) =>
+  const get = <T extends { id: string; name: string }>(perm: string, path: ApiPath) =>
     ctx.session.can(perm) ? fetchAll<T>(ctx, path).then(opt) : Promise.resolve([] as Option[]);
-  const [departments, shifts, locations, roles] = await Promise.all([
+  const [departments, shifts, locations, roleRows] = await Promise.all([
     get("departments:read", "/departments"),
     get("shifts:read", "/shifts"),
     get("locations:read", "/locations"),
-    get("roles:read", "/roles"),
+    ctx.session.can("roles:read") ? fetchAll<Schemas["RoleRead"]>(ctx, "/roles") : Promise.resolve([]),
   ]);
-  return { departments, shifts, locations, roles };
+  const roles = roleRows.map((r) => ({ value: r.id, label: roleLabel(ctx, r.name) }));
+  const roleNames = roleRows.map((r) => ({ value: r.name, label: roleLabel(ctx, r.name) }));
+  return { departments, shifts, locations, roles, roleNames };
 }
 
 function userFields(l: Lookups, withRole: boolean): FieldSpec[] {
@@ -43,7 +49,11 @@ function userFields(l: Lookups, withRole: boolean): FieldSpec[] {
 }
 
 function stateOf(ctx: Ctx, u: User): HTMLElement {
-  const [key, cls] = !u.is_active ? (["portal.emp.inactive", "off"] as const) : u.invitation_pending ? (["portal.emp.invited", "warn"] as const) : (["portal.emp.active", "ok"] as const);
+  const [key, cls] = !u.is_active
+    ? (["portal.emp.inactive", "off"] as const)
+    : u.invitation_pending
+      ? (["portal.emp.invited", "warn"] as const)
+      : (["portal.emp.active", "ok"] as const);
   return h("span", { class: `pill ${cls}` }, ctx.t(key));
 }
 
@@ -81,7 +91,10 @@ function importDialog(ctx: Ctx, reload: () => void): void {
           query: { skip_invalid: checked("skip_invalid"), send_invites: checked("send_invites") },
           raw: { data: await file.text(), type: "text/csv" },
         });
-        report.replaceChildren(importReport(ctx, result.errors), h("p", { class: "ok" }, ctx.t("portal.emp.importDone", { created: result.created, updated: result.updated, skipped: result.skipped })));
+        report.replaceChildren(
+          importReport(ctx, result.errors),
+          h("p", { class: "ok" }, ctx.t("portal.emp.importDone", { created: result.created, updated: result.updated, skipped: result.skipped })),
+        );
         reload();
       } catch (err) {
         const rows = (err as { details?: { errors?: ImportResult["errors"] } }).details?.errors;
@@ -110,10 +123,12 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
   const l = await lookups(ctx);
   const canWrite = ctx.session.can("users:write");
   const box = h("div", { "aria-live": "polite" });
-  const state = { page: 1, search: route.query.get("search") ?? "", department_id: "", is_active: "", role: "" };
+  const defaults = { search: "", department_id: "", is_active: "", role: "" };
+  const state = { ...readFilters(route, defaults), page: Number(route.query.get("page")) || 1 };
   const limit = 25;
 
   const load = async () => {
+    writeFilters(ctx, state, defaults);
     const answer = await ctx.session.call<{ items: User[]; total: number }>("GET", "/users", {
       query: { page: state.page, limit, search: state.search || undefined, department_id: state.department_id, is_active: state.is_active, role: state.role },
     });
@@ -126,7 +141,7 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
           { label: ctx.t("portal.col.employeeId"), value: (u: User) => u.employee_id },
           { label: ctx.t("portal.auth.email"), value: (u: User) => u.email },
           { label: ctx.t("portal.col.department"), value: (u: User) => (u.department_id ? (deptName.get(u.department_id) ?? "—") : "—") },
-          { label: ctx.t("portal.col.role"), value: (u: User) => u.role },
+          { label: ctx.t("portal.col.role"), value: (u: User) => roleLabel(ctx, u.role) },
           { label: ctx.t("portal.col.status"), value: (u: User) => stateOf(ctx, u) },
         ],
         answer.items,
@@ -157,23 +172,53 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
     },
     field(ctx.t("portal.search"), h("input", { type: "search", name: "search", maxlength: 100, value: state.search })),
     l.departments.length > 1 || ctx.session.can("users:read_all")
-      ? field(ctx.t("portal.col.department"), h("select", { name: "department_id" }, h("option", { value: "" }, ctx.t("portal.all")), l.departments.map((d) => h("option", { value: d.value }, d.label))))
+      ? field(
+          ctx.t("portal.col.department"),
+          h(
+            "select",
+            { name: "department_id" },
+            h("option", { value: "" }, ctx.t("portal.all")),
+            l.departments.map((d) => h("option", { value: d.value, selected: d.value === state.department_id }, d.label)),
+          ),
+        )
       : null,
     field(
       ctx.t("portal.col.status"),
-      h("select", { name: "is_active" }, h("option", { value: "" }, ctx.t("portal.all")), h("option", { value: "true" }, ctx.t("portal.emp.active")), h("option", { value: "false" }, ctx.t("portal.emp.inactive"))),
+      h(
+        "select",
+        { name: "is_active" },
+        h("option", { value: "" }, ctx.t("portal.all")),
+        h("option", { value: "true", selected: state.is_active === "true" }, ctx.t("portal.emp.active")),
+        h("option", { value: "false", selected: state.is_active === "false" }, ctx.t("portal.emp.inactive")),
+      ),
     ),
-    l.roles.length ? field(ctx.t("portal.col.role"), h("select", { name: "role" }, h("option", { value: "" }, ctx.t("portal.all")), l.roles.map((r) => h("option", { value: r.label }, r.label)))) : null,
+    l.roleNames.length
+      ? field(
+          ctx.t("portal.col.role"),
+          h(
+            "select",
+            { name: "role" },
+            h("option", { value: "" }, ctx.t("portal.all")),
+            l.roleNames.map((r) => h("option", { value: r.value, selected: r.value === state.role }, r.label)),
+          ),
+        )
+      : null,
     h("button", { type: "submit" }, ctx.t("portal.filter")),
   );
 
   const invite = () => {
     const fields = userFields(l, l.roles.length > 0);
-    modalForm(ctx, ctx.t("portal.emp.invite"), fields.map((f) => control(ctx, f, undefined)), ctx.t("portal.emp.sendInvite"), async (form) => {
-      await ctx.session.call("POST", "/users", { body: bodyFrom(form, fields, false) });
-      ctx.announce(ctx.t("portal.emp.invited"));
-      void load();
-    });
+    modalForm(
+      ctx,
+      ctx.t("portal.emp.invite"),
+      fields.map((f) => control(ctx, f, undefined)),
+      ctx.t("portal.emp.sendInvite"),
+      async (form) => {
+        await ctx.session.call("POST", "/users", { body: bodyFrom(form, fields, false) });
+        ctx.announce(ctx.t("portal.emp.invited"));
+        void load();
+      },
+    );
   };
 
   await load();
@@ -182,7 +227,9 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
     {},
     pageHeader(
       ctx.t("portal.nav.employees"),
-      ctx.session.can("badges:read_all") ? button(ctx.t("portal.emp.sheet"), () => void sheet(ctx, state.department_id ? { department_id: state.department_id } : {})) : null,
+      ctx.session.can("badges:read_all")
+        ? button(ctx.t("portal.emp.sheet"), () => void sheet(ctx, state.department_id ? { department_id: state.department_id } : {}))
+        : null,
       ctx.session.can("users:import") ? button(ctx.t("portal.emp.import"), () => importDialog(ctx, () => void load())) : null,
       canWrite ? button(ctx.t("portal.emp.invite"), invite, { class: "primary", id: "invite" }) : null,
     ),
@@ -206,16 +253,27 @@ async function badgeBox(ctx: Ctx, user: User): Promise<HTMLElement> {
               await render();
             }),
           ),
-          button(ctx.t("portal.badge.revoke"), () =>
-            confirmAction(ctx, ctx.t("portal.badge.confirmRevoke"), ctx.t("portal.badge.revoke"), async () => {
-              await ctx.session.call("POST", `/users/${user.id}/badge/revoke`);
-              ctx.announce(ctx.t("portal.badge.revoked"));
-            }),
+          button(
+            ctx.t("portal.badge.revoke"),
+            () =>
+              confirmAction(ctx, ctx.t("portal.badge.confirmRevoke"), ctx.t("portal.badge.revoke"), async () => {
+                await ctx.session.call("POST", `/users/${user.id}/badge/revoke`);
+                ctx.announce(ctx.t("portal.badge.revoked"));
+              }),
             { class: "danger" },
           ),
         ]
       : [];
-    box.replaceChildren(box.firstChild as Node, img, h("div", { class: "actions" }, button(ctx.t("portal.emp.sheet"), () => void sheet(ctx, { user_id: user.id })), ...actions));
+    box.replaceChildren(
+      box.firstChild as Node,
+      img,
+      h(
+        "div",
+        { class: "actions" },
+        button(ctx.t("portal.emp.sheet"), () => void sheet(ctx, { user_id: user.id })),
+        ...actions,
+      ),
+    );
   };
   await render().catch((err) => box.append(alertBox(errorText(ctx, err))));
   return box;
@@ -237,28 +295,41 @@ export async function employeePage(ctx: Ctx, route: Route): Promise<Node> {
         error.replaceChildren();
         try {
           await ctx.session.call("PUT", `/users/${user.id}`, { body: bodyFrom(form, fields, true) });
+          clearErrors(form, error);
           ctx.announce(ctx.t("portal.saved"));
         } catch (err) {
-          error.replaceChildren(alertBox(errorText(ctx, err)));
+          showErrors(form, error, explain(ctx.i18n, err));
         }
       },
     },
-    h("fieldset", { disabled: !canWrite }, fields.map((f) => control(ctx, f, values[f.name]))),
+    h(
+      "fieldset",
+      { disabled: !canWrite },
+      fields.map((f) => control(ctx, f, values[f.name])),
+    ),
     error,
     canWrite ? h("button", { type: "submit", class: "primary" }, ctx.t("portal.save")) : null,
   );
   const actions = [
     canWrite && user.invitation_pending
       ? button(ctx.t("portal.emp.resend"), async () => {
-          await ctx.session.call("POST", `/users/${user.id}/resend-invite`).then(() => ctx.announce(ctx.t("portal.emp.invited")), (err) => ctx.announce(errorText(ctx, err), "error"));
+          await ctx.session.call("POST", `/users/${user.id}/resend-invite`).then(
+            () => ctx.announce(ctx.t("portal.emp.invited")),
+            (err) => ctx.announce(errorText(ctx, err), "error"),
+          );
         })
       : null,
     canWrite
       ? button(user.is_active ? ctx.t("portal.emp.deactivate") : ctx.t("portal.emp.activate"), () =>
-          confirmAction(ctx, ctx.t(user.is_active ? "portal.emp.confirmDeactivate" : "portal.emp.confirmActivate", { name: user.full_name }), ctx.t("portal.yes"), async () => {
-            await ctx.session.call("PUT", `/users/${user.id}`, { body: { is_active: !user.is_active } });
-            ctx.navigate(route.path, true);
-          }),
+          confirmAction(
+            ctx,
+            ctx.t(user.is_active ? "portal.emp.confirmDeactivate" : "portal.emp.confirmActivate", { name: user.full_name }),
+            ctx.t("portal.yes"),
+            async () => {
+              await ctx.session.call("PUT", `/users/${user.id}`, { body: { is_active: !user.is_active } });
+              ctx.navigate(route.path, true);
+            },
+          ),
         )
       : null,
     ctx.session.can("users:delete")

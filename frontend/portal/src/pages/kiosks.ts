@@ -2,7 +2,7 @@
 // last seen and clock offset as reported by the device.
 import { h, field, formValues } from "../dom";
 import type { Schemas } from "../session";
-import { button, confirmAction, fetchAll, fmtDateTime, modalForm, pageHeader, pager, table, type Ctx } from "../ui";
+import { button, confirmAction, fetchAll, fmtAt, fmtDateTime, modalForm, pageHeader, pager, table, type Ctx } from "../ui";
 
 type Kiosk = Schemas["KioskRead"];
 type Enrolled = Schemas["KioskEnrolled"];
@@ -36,7 +36,6 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
   const box = h("div", { "aria-live": "polite" });
   let page = 1;
   const limit = 25;
-  const lang = ctx.i18n.lang;
 
   const load = async () => {
     const answer = await ctx.session.call<{ items: Kiosk[]; total: number }>("GET", "/kiosks", { query: { page, limit } });
@@ -46,8 +45,16 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
         [
           { label: ctx.t("portal.col.name"), value: (k: Kiosk) => k.name },
           { label: ctx.t("portal.col.location"), value: (k: Kiosk) => k.location.name },
-          { label: ctx.t("portal.col.status"), value: (k: Kiosk) => h("span", { class: `pill ${k.status}`, "data-status": k.status }, ctx.i18n.has(`portal.kiosk.status.${k.status}`) ? ctx.t(`portal.kiosk.status.${k.status}` as never) : k.status) },
-          { label: ctx.t("portal.kiosk.lastSeen"), value: (k: Kiosk) => fmtDateTime(k.last_seen_at, lang) },
+          {
+            label: ctx.t("portal.col.status"),
+            value: (k: Kiosk) =>
+              h(
+                "span",
+                { class: `pill ${k.status}`, "data-status": k.status },
+                ctx.i18n.has(`portal.kiosk.status.${k.status}`) ? ctx.t(`portal.kiosk.status.${k.status}` as never) : k.status,
+              ),
+          },
+          { label: ctx.t("portal.kiosk.lastSeen"), value: (k: Kiosk) => fmtAt(ctx, k.last_seen_at, k.location.timezone) },
           { label: ctx.t("portal.kiosk.offset"), value: (k: Kiosk) => offsetText(ctx, k.clock_offset_ms) },
           { label: ctx.t("portal.kiosk.version"), value: (k: Kiosk) => k.app_version ?? "—" },
           ...(canEnrol
@@ -97,7 +104,14 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
       ctx.t("portal.kiosk.enrol"),
       [
         field(ctx.t("portal.col.name"), h("input", { name: "name", required: true, maxlength: 120 })),
-        field(ctx.t("portal.col.location"), h("select", { name: "location_id", required: true }, locations.map((l) => h("option", { value: l.id }, l.name)))),
+        field(
+          ctx.t("portal.col.location"),
+          h(
+            "select",
+            { name: "location_id", required: true },
+            locations.map((l) => h("option", { value: l.id }, l.name)),
+          ),
+        ),
       ],
       ctx.t("portal.kiosk.enrol"),
       async (form) => {

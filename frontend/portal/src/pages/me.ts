@@ -1,9 +1,11 @@
 // Self-service: my badge (large QR, PNG download, printable card), my history with totals,
 // notification preferences, profile and password.
+import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, formValues, download } from "../dom";
 import type { Schemas, SessionOut } from "../session";
 import { isoDate } from "../stats";
-import { alertBox, button, confirmAction, errorText, fmtDateTime, fmtMinutes, pageHeader, statusLabel, table, type Ctx } from "../ui";
+import { weekdayName } from "../crud";
+import { alertBox, button, confirmAction, correctedMark, errorText, fmtAt, fmtMinutes, pageHeader, roleLabel, statusLabel, table, type Ctx } from "../ui";
 
 type Me = Schemas["MeRead"];
 type Rec = Schemas["RecordRead"];
@@ -49,7 +51,6 @@ export async function myBadgePage(ctx: Ctx): Promise<Node> {
 
 export async function myHistoryPage(ctx: Ctx): Promise<Node> {
   const box = h("div", { "aria-live": "polite" });
-  const lang = ctx.i18n.lang;
   const now = new Date();
   const load = async (start: string, end: string) => {
     const mine = await ctx.session.call<Schemas["MyAttendance"]>("GET", "/attendance/me", { query: { start_date: start, end_date: end } });
@@ -71,9 +72,13 @@ export async function myHistoryPage(ctx: Ctx): Promise<Node> {
         ctx.t("portal.nav.myHistory"),
         [
           { label: ctx.t("portal.col.date"), value: (r: Rec) => r.work_date },
-          { label: ctx.t("portal.col.checkIn"), value: (r: Rec) => fmtDateTime(r.check_in_at, lang) },
-          { label: ctx.t("portal.col.checkOut"), value: (r: Rec) => fmtDateTime(r.check_out_at, lang) },
-          { label: ctx.t("portal.col.status"), value: (r: Rec) => statusLabel(ctx, r.status) },
+          { label: ctx.t("portal.col.location"), value: (r: Rec) => r.location_name ?? "—" },
+          { label: ctx.t("portal.col.checkIn"), value: (r: Rec) => fmtAt(ctx, r.check_in_at, r.timezone) },
+          { label: ctx.t("portal.col.checkOut"), value: (r: Rec) => fmtAt(ctx, r.check_out_at, r.timezone) },
+          {
+            label: ctx.t("portal.col.status"),
+            value: (r: Rec) => h("span", { class: "status-cell" }, statusLabel(ctx, r.status), correctedMark(ctx, r.corrected)),
+          },
           { label: ctx.t("portal.col.worked"), value: (r: Rec) => fmtMinutes(r.worked_minutes) },
         ],
         mine.items,
@@ -108,18 +113,55 @@ function submitter(ctx: Ctx, action: (v: Record<string, string>, form: HTMLFormE
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
     const error = form.querySelector(".form-error");
-    error?.replaceChildren();
+    clearErrors(form, error);
     try {
       await action(formValues(form), form);
     } catch (err) {
-      error?.replaceChildren(alertBox(errorText(ctx, err)));
+      showErrors(form, error, explain(ctx.i18n, err));
     }
   };
 }
 
+/** Where I belong and which hours I am held to (names, not ids). */
+function placement(ctx: Ctx, me: Me): HTMLElement {
+  const shift = me.shift;
+  const days = shift ? shift.working_days.map((d) => weekdayName(ctx.i18n.lang, d)).join(", ") : "";
+  return h(
+    "dl",
+    { class: "placement", "data-testid": "placement" },
+    h("div", {}, h("dt", {}, ctx.t("portal.col.department")), h("dd", {}, me.department?.name ?? "—")),
+    h("div", {}, h("dt", {}, ctx.t("portal.col.location")), h("dd", {}, me.location ? `${me.location.name} (${me.location.timezone})` : "—")),
+    h(
+      "div",
+      {},
+      h("dt", {}, ctx.t("portal.col.shift")),
+      h(
+        "dd",
+        {},
+        shift
+          ? ctx.t("portal.me.shiftHours", {
+              name: shift.name,
+              start: shift.start_time.slice(0, 5),
+              end: shift.end_time.slice(0, 5),
+              days,
+              grace: shift.grace_minutes,
+            })
+          : "—",
+      ),
+    ),
+    h("div", {}, h("dt", {}, ctx.t("portal.col.role")), h("dd", {}, roleLabel(ctx, me.role))),
+  );
+}
+
 export async function mySettingsPage(ctx: Ctx): Promise<Node> {
   const me = await ctx.session.call<Me>("GET", "/users/me");
-  const kinds = OPTIONAL_KINDS.filter((k) => (k === "late_alert" ? ctx.session.can("attendance:read_department", "attendance:read_all") : k === "scheduled_report" ? ctx.session.can("reports:read_department", "reports:read_all") : true));
+  const kinds = OPTIONAL_KINDS.filter((k) =>
+    k === "late_alert"
+      ? ctx.session.can("attendance:read_department", "attendance:read_all")
+      : k === "scheduled_report"
+        ? ctx.session.can("reports:read_department", "reports:read_all")
+        : true,
+  );
   const profile = h(
     "form",
     {
@@ -131,6 +173,7 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
     },
     h("h2", {}, ctx.t("portal.me.profile")),
     h("p", {}, me.email, " · ", me.employee_id),
+    placement(ctx, me),
     field(ctx.t("portal.emp.firstName"), h("input", { name: "first_name", value: me.first_name, required: true, maxlength: 100 })),
     field(ctx.t("portal.emp.lastName"), h("input", { name: "last_name", value: me.last_name, required: true, maxlength: 100 })),
     h("div", { class: "form-error", "aria-live": "assertive" }),
@@ -153,7 +196,14 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
       {},
       h("legend", {}, ctx.t("portal.me.notifications")),
       h("p", { class: "muted" }, ctx.t("portal.me.securityAlways")),
-      kinds.map((k) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "kind", value: k, checked: me.notification_preferences[k] ?? true }), ctx.t(`portal.kind.${k}`))),
+      kinds.map((k) =>
+        h(
+          "label",
+          { class: "check" },
+          h("input", { type: "checkbox", name: "kind", value: k, checked: me.notification_preferences[k] ?? true }),
+          ctx.t(`portal.kind.${k}`),
+        ),
+      ),
     ),
     h("div", { class: "form-error", "aria-live": "assertive" }),
     h("button", { type: "submit", class: "primary" }, ctx.t("portal.save")),
@@ -166,15 +216,27 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
       onsubmit: submitter(ctx, async (v, form) => {
         if (v.new_password !== v.repeat) throw new Error(ctx.t("portal.auth.mismatch"));
         // The answer is a fresh session: every other session was signed out.
-        ctx.session.adopt(await ctx.session.call<SessionOut>("POST", "/auth/change-password", { body: { current_password: v.current_password, new_password: v.new_password } }));
+        ctx.session.adopt(
+          await ctx.session.call<SessionOut>("POST", "/auth/change-password", { body: { current_password: v.current_password, new_password: v.new_password } }),
+        );
         form.reset();
         ctx.announce(ctx.t("portal.me.passwordChanged"));
       }),
     },
     h("h2", {}, ctx.t("portal.me.changePassword")),
-    field(ctx.t("portal.me.currentPassword"), h("input", { type: "password", name: "current_password", autocomplete: "current-password", required: true, maxlength: 128 })),
-    field(ctx.t("portal.auth.newPassword"), h("input", { type: "password", name: "new_password", autocomplete: "new-password", required: true, minlength: 12, maxlength: 128 }), ctx.t("portal.auth.passwordHint")),
-    field(ctx.t("portal.auth.repeatPassword"), h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true, minlength: 12, maxlength: 128 })),
+    field(
+      ctx.t("portal.me.currentPassword"),
+      h("input", { type: "password", name: "current_password", autocomplete: "current-password", required: true, maxlength: 128 }),
+    ),
+    field(
+      ctx.t("portal.auth.newPassword"),
+      h("input", { type: "password", name: "new_password", autocomplete: "new-password", required: true, minlength: 12, maxlength: 128 }),
+      ctx.t("portal.auth.passwordHint"),
+    ),
+    field(
+      ctx.t("portal.auth.repeatPassword"),
+      h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true, minlength: 12, maxlength: 128 }),
+    ),
     h("div", { class: "form-error", "aria-live": "assertive" }),
     h("button", { type: "submit", class: "primary" }, ctx.t("portal.me.changePassword")),
   );

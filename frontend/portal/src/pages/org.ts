@@ -47,9 +47,10 @@ function departments(ctx: Ctx): Promise<Node> {
       { label: ctx.t("portal.col.description"), value: (d) => d.description },
     ],
     fields: async () => {
-      const people = ctx.session.can("departments:write") && ctx.session.can("users:read_all")
-        ? await fetchAll<Schemas["UserRead"]>(ctx, "/users", { is_active: "true" }, 5)
-        : [];
+      const people =
+        ctx.session.can("departments:write") && ctx.session.can("users:read_all")
+          ? await fetchAll<Schemas["UserRead"]>(ctx, "/users", { is_active: "true" }, 5)
+          : [];
       return [
         { name: "name", label: "portal.col.name", type: "text", required: true, maxLength: 120 },
         { name: "description", label: "portal.col.description", type: "textarea", maxLength: 500 },

@@ -1,7 +1,7 @@
 // Roles and their permissions. System roles are shown but not editable (the API refuses).
 import { h, field, formValues } from "../dom";
 import type { Schemas } from "../session";
-import { button, confirmAction, fetchAll, modalForm, pageHeader, table, type Ctx } from "../ui";
+import { button, confirmAction, fetchAll, modalForm, pageHeader, roleLabel, table, type Ctx } from "../ui";
 
 type Role = Schemas["RoleRead"];
 type Permission = Schemas["PermissionRead"];
@@ -51,7 +51,10 @@ export async function rolesPage(ctx: Ctx): Promise<Node> {
       table(
         ctx.t("portal.nav.roles"),
         [
-          { label: ctx.t("portal.col.name"), value: (r: Role) => h("span", {}, r.name, r.is_system ? h("span", { class: "pill" }, ctx.t("portal.role.system")) : null) },
+          {
+            label: ctx.t("portal.col.name"),
+            value: (r: Role) => h("span", {}, roleLabel(ctx, r.name), r.is_system ? h("span", { class: "pill" }, ctx.t("portal.role.system")) : null),
+          },
           { label: ctx.t("portal.col.description"), value: (r: Role) => r.description },
           { label: ctx.t("portal.role.permissions"), value: (r: Role) => h("span", { class: "perm-list" }, r.permissions.join(", ")) },
           { label: ctx.t("portal.col.people"), value: (r: Role) => r.user_count },

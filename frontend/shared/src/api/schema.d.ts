@@ -207,6 +207,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invitation
+         * @description Whose account this invitation opens (name and email), without using it up. Only the
+         *     holder of the emailed link can ask. 400 `INVALID_TOKEN` when unknown, used or expired.
+         */
+        post: operations["invitation_api_v1_auth_invitation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/accept-invite": {
         parameters: {
             query?: never;
@@ -262,7 +283,8 @@ export interface paths {
         };
         /**
          * Read Me
-         * @description The signed-in user, with the permissions of their role.
+         * @description The signed-in user, with the permissions of their role and the names and hours of
+         *     their department, shift and location.
          */
         get: operations["read_me_api_v1_users_me_get"];
         /**
@@ -675,6 +697,27 @@ export interface paths {
          *     seeded roles).
          */
         delete: operations["delete_role_api_v1_roles__role_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit Actions
+         * @description Every action the log holds (e.g. `user.update`), sorted: the choices of the `action`
+         *     filter, so nobody has to guess the spelling.
+         */
+        get: operations["list_audit_actions_api_v1_audit_actions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1522,6 +1565,18 @@ export interface components {
             message: string;
         };
         /**
+         * InvitationOut
+         * @description Whose account an invitation opens, so the person knows before choosing a password.
+         */
+        InvitationOut: {
+            /** First Name */
+            first_name: string;
+            /** Full Name */
+            full_name: string;
+            /** Email */
+            email: string;
+        };
+        /**
          * Kind
          * @enum {string}
          */
@@ -1796,6 +1851,9 @@ export interface components {
             updated_at: string;
             /** Permissions */
             permissions: string[];
+            department?: components["schemas"]["MyDepartment"] | null;
+            shift?: components["schemas"]["MyShift"] | null;
+            location?: components["schemas"]["MyLocation"] | null;
         };
         /** MeUpdate */
         MeUpdate: {
@@ -1826,6 +1884,55 @@ export interface components {
             /** Items */
             items: components["schemas"]["RecordRead"][];
             totals: components["schemas"]["Totals"];
+        };
+        /** MyDepartment */
+        MyDepartment: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** MyLocation */
+        MyLocation: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Timezone */
+            timezone: string;
+        };
+        /** MyShift */
+        MyShift: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Start Time
+             * Format: time
+             */
+            start_time: string;
+            /**
+             * End Time
+             * Format: time
+             */
+            end_time: string;
+            /** Grace Minutes */
+            grace_minutes: number;
+            /**
+             * Working Days
+             * @description ISO weekdays, 1 = Monday
+             */
+            working_days: number[];
         };
         /**
          * NotificationRead
@@ -2096,6 +2203,20 @@ export interface components {
             notes: string | null;
             /** Missing Checkout Flagged At */
             missing_checkout_flagged_at: string | null;
+            /** Location Name */
+            location_name?: string | null;
+            /**
+             * Timezone
+             * @description IANA zone of the record's location: its times are shown in this zone, where the shift rules read them (UTC when the record has no location)
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Corrected
+             * @description Added or changed by hand (a correction with a reason in the audit log)
+             * @default false
+             */
+            corrected: boolean;
         };
         /**
          * RecordUpdate
@@ -2812,6 +2933,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    invitation_api_v1_auth_invitation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationOut"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -4030,6 +4184,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_audit_actions_api_v1_audit_actions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
                 };
             };
         };

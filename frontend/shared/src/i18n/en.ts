@@ -1,6 +1,6 @@
 // English dictionary. Keys are grouped by prefix: common.*, scanner.*, error.* (API error
-// codes, shared by every front end), portal.* (added by the portal).
-import { portalEn } from "./portal.en";
+// codes, shared by every front end). The portal's own strings live in the portal package, so
+// the kiosk does not download them.
 export const en = {
   "common.language": "Language",
   "common.retry": "Try again",
@@ -37,6 +37,7 @@ export const en = {
   "scanner.cameraBack": "Back camera",
   "scanner.cameraNone": "No camera found — use the badge scanner.",
   "scanner.cameraDenied": "Camera access is blocked — allow it in the browser, or use the badge scanner.",
+  "scanner.useWedge": "Scan your badge with the badge scanner",
   "scanner.decoderLoading": "Starting the camera reader…",
   "scanner.location": "Location",
   "pair.title": "Pair this kiosk",
@@ -93,5 +94,4 @@ export const en = {
 
   "portal.title": "TAPWORK portal",
   "portal.placeholder": "The Admin/HR portal is being built.",
-  ...portalEn,
 };

@@ -1,5 +1,4 @@
 // Spanish dictionary: must have exactly the keys of en.ts (the type checker enforces it).
-import { portalEs } from "./portal.es";
 import type { en } from "./en";
 
 export const es: Record<keyof typeof en, string> = {
@@ -38,6 +37,7 @@ export const es: Record<keyof typeof en, string> = {
   "scanner.cameraBack": "Cámara trasera",
   "scanner.cameraNone": "No hay cámara — usa el lector de credenciales.",
   "scanner.cameraDenied": "El acceso a la cámara está bloqueado — permítelo en el navegador o usa el lector.",
+  "scanner.useWedge": "Pasa tu credencial por el lector de credenciales",
   "scanner.decoderLoading": "Iniciando el lector de la cámara…",
   "scanner.location": "Ubicación",
   "pair.title": "Vincular este quiosco",
@@ -94,5 +94,4 @@ export const es: Record<keyof typeof en, string> = {
 
   "portal.title": "Portal TAPWORK",
   "portal.placeholder": "El portal de administración y RR. HH. está en construcción.",
-  ...portalEs,
 };

@@ -27,15 +27,13 @@ export function detectLanguage(browser: readonly string[], stored: string | null
 }
 
 export function interpolate(template: string, vars: Record<string, string | number> = {}): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in vars ? String(vars[name]) : whole,
-  );
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }
 
-export interface I18n {
+export interface I18n<K extends string = MessageKey> {
   readonly lang: Language;
-  t(key: MessageKey, vars?: Record<string, string | number>): string;
-  has(key: string): key is MessageKey;
+  t(key: K, vars?: Record<string, string | number>): string;
+  has(key: string): key is K;
   setLanguage(lang: Language): void;
   onChange(listener: (lang: Language) => void): () => void;
 }
@@ -48,10 +46,12 @@ function safeStorage(): Storage | null {
   }
 }
 
-export function createI18n(
+/** `dicts` lets an app add its own keys (the portal does) without shipping them to the kiosk. */
+export function createI18n<K extends string = MessageKey>(
   storage: Storage | null = safeStorage(),
   browser: readonly string[] = typeof navigator !== "undefined" ? navigator.languages : [],
-): I18n {
+  dicts: Record<Language, Record<K, string>> = dictionaries as unknown as Record<Language, Record<K, string>>,
+): I18n<K> {
   let lang = detectLanguage(browser, storage?.getItem(STORAGE_KEY) ?? null);
   const listeners = new Set<(lang: Language) => void>();
   const apply = () => {
@@ -63,10 +63,10 @@ export function createI18n(
       return lang;
     },
     t(key, vars) {
-      return interpolate(dictionaries[lang][key] ?? dictionaries.en[key] ?? key, vars);
+      return interpolate(dicts[lang][key] ?? dicts.en[key] ?? key, vars);
     },
-    has(key): key is MessageKey {
-      return key in dictionaries.en;
+    has(key): key is K {
+      return key in dicts.en;
     },
     setLanguage(next) {
       lang = next;

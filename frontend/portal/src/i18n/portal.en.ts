@@ -1,4 +1,5 @@
-// Portal strings (English). Spread into en.ts; portal.es.ts must have the same keys.
+// Portal strings (English), added to the shared dictionaries by src/i18n.ts; portal.es.ts must
+// have the same keys (the type checker enforces it).
 export const portalEn = {
   "portal.all": "All",
   "portal.cancel": "Cancel",
@@ -97,21 +98,6 @@ export const portalEn = {
   "portal.auth.inviteTitle": "Welcome to TAPWORK",
   "portal.auth.inviteIntro": "You have been invited. Choose a password to activate your account.",
   "portal.auth.inviteAccept": "Activate my account",
-  "portal.error.UNKNOWN": "Something went wrong. Please try again.",
-  "portal.error.NETWORK_ERROR": "Cannot reach the server. Check your connection and try again.",
-  "portal.error.INVALID_CREDENTIALS": "Wrong email or password.",
-  "portal.error.EMAIL_NOT_VERIFIED": "Verify your email address first: follow the link we sent you.",
-  "portal.error.ACCOUNT_DISABLED": "This account is deactivated. Contact HR.",
-  "portal.error.INVALID_TOKEN": "This link is invalid or has expired. Ask for a new one.",
-  "portal.error.RATE_LIMITED": "Too many attempts. Wait a minute and try again.",
-  "portal.error.NOT_FOUND": "Not found, or not visible to you.",
-  "portal.error.USER_NOT_FOUND": "This employee does not exist or is not in your departments.",
-  "portal.error.FORBIDDEN": "You are not allowed to do this.",
-  "portal.error.EMAIL_TAKEN": "Someone already uses this email address.",
-  "portal.error.EMPLOYEE_ID_TAKEN": "This employee ID is already used.",
-  "portal.error.ROLE_ESCALATION": "You cannot give permissions you do not hold yourself.",
-  "portal.error.CANNOT_CHANGE_SELF": "You cannot do this to your own account.",
-  "portal.error.SYSTEM_ROLE": "System roles cannot be changed.",
   "portal.dash.liveTitle": "In now: {count}",
   "portal.dash.updated": "Updated at {time}; refreshes by itself.",
   "portal.dash.noLocation": "No location",
@@ -139,7 +125,8 @@ export const portalEn = {
   "portal.emp.back": "← All employees",
   "portal.emp.sheet": "Print badge sheet (PDF)",
   "portal.emp.import": "Import CSV",
-  "portal.emp.importIntro": "Columns: email, employee_id, first_name, last_name and optionally department, shift, location, role (by name). Rows are matched on employee_id.",
+  "portal.emp.importIntro":
+    "Columns: email, employee_id, first_name, last_name and optionally department, shift, location, role (by name). Rows are matched on employee_id.",
   "portal.emp.csvFile": "CSV file",
   "portal.emp.skipInvalid": "Import the valid rows and report the others",
   "portal.emp.sendInvites": "Send invitations to new employees",
@@ -251,4 +238,6 @@ export const portalEn = {
   "portal.kind.weekly_summary": "A weekly summary",
   "portal.kind.late_alert": "Alerts when someone in my departments is late",
   "portal.kind.scheduled_report": "Scheduled reports",
+  "portal.me.shiftHours": "{name}: {start}–{end}, {days} ({grace} min grace)",
+  "portal.auth.inviteFor": "This invitation is for {name} ({email}).",
 };
