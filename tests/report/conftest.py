@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.attendance import rules
@@ -122,36 +123,62 @@ async def acme(
         first_name="Olive", last_name="Offline",
     )  # fmt: skip
     nora.employee_id, paco.employee_id, olive.employee_id = "N001", "P001", "O001"
+    # Everyone's account predates the week (days before an account existed are not scheduled).
+    await session.execute(update(User).values(created_at=datetime(2026, 1, 5, tzinfo=UTC)))
     session.add(Holiday(holiday_date=date(2026, 3, 26), name="Fiesta local", location_id=madrid.id))
     await session.flush()
     holiday = frozenset({date(2026, 3, 26)})
 
     md, ny = "Europe/Madrid", "America/New_York"
     # Nora, night shift (CET until the night of Saturday 28 March).
-    await _record(session, nora, night, madrid, _at(md, 2026, 3, 23, 21, 55), _at(md, 2026, 3, 24, 6, 2))
-    await _record(session, nora, night, madrid, _at(md, 2026, 3, 24, 22, 20), _at(md, 2026, 3, 25, 6, 0))
-    await _record(session, nora, night, madrid, _at(md, 2026, 3, 27, 22, 0), _at(md, 2026, 3, 28, 4, 0))
-    await _record(session, nora, night, madrid, _at(md, 2026, 3, 28, 22, 0), _at(md, 2026, 3, 29, 6, 0))
+    await _record(
+        session, nora, night, madrid, _at(md, 2026, 3, 23, 21, 55), _at(md, 2026, 3, 24, 6, 2)
+    )
+    await _record(
+        session, nora, night, madrid, _at(md, 2026, 3, 24, 22, 20), _at(md, 2026, 3, 25, 6, 0)
+    )
+    await _record(
+        session, nora, night, madrid, _at(md, 2026, 3, 27, 22, 0), _at(md, 2026, 3, 28, 4, 0)
+    )
+    await _record(
+        session, nora, night, madrid, _at(md, 2026, 3, 28, 22, 0), _at(md, 2026, 3, 29, 6, 0)
+    )
     # Autumn: the night of Saturday 24 October is 9 hours long.
-    await _record(session, nora, night, madrid, _at(md, 2026, 10, 24, 22, 0), _at(md, 2026, 10, 25, 6, 0))
+    await _record(
+        session, nora, night, madrid, _at(md, 2026, 10, 24, 22, 0), _at(md, 2026, 10, 25, 6, 0)
+    )
     # Paco, day shift in Madrid.
-    await _record(session, paco, day, madrid, _at(md, 2026, 3, 23, 8, 50), _at(md, 2026, 3, 23, 12, 0))
-    await _record(session, paco, day, madrid, _at(md, 2026, 3, 23, 13, 0), _at(md, 2026, 3, 23, 17, 10))
-    await _record(session, paco, day, madrid, _at(md, 2026, 3, 24, 9, 0), _at(md, 2026, 3, 24, 13, 0))
-    await _record(session, paco, day, madrid, _at(md, 2026, 3, 25, 9, 10), _at(md, 2026, 3, 25, 17, 30))
+    await _record(
+        session, paco, day, madrid, _at(md, 2026, 3, 23, 8, 50), _at(md, 2026, 3, 23, 12, 0)
+    )
+    await _record(
+        session, paco, day, madrid, _at(md, 2026, 3, 23, 13, 0), _at(md, 2026, 3, 23, 17, 10)
+    )
+    await _record(
+        session, paco, day, madrid, _at(md, 2026, 3, 24, 9, 0), _at(md, 2026, 3, 24, 13, 0)
+    )
+    await _record(
+        session, paco, day, madrid, _at(md, 2026, 3, 25, 9, 10), _at(md, 2026, 3, 25, 17, 30)
+    )
     await _record(
         session, paco, day, madrid, _at(md, 2026, 3, 26, 10, 0), _at(md, 2026, 3, 26, 14, 0),
         holidays=holiday,
     )  # fmt: skip
-    await _record(session, paco, day, madrid, _at(md, 2026, 3, 28, 10, 0), _at(md, 2026, 3, 28, 12, 0))
+    await _record(
+        session, paco, day, madrid, _at(md, 2026, 3, 28, 10, 0), _at(md, 2026, 3, 28, 12, 0)
+    )
     # Olive, day shift in New York (EDT since 8 March).
     await _record(
         session, olive, day, new_york, _at(ny, 2026, 3, 23, 9, 0), _at(ny, 2026, 3, 23, 17, 0),
         source="offline",
     )  # fmt: skip
-    await _record(session, olive, day, new_york, _at(ny, 2026, 3, 25, 9, 3), _at(ny, 2026, 3, 25, 17, 0))
+    await _record(
+        session, olive, day, new_york, _at(ny, 2026, 3, 25, 9, 3), _at(ny, 2026, 3, 25, 17, 0)
+    )
     await _record(session, olive, day, new_york, _at(ny, 2026, 3, 26, 9, 0), None)
-    await _record(session, olive, day, new_york, _at(ny, 2026, 3, 27, 8, 55), _at(ny, 2026, 3, 27, 17, 5))
+    await _record(
+        session, olive, day, new_york, _at(ny, 2026, 3, 27, 8, 55), _at(ny, 2026, 3, 27, 17, 5)
+    )
     kiosk = Kiosk(
         name="Acme NY door", location_id=new_york.id, token_hash=hash_token(new_token()),
         paired_at=NOW,

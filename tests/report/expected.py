@@ -7,28 +7,70 @@ from typing import Any
 ATTENDANCE: dict[str, dict[str, Any]] = {
     # Nora: Mon 487 (7 over), Tue 460 (20 late), Wed absent, Thu holiday, Fri 360 (left 2 h
     # early), Sat the DST night 420 = the shift's 7 real hours, no overtime.
-    "N001": dict(
-        scheduled_days=5, days_present=4, late_count=1, minutes_late=20, early_leaves=1,
-        absences=1, holidays=1, worked_minutes=1727, regular_minutes=1720, overtime_minutes=7,
-        worked_hours=28.78, regular_hours=28.67, overtime_hours=0.12, attendance_rate=80.0,
-        open_days=0, offline_records=0, corrected_records=0, held_scans=0,
-    ),
+    "N001": {
+        "scheduled_days": 5,
+        "days_present": 4,
+        "late_count": 1,
+        "minutes_late": 20,
+        "early_leaves": 1,
+        "absences": 1,
+        "holidays": 1,
+        "worked_minutes": 1727,
+        "regular_minutes": 1720,
+        "overtime_minutes": 7,
+        "worked_hours": 28.78,
+        "regular_hours": 28.67,
+        "overtime_hours": 0.12,
+        "attendance_rate": 80.0,
+        "open_days": 0,
+        "offline_records": 0,
+        "corrected_records": 0,
+        "held_scans": 0,
+    },
     # Paco: Mon 190 + 250 (under 480: none over), Tue 240 (left early), Wed 500 (10 late, 20
     # over), Thu holiday 240 (all over), Fri 480 (HR's correction), Sat 120 (all over).
-    "P001": dict(
-        scheduled_days=4, days_present=6, late_count=1, minutes_late=10, early_leaves=1,
-        absences=0, holidays=1, worked_minutes=2020, regular_minutes=1640, overtime_minutes=380,
-        worked_hours=33.67, regular_hours=27.33, overtime_hours=6.33, attendance_rate=100.0,
-        open_days=0, offline_records=0, corrected_records=1, held_scans=0,
-    ),
+    "P001": {
+        "scheduled_days": 4,
+        "days_present": 6,
+        "late_count": 1,
+        "minutes_late": 10,
+        "early_leaves": 1,
+        "absences": 0,
+        "holidays": 1,
+        "worked_minutes": 2020,
+        "regular_minutes": 1640,
+        "overtime_minutes": 380,
+        "worked_hours": 33.67,
+        "regular_hours": 27.33,
+        "overtime_hours": 6.33,
+        "attendance_rate": 100.0,
+        "open_days": 0,
+        "offline_records": 0,
+        "corrected_records": 1,
+        "held_scans": 0,
+    },
     # Olive: Mon 480 (offline), Tue only a held scan (absent), Wed 477, Thu open, Fri 490.
-    "O001": dict(
-        scheduled_days=5, days_present=4, late_count=0, minutes_late=0, early_leaves=0,
-        absences=1, holidays=0, worked_minutes=1447, regular_minutes=1437, overtime_minutes=10,
-        worked_hours=24.12, regular_hours=23.95, overtime_hours=0.17, attendance_rate=80.0,
-        open_days=1, offline_records=1, corrected_records=0, held_scans=1,
-    ),
-}  # fmt: skip
+    "O001": {
+        "scheduled_days": 5,
+        "days_present": 4,
+        "late_count": 0,
+        "minutes_late": 0,
+        "early_leaves": 0,
+        "absences": 1,
+        "holidays": 0,
+        "worked_minutes": 1447,
+        "regular_minutes": 1437,
+        "overtime_minutes": 10,
+        "worked_hours": 24.12,
+        "regular_hours": 23.95,
+        "overtime_hours": 0.17,
+        "attendance_rate": 80.0,
+        "open_days": 1,
+        "offline_records": 1,
+        "corrected_records": 0,
+        "held_scans": 1,
+    },
+}
 
 # (date, department) -> employees, scheduled, present, late, absent, rate
 DEPARTMENTS: dict[tuple[str, str], tuple[int, int, int, int, int, float | None]] = {

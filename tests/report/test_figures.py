@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import openpyxl
 import pypdf
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.report import labels
 from tests.report import expected
@@ -65,13 +67,15 @@ def label(kind: str, key: str) -> str:
 
 async def test_attendance_json(acme: Acme, org: Org, client: httpx.AsyncClient) -> None:
     body = (await fetch(client, org, "attendance", "json")).json()
-    assert body["kind"] == "attendance" and body["from"] == "2026-03-23"
+    assert body["kind"] == "attendance"
+    assert body["from"] == "2026-03-23"
     got = {r["employee_id"]: r for r in body["rows"] if r["employee_id"] in ACME}
     for employee, figures in expected.ATTENDANCE.items():
         assert {k: got[employee][k] for k in figures} == figures, employee
     # The org's other employees (no records at all) are absent every working day.
     others = [r for r in body["rows"] if r["employee_id"] not in ACME]
-    assert others and all(r["absences"] == 5 and r["days_present"] == 0 for r in others)
+    assert others
+    assert all(r["absences"] == 5 and r["days_present"] == 0 for r in others)
 
 
 async def test_attendance_csv(acme: Acme, org: Org, client: httpx.AsyncClient) -> None:
@@ -103,7 +107,7 @@ async def test_attendance_xlsx(acme: Acme, org: Org, client: httpx.AsyncClient) 
     assert totals[header.index("Absences")] == 1
     info = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[1]
     particulars = {row[0]: row[1] for row in info.iter_rows(values_only=True)}
-    assert particulars["Range"] == "2026-03-23 – 2026-03-29"
+    assert particulars["Range"] == "2026-03-23 to 2026-03-29"
     assert particulars["Organisation"] == "TAPWORK"
 
 
@@ -113,8 +117,9 @@ async def test_attendance_pdf(acme: Acme, org: Org, client: httpx.AsyncClient) -
     assert response.headers["content-type"] == "application/pdf"
     text = pdf_text(response)
     assert "Acme Iberia — Attendance summary" in text
-    assert "Range: 2026-03-23 – 2026-03-29 · Generated: 2026-04-01 10:00 UTC" in text
-    assert "Attendance rate per day (%)" in text and "Late and absent per department" in text
+    assert "Range: 2026-03-23 to 2026-03-29 · Generated: 2026-04-01 10:00 UTC" in text
+    assert "Attendance rate per day (%)" in text
+    assert "Late and absent per department" in text
     assert "Page 1" in text
     # Headline: 8 of 9 elapsed scheduled days present.
     assert pdf_has_row(text, "Attendance rate %", "88.9")
@@ -156,9 +161,17 @@ async def test_department_summary_xlsx(acme: Acme, org: Org, client: httpx.Async
     keyed = [
         {
             key: row[label("department-summary", key)]
-            for key in ("date", "department", "employees", "scheduled", "present", "late",
-                        "absent", "attendance_rate")
-        }  # fmt: skip
+            for key in (
+                "date",
+                "department",
+                "employees",
+                "scheduled",
+                "present",
+                "late",
+                "absent",
+                "attendance_rate",
+            )
+        }
         for row in rows
     ]
     assert _department_rows(keyed) == expected.DEPARTMENTS
@@ -214,7 +227,8 @@ async def test_monthly_sheet_xlsx(acme: Acme, org: Org, client: httpx.AsyncClien
 
 async def test_monthly_sheet_pdf(acme: Acme, org: Org, client: httpx.AsyncClient) -> None:
     text = pdf_text(await fetch(client, org, "monthly-sheet", "pdf"))
-    assert "P = present" in text and "H = holiday" in text
+    assert "P = present" in text
+    assert "H = holiday" in text
     names = {"N001": ("Night", "Nora"), "P001": ("Partial", "Paco"), "O001": ("Offline", "Olive")}
     for employee, (codes, totals) in expected.SHEET.items():
         assert pdf_has_row(text, employee, *names[employee]), employee
@@ -317,9 +331,13 @@ async def test_autumn_dst_night_is_nine_hours(
 ) -> None:
     rows = (
         await fetch(
-            client, org, "timesheet", "json", employee_id=str(acme.nora.id),
+            client,
+            org,
+            "timesheet",
+            "json",
+            employee_id=str(acme.nora.id),
             **{"from": "2026-10-24", "to": "2026-10-25"},
-        )  # fmt: skip
+        )
     ).json()["rows"]
     assert [(r["date"], r["pairs"], r["worked_minutes"], r["overtime_minutes"]) for r in rows] == [
         ("2026-10-24", "22:00-06:00", 540, 0)
@@ -335,5 +353,18 @@ async def test_spanish_pdf_by_accept_language(
         headers={**org.headers(org.hr), "Accept-Language": "es-ES,es;q=0.9,en;q=0.5"},
     )
     text = pdf_text(response)
-    assert "Resumen de asistencia" in text and "Periodo: 2026-03-23" in text
-    assert "Tasa de asistencia por día (%)" in text and "Página 1" in text
+    assert "Resumen de asistencia" in text
+    assert "Periodo: 2026-03-23" in text
+    assert "Tasa de asistencia por día (%)" in text
+    assert "Página 1" in text
+
+
+async def test_days_before_the_account_existed_are_not_absences(
+    acme: Acme, org: Org, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # Eve's account was made on Thursday 26 March, 08:00 in Madrid.
+    org.employee.created_at = datetime(2026, 3, 26, 7, 0, tzinfo=UTC)
+    await session.flush()
+    body = (await fetch(client, org, "attendance", "json", employee_id=str(org.employee.id))).json()
+    [eve] = body["rows"]
+    assert (eve["scheduled_days"], eve["absences"]) == (2, 2)

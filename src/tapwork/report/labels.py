@@ -138,9 +138,9 @@ def legend(lang: Lang) -> list[tuple[str, str]]:
 def choose(lang: str | None, accept_language: str | None) -> Lang:
     """`lang` if given, else the first English or Spanish entry of Accept-Language, else en."""
     if lang in LANGS:
-        return lang  # type: ignore[return-value]
+        return lang
     for part in (accept_language or "").split(","):
         tag = part.split(";")[0].strip().lower()[:2]
         if tag in LANGS:
-            return tag  # type: ignore[return-value]
+            return tag
     return "en"

@@ -30,6 +30,8 @@ people AS (
   SELECT u.id AS user_id, u.employee_id, u.first_name, u.last_name, u.department_id,
          coalesce(d.name, '') AS department, coalesce(l.name, '') AS location,
          coalesce(l.timezone, 'UTC') AS tz, u.location_id, u.shift_id,
+         -- No day before the account existed is scheduled (there is no hire date).
+         (u.created_at AT TIME ZONE coalesce(l.timezone, 'UTC'))::date AS since,
          coalesce(u.location_id, {ZERO}) AS lkey, coalesce(u.shift_id, {ZERO}) AS skey
   FROM users u
   LEFT JOIN departments d ON d.id = u.department_id
@@ -50,11 +52,11 @@ people AS (
             AND r1.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date))
 )"""
 
-_CAL = f"""
+_CAL = """
 combos AS (
   SELECT DISTINCT p.lkey, p.skey, p.location_id, p.tz, s.start_time, s.end_time,
          coalesce(s.grace_minutes, 0) AS grace_minutes,
-         coalesce(s.working_days, '{{}}'::smallint[]) AS working_days
+         coalesce(s.working_days, '{}'::smallint[]) AS working_days
   FROM people p LEFT JOIN shifts s ON s.id = p.shift_id
 ),
 cal AS (
@@ -110,6 +112,7 @@ held AS (
   GROUP BY 1, 2
 )"""
 
+
 # A day's overtime: beyond the shift's real length on a scheduled day, every minute otherwise
 # (holiday, non-working day, no shift), as the scan rules count it. Computed per day, not per
 # record, so a day split by a lunch break is not short of overtime.
@@ -120,11 +123,12 @@ CASE WHEN {present} IS NULL THEN 0
        THEN greatest(0, {r}.worked_minutes - (extract(epoch FROM c.end_at - c.start_at) / 60)::int)
      ELSE {r}.worked_minutes END"""
 
+
 _DAILY = f"""
 daily AS (
   SELECT p.user_id, p.employee_id, p.first_name, p.last_name, p.department_id, p.department,
          p.location, p.tz, c.day, c.holiday, c.working,
-         (c.working AND NOT c.holiday) AS scheduled,
+         (c.working AND NOT c.holiday AND c.day >= p.since) AS scheduled,
          r.user_id IS NOT NULL AS present,
          coalesce(r.first_status = 'late', false) AS late,
          coalesce(r.minutes_late, 0) AS minutes_late,
@@ -133,7 +137,7 @@ daily AS (
          coalesce(r.worked_minutes, 0) AS worked_minutes,
          {_overtime("r", "r.user_id")} AS overtime_minutes,
          -- Absent once the shift's start + grace has passed in the location's zone.
-         (c.working AND NOT c.holiday AND r.user_id IS NULL
+         (c.working AND NOT c.holiday AND c.day >= p.since AND r.user_id IS NULL
           AND c.start_at + make_interval(mins => c.grace_minutes) <= %(now)s::timestamptz)
            AS absent,
          coalesce(r.offline_records, 0) AS offline_records,

@@ -47,7 +47,8 @@ class Meta:
     lang: Lang
 
     def range_text(self) -> str:
-        return f"{self.from_date.isoformat()} – {self.to_date.isoformat()}"
+        joint = " al " if self.lang == "es" else " to "
+        return f"{self.from_date.isoformat()}{joint}{self.to_date.isoformat()}"
 
 
 def columns_for(kind: str, rows: Sequence[dict[str, Any]], meta: Meta) -> tuple[Column, ...]:
@@ -240,7 +241,9 @@ def pdf(
     width = pagesize[0] - 24 * mm
     generated = meta.generated_at.strftime("%Y-%m-%d %H:%M %Z")
     story: list[Any] = [
-        Paragraph(f"{_esc(meta.organisation)} — {labels.title(meta.kind, meta.lang)}", styles["Title"]),
+        Paragraph(
+            f"{_esc(meta.organisation)} — {labels.title(meta.kind, meta.lang)}", styles["Title"]
+        ),
         Paragraph(
             f"{labels.text('range', meta.lang)}: {meta.range_text()} · "
             f"{labels.text('generated', meta.lang)}: {generated}",
@@ -251,9 +254,17 @@ def pdf(
     figures = [[labels.text(k, meta.lang), str(v)] for k, v in summary.items()]
     if figures:
         table = Table(figures, hAlign="LEFT")
-        table.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 9), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
+        table.setStyle(
+            TableStyle(
+                [("FONTSIZE", (0, 0), (-1, -1), 9), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]
+            )
+        )
         story += [Paragraph(labels.text("summary", meta.lang), styles["Heading2"]), table]
-    story += [Spacer(1, 4 * mm), _rate_chart(daily, meta.lang, width), _department_chart(daily, meta.lang, width)]
+    story += [
+        Spacer(1, 4 * mm),
+        _rate_chart(daily, meta.lang, width),
+        _department_chart(daily, meta.lang, width),
+    ]
     columns = columns_for(meta.kind, rows, meta)
     header = [c.label(meta.lang) for c in columns]
     font = 5 if meta.kind == "monthly-sheet" else 6.5

@@ -159,7 +159,7 @@ async def attendance(
     employee_id: Employee = None,
     location_id: Loc = None,
     status: Status = None,
-    format: Fmt = Format.JSON,  # noqa: A002 - the documented query parameter
+    format: Fmt = Format.JSON,
     lang: Lang = None,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -188,7 +188,7 @@ async def department_summary(
     to_date: To,
     department_id: Dept = None,
     location_id: Loc = None,
-    format: Fmt = Format.JSON,  # noqa: A002
+    format: Fmt = Format.JSON,
     lang: Lang = None,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -216,7 +216,7 @@ async def timesheet(
     employee_id: Employee = None,
     location_id: Loc = None,
     status: Status = None,
-    format: Fmt = Format.JSON,  # noqa: A002
+    format: Fmt = Format.JSON,
     layout: Annotated[
         Layout, Query(description="CSV layout: generic, gusto (hours per employee), datev (;)")
     ] = Layout.GENERIC,
@@ -249,7 +249,7 @@ async def monthly_sheet(
     employee_id: Employee = None,
     location_id: Loc = None,
     status: Status = None,
-    format: Fmt = Format.JSON,  # noqa: A002
+    format: Fmt = Format.JSON,
     lang: Lang = None,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> Response:

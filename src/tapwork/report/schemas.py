@@ -29,7 +29,9 @@ class AttendanceRow(BaseModel):
     department: str
     location: str
     timezone: str
-    scheduled_days: int = Field(description="Working days of the shift in the range, holidays excluded")
+    scheduled_days: int = Field(
+        description="Working days of the shift in the range, holidays excluded"
+    )
     days_present: int
     late_count: int = Field(description="Days whose first check-in was late")
     minutes_late: int

@@ -117,7 +117,7 @@ async def fetch(
     # prepare=False: each report's parameters (a department, a range) deserve their own plan;
     # a generic plan for the scope's OR would scan everything.
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql, scope.params(now), prepare=False)  # type: ignore[arg-type]
+        await cur.execute(sql, scope.params(now), prepare=False)
         return await cur.fetchall()
 
 
@@ -125,17 +125,15 @@ async def json_rows(conn: AsyncConnection[Any], sql: str, scope: Scope, now: dat
     """The rows as a JSON array built by PostgreSQL (in the statement's order)."""
     async with conn.cursor() as cur:
         await cur.execute(
-            f"SELECT coalesce(json_agg(t), '[]'::json)::text FROM ({sql}) t",
-            scope.params(now),  # type: ignore[arg-type]
+            f"SELECT coalesce(json_agg(t), '[]'::json)::text FROM ({sql}) t",  # noqa: S608
+            scope.params(now),
             prepare=False,
         )
         row = await cur.fetchone()
         return str(row[0] if row else "[]").encode()
 
 
-def headline(
-    kind: str, rows: list[dict[str, Any]], daily: list[dict[str, Any]]
-) -> dict[str, Any]:
+def headline(kind: str, rows: list[dict[str, Any]], daily: list[dict[str, Any]]) -> dict[str, Any]:
     """A PDF's headline figures, from the per-employee or per-day aggregates SQL returned."""
     present = sum(int(r["present_scheduled"]) for r in daily)
     absent = sum(int(r["absent"]) for r in daily)
@@ -156,13 +154,10 @@ async def copy_csv(
     conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime, *, delimiter: str = ","
 ) -> AsyncIterator[bytes]:
     """Stream `sql` as CSV with a header straight from PostgreSQL's COPY (no Python per row)."""
-    statement = (
-        f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, DELIMITER '{delimiter}')"
-    )
-    async with conn.cursor() as cur:
-        async with cur.copy(statement, scope.params(now)) as copy:  # type: ignore[arg-type]
-            async for chunk in copy:
-                yield bytes(chunk)
+    statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, DELIMITER '{delimiter}')"
+    async with conn.cursor() as cur, cur.copy(statement, scope.params(now)) as copy:
+        async for chunk in copy:
+            yield bytes(chunk)
 
 
 async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
