@@ -52,14 +52,21 @@ people AS (
             AND r1.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date))
 )"""
 
-_CAL = """
+_CALENDAR = f"""
+-- Every (location, shift) pair in use, straight from the users table: its statistics give the
+-- planner a true (small) estimate, so the calendar is hashed, never sorted and merged.
 combos AS (
-  SELECT DISTINCT p.lkey, p.skey, p.location_id, p.tz, s.start_time, s.end_time,
-         coalesce(s.grace_minutes, 0) AS grace_minutes,
-         coalesce(s.working_days, '{}'::smallint[]) AS working_days
-  FROM people p LEFT JOIN shifts s ON s.id = p.shift_id
+  SELECT k.lkey, k.skey, l.id AS location_id, coalesce(l.timezone, 'UTC') AS tz,
+         s.start_time, s.end_time, coalesce(s.grace_minutes, 0) AS grace_minutes,
+         coalesce(s.working_days, '{{}}'::smallint[]) AS working_days
+  FROM (SELECT DISTINCT coalesce(location_id, {ZERO}) AS lkey,
+                        coalesce(shift_id, {ZERO}) AS skey
+        FROM users) k
+  LEFT JOIN locations l ON l.id = k.lkey
+  LEFT JOIN shifts s ON s.id = k.skey
 ),
-cal AS (
+-- MATERIALIZED: small, and its EXISTS must run once per row, not once per reference.
+cal AS MATERIALIZED (
   SELECT c.lkey, c.skey, g.day,
          EXISTS (SELECT 1 FROM holidays h
                  WHERE h.holiday_date = g.day
@@ -70,37 +77,15 @@ cal AS (
                                     ELSE interval '0' END) AT TIME ZONE c.tz AS end_at,
          c.grace_minutes
   FROM combos c
-  CROSS JOIN (SELECT d::date AS day
-              FROM generate_series(%(from_date)s::date, %(to_date)s::date, interval '1 day') d
-             ) g
+  -- An integer series of constant bounds: the planner knows its length (a date series it
+  -- takes for 1000 rows).
+  CROSS JOIN (SELECT %(from_date)s::date + i AS day
+              FROM generate_series(0, %(to_date)s::date - %(from_date)s::date) i) g
 ),
 corrected AS (
   -- Records edited by HR after the fact (a record created by HR has source 'manual').
   SELECT DISTINCT a.resource_id FROM audit_logs a
   WHERE a.action = 'attendance.correction_update' AND a.resource_type = 'attendance_record'
-),
-recs AS (
-  SELECT r.user_id, r.work_date,
-         count(*) AS records,
-         (array_agg(r.status ORDER BY r.check_in_at))[1] AS first_status,
-         (array_agg(r.minutes_late ORDER BY r.check_in_at))[1] AS minutes_late,
-         (array_agg(r.early_leave_minutes ORDER BY r.check_in_at DESC))[1] AS early_leave_minutes,
-         bool_or(r.check_out_at IS NULL) AS open,
-         coalesce(sum(r.worked_minutes), 0) AS worked_minutes,
-         count(*) FILTER (WHERE r.source = 'offline') AS offline_records,
-         count(*) FILTER (WHERE r.source = 'manual' OR c.resource_id IS NOT NULL)
-           AS corrected_records,
-         min(r.check_in_at) AS first_in,
-         CASE WHEN bool_or(r.check_out_at IS NULL) THEN NULL ELSE max(r.check_out_at) END
-           AS last_out,
-         string_agg(to_char(r.check_in_at AT TIME ZONE p.tz, 'HH24:MI') || '-'
-                    || coalesce(to_char(r.check_out_at AT TIME ZONE p.tz, 'HH24:MI'), ''),
-                    ' ' ORDER BY r.check_in_at) AS pairs
-  FROM attendance_records r
-  JOIN people p ON p.user_id = r.user_id
-  LEFT JOIN corrected c ON c.resource_id = r.id::text
-  WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
-  GROUP BY r.user_id, r.work_date
 ),
 held AS (
   SELECT e.user_id, (coalesce(e.captured_at, e.received_at) AT TIME ZONE p.tz)::date AS day,
@@ -110,6 +95,39 @@ held AS (
     AND (coalesce(e.captured_at, e.received_at) AT TIME ZONE p.tz)::date
         BETWEEN %(from_date)s::date AND %(to_date)s::date
   GROUP BY 1, 2
+)"""
+
+# Records grouped per employee and work date (for the reports that need every day).
+_RECS = """
+ordered AS (
+  -- One sort by (employee, work date, check-in) serves both windows and the grouping below:
+  -- aggregates with their own ORDER BY would sort again inside every group.
+  SELECT r.user_id, r.work_date, r.status, r.minutes_late, r.early_leave_minutes,
+         r.check_in_at, r.check_out_at, r.worked_minutes, r.source,
+         c.resource_id IS NOT NULL AS edited,
+         row_number() OVER w AS n, count(*) OVER whole AS total
+  FROM attendance_records r
+  JOIN people p ON p.user_id = r.user_id
+  LEFT JOIN corrected c ON c.resource_id = r.id::text
+  WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
+  WINDOW w AS (PARTITION BY r.user_id, r.work_date ORDER BY r.check_in_at, r.id),
+         whole AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+),
+recs AS (
+  SELECT user_id, work_date,
+         count(*) AS records,
+         max(status) FILTER (WHERE n = 1) AS first_status,
+         max(minutes_late) FILTER (WHERE n = 1) AS minutes_late,
+         max(early_leave_minutes) FILTER (WHERE n = total) AS early_leave_minutes,
+         bool_or(check_out_at IS NULL) AS open,
+         coalesce(sum(worked_minutes), 0) AS worked_minutes,
+         count(*) FILTER (WHERE source = 'offline') AS offline_records,
+         count(*) FILTER (WHERE source = 'manual' OR edited) AS corrected_records,
+         min(check_in_at) AS first_in,
+         CASE WHEN bool_or(check_out_at IS NULL) THEN NULL ELSE max(check_out_at) END
+           AS last_out
+  FROM ordered
+  GROUP BY user_id, work_date
 )"""
 
 
@@ -149,40 +167,112 @@ daily AS (
   LEFT JOIN held h ON h.user_id = p.user_id AND h.day = c.day
 )"""
 
-_BASE = f"WITH {_PEOPLE},\n{_CAL},\n{_DAILY}\n"
+_BASE = f"WITH {_PEOPLE},\n{_CALENDAR},\n{_RECS},\n{_DAILY}\n"
 
 _RATE = """round(100.0 * count(*) FILTER (WHERE scheduled AND present)
       / nullif(count(*) FILTER (WHERE scheduled AND present) + count(*) FILTER (WHERE absent), 0),
       1)::float8"""
 
-ATTENDANCE = (
-    _BASE
-    + f"""
+# The per-employee summary never builds the employees x days grid: scheduled and due days come
+# from running counts over the small calendar (from the employee's first day to the range's
+# end), and presence from the records, read once with one sort for the per-day windows.
+ATTENDANCE = f"""WITH {_PEOPLE},
+{_CALENDAR},
+marks AS (
+  SELECT lkey, skey, day,
+         count(*) FILTER (WHERE working AND NOT holiday) OVER later AS scheduled_from,
+         count(*) FILTER (WHERE working AND NOT holiday
+                          AND start_at + make_interval(mins => grace_minutes)
+                              <= %(now)s::timestamptz) OVER later AS due_from,
+         count(*) FILTER (WHERE working AND holiday) OVER later AS holidays_from
+  FROM cal
+  WINDOW later AS (PARTITION BY lkey, skey ORDER BY day
+                   ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
+),
+-- MATERIALIZED: records meet their employee first; otherwise the planner, blind to how few
+-- (location, shift) pairs there are, joins employees x calendar before meeting the records.
+recp AS MATERIALIZED (
+  SELECT r.id, r.user_id, r.work_date, r.check_in_at, r.check_out_at, r.status,
+         r.minutes_late, r.early_leave_minutes, r.worked_minutes, r.source, p.lkey, p.skey,
+         p.since
+  FROM attendance_records r
+  JOIN people p ON p.user_id = r.user_id
+  WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
+),
+-- One sort by (employee, work date, check-in) serves every per-day window and the grouping by
+-- employee: the day's first record gives lateness, its last the early leave.
+days AS (
+  SELECT r.user_id, r.status, r.minutes_late, r.early_leave_minutes, r.worked_minutes, r.source,
+         co.resource_id IS NOT NULL AS edited, c.working, c.holiday,
+         (c.working AND NOT c.holiday AND r.work_date >= r.since) AS scheduled,
+         c.start_at + make_interval(mins => c.grace_minutes) <= %(now)s::timestamptz AS due,
+         (extract(epoch FROM c.end_at - c.start_at) / 60)::int AS shift_minutes,
+         row_number() OVER w AS n, count(*) OVER whole AS total,
+         coalesce(sum(r.worked_minutes) OVER whole, 0) AS day_worked,
+         bool_or(r.check_out_at IS NULL) OVER whole AS day_open
+  FROM recp r
+  JOIN cal c ON c.lkey = r.lkey AND c.skey = r.skey AND c.day = r.work_date
+  LEFT JOIN corrected co ON co.resource_id = r.id::text
+  WINDOW w AS (PARTITION BY r.user_id, r.work_date ORDER BY r.check_in_at, r.id),
+         whole AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+),
+per_user AS (
+  SELECT user_id,
+         count(*) FILTER (WHERE n = 1) AS days_present,
+         count(*) FILTER (WHERE n = 1 AND scheduled) AS present_scheduled,
+         count(*) FILTER (WHERE n = 1 AND scheduled AND due) AS present_due,
+         count(*) FILTER (WHERE n = 1 AND status = 'late') AS late_count,
+         coalesce(sum(minutes_late) FILTER (WHERE n = 1 AND status = 'late'), 0) AS minutes_late,
+         count(*) FILTER (WHERE n = total AND NOT day_open AND early_leave_minutes > 0)
+           AS early_leaves,
+         coalesce(sum(worked_minutes), 0) AS worked_minutes,
+         coalesce(sum(CASE WHEN working AND NOT holiday
+                                AND status IN ('early', 'on_time', 'late')
+                           THEN greatest(0, day_worked - shift_minutes)
+                           ELSE day_worked END) FILTER (WHERE n = 1), 0) AS overtime_minutes,
+         count(*) FILTER (WHERE n = 1 AND day_open) AS open_days,
+         count(*) FILTER (WHERE source = 'offline') AS offline_records,
+         count(*) FILTER (WHERE source = 'manual' OR edited) AS corrected_records
+  FROM days
+  GROUP BY user_id
+),
+held_per_user AS (SELECT user_id, sum(held_scans) AS held_scans FROM held GROUP BY user_id),
+summary AS (
+  SELECT p.user_id, p.employee_id, p.last_name, p.first_name, p.department, p.location, p.tz,
+         coalesce(m.scheduled_from, 0) AS scheduled_days,
+         coalesce(u.days_present, 0) AS days_present,
+         coalesce(u.present_scheduled, 0) AS present_scheduled,
+         coalesce(u.late_count, 0) AS late_count,
+         coalesce(u.minutes_late, 0) AS minutes_late,
+         coalesce(u.early_leaves, 0) AS early_leaves,
+         coalesce(m.due_from, 0) - coalesce(u.present_due, 0) AS absences,
+         coalesce(m.holidays_from, 0) AS holidays,
+         coalesce(u.worked_minutes, 0) AS worked_minutes,
+         coalesce(u.overtime_minutes, 0) AS overtime_minutes,
+         coalesce(u.open_days, 0) AS open_days,
+         coalesce(u.offline_records, 0) AS offline_records,
+         coalesce(u.corrected_records, 0) AS corrected_records,
+         coalesce(h.held_scans, 0) AS held_scans
+  FROM people p
+  LEFT JOIN marks m ON m.lkey = p.lkey AND m.skey = p.skey
+                   AND m.day = greatest(p.since, %(from_date)s::date)
+  LEFT JOIN per_user u ON u.user_id = p.user_id
+  LEFT JOIN held_per_user h ON h.user_id = p.user_id
+)
 SELECT employee_id, last_name, first_name, department, location, tz AS timezone,
-       count(*) FILTER (WHERE scheduled)::int AS scheduled_days,
-       count(*) FILTER (WHERE present)::int AS days_present,
-       count(*) FILTER (WHERE late)::int AS late_count,
-       coalesce(sum(minutes_late) FILTER (WHERE late), 0)::int AS minutes_late,
-       count(*) FILTER (WHERE left_early)::int AS early_leaves,
-       count(*) FILTER (WHERE absent)::int AS absences,
-       count(*) FILTER (WHERE holiday AND working)::int AS holidays,
-       sum(worked_minutes)::int AS worked_minutes,
-       (sum(worked_minutes) - sum(overtime_minutes))::int AS regular_minutes,
-       sum(overtime_minutes)::int AS overtime_minutes,
-       round(sum(worked_minutes) / 60.0, 2)::float8 AS worked_hours,
-       round((sum(worked_minutes) - sum(overtime_minutes)) / 60.0, 2)::float8 AS regular_hours,
-       round(sum(overtime_minutes) / 60.0, 2)::float8 AS overtime_hours,
-       {_RATE} AS attendance_rate,
-       count(*) FILTER (WHERE open)::int AS open_days,
-       sum(offline_records)::int AS offline_records,
-       sum(corrected_records)::int AS corrected_records,
-       sum(held_scans)::int AS held_scans,
-       user_id
-FROM daily
-GROUP BY user_id, employee_id, last_name, first_name, department, location, tz
+       scheduled_days::int, days_present::int, late_count::int, minutes_late::int,
+       early_leaves::int, absences::int, holidays::int, worked_minutes::int,
+       (worked_minutes - overtime_minutes)::int AS regular_minutes,
+       overtime_minutes::int,
+       round(worked_minutes / 60.0, 2)::float8 AS worked_hours,
+       round((worked_minutes - overtime_minutes) / 60.0, 2)::float8 AS regular_hours,
+       round(overtime_minutes / 60.0, 2)::float8 AS overtime_hours,
+       round(100.0 * present_scheduled / nullif(present_scheduled + absences, 0), 1)::float8
+         AS attendance_rate,
+       open_days::int, offline_records::int, corrected_records::int, held_scans::int, user_id
+FROM summary
 ORDER BY last_name, first_name, employee_id
 """
-)
 
 DEPARTMENT_SUMMARY = (
     _BASE
@@ -238,35 +328,70 @@ def monthly_sheet(from_date: date, to_date: date) -> str:
 
 # The timesheet reads only the days that have records (or held scans): it never builds the
 # employees x days grid, which is what lets it stream at COPY speed.
-_TIMESHEET_DAYS = (
-    f"WITH {_PEOPLE},\n{_CAL},\n"
-    + f"""
-days AS (
-  SELECT coalesce(r.user_id, h.user_id) AS user_id, coalesce(r.work_date, h.day) AS day,
-         r.records, r.first_status, r.minutes_late, r.open, r.first_in, r.last_out, r.pairs,
-         r.worked_minutes, r.offline_records, r.corrected_records, h.held_scans,
-         r.user_id AS present
-  FROM recs r FULL JOIN held h ON h.user_id = r.user_id AND h.day = r.work_date
+# The timesheet reads only the days that have records (or held scans): no employees x days
+# grid. Records (and a placeholder row per held-only day) are joined to their employee and
+# calendar day, then sorted ONCE in the output's order; per-day figures are window aggregates
+# over that order and the first row of each day is kept, so nothing is sorted again: this is
+# what lets it stream at COPY speed.
+_TS = f"""WITH {_PEOPLE},
+{_CALENDAR},
+-- MATERIALIZED: records meet their employee first; otherwise the planner, blind to how few
+-- (location, shift) pairs there are, builds employees x calendar before meeting the records.
+src AS MATERIALIZED (
+  SELECT r.id, r.user_id, r.work_date AS day, r.status, r.minutes_late, r.check_in_at,
+         r.check_out_at, r.worked_minutes, r.source, co.resource_id IS NOT NULL AS edited,
+         p.employee_id, p.last_name, p.first_name, p.department, p.tz, p.lkey, p.skey
+  FROM attendance_records r
+  JOIN people p ON p.user_id = r.user_id
+  LEFT JOIN corrected co ON co.resource_id = r.id::text
+  WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
+  UNION ALL
+  SELECT NULL, h.user_id, h.day, NULL, 0, NULL, NULL, NULL, NULL, false,
+         p.employee_id, p.last_name, p.first_name, p.department, p.tz, p.lkey, p.skey
+  FROM held h
+  JOIN people p ON p.user_id = h.user_id
+  WHERE NOT EXISTS (SELECT 1 FROM attendance_records r2
+                    WHERE r2.user_id = h.user_id AND r2.work_date = h.day)
+),
+rows_ AS (
+  SELECT s.employee_id, s.last_name, s.first_name, s.department, s.tz, s.user_id, s.day,
+         s.status, s.minutes_late, c.working, c.holiday,
+         (extract(epoch FROM c.end_at - c.start_at) / 60)::int AS shift_minutes,
+         coalesce(h.held_scans, 0) AS held_scans,
+         row_number() OVER w AS n,
+         count(s.id) OVER whole AS records,
+         min(s.check_in_at) OVER whole AS first_in,
+         max(s.check_out_at) OVER whole AS last_out,
+         bool_or(s.id IS NOT NULL AND s.check_out_at IS NULL) OVER whole AS open,
+         coalesce(sum(s.worked_minutes) OVER whole, 0) AS worked_minutes,
+         count(*) FILTER (WHERE s.source = 'offline') OVER whole AS offline_records,
+         count(*) FILTER (WHERE s.source = 'manual' OR s.edited) OVER whole AS corrected_records,
+         string_agg(left(((s.check_in_at AT TIME ZONE s.tz)::time)::text, 5) || '-'
+                    || coalesce(left(((s.check_out_at AT TIME ZONE s.tz)::time)::text, 5), ''),
+                    ' ') OVER whole AS pairs
+  FROM src s
+  JOIN cal c ON c.lkey = s.lkey AND c.skey = s.skey AND c.day = s.day
+  LEFT JOIN held h ON h.user_id = s.user_id AND h.day = s.day
+  WINDOW w AS (PARTITION BY s.last_name, s.first_name, s.employee_id, s.day
+               ORDER BY s.check_in_at, s.id),
+         whole AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ),
 ts AS (
-  SELECT p.employee_id, p.last_name, p.first_name, p.department, p.tz, d.day,
-         d.first_status, d.first_in, d.last_out, d.pairs, d.open,
-         coalesce(d.minutes_late, 0) AS minutes_late,
-         coalesce(d.worked_minutes, 0) AS worked_minutes,
-         {_overtime("d", "d.present")} AS overtime_minutes,
-         coalesce(d.offline_records, 0) AS offline_records,
-         coalesce(d.corrected_records, 0) AS corrected_records,
-         coalesce(d.held_scans, 0) AS held_scans
-  FROM days d
-  JOIN people p ON p.user_id = d.user_id
-  JOIN cal c ON c.lkey = p.lkey AND c.skey = p.skey AND c.day = d.day
-  WHERE %(status)s::text IS NULL OR d.first_status = %(status)s::text
+  SELECT employee_id, last_name, first_name, department, tz, day, status AS first_status,
+         first_in, CASE WHEN open THEN NULL ELSE last_out END AS last_out, pairs, open,
+         coalesce(minutes_late, 0) AS minutes_late, worked_minutes,
+         CASE WHEN records = 0 THEN 0
+              WHEN working AND NOT holiday AND status IN ('early', 'on_time', 'late')
+                THEN greatest(0, worked_minutes - shift_minutes)
+              ELSE worked_minutes END AS overtime_minutes,
+         offline_records, corrected_records, held_scans
+  FROM rows_
+  WHERE n = 1 AND (%(status)s::text IS NULL OR status = %(status)s::text)
 )
 """
-)
 
 TIMESHEET = (
-    _TIMESHEET_DAYS
+    _TS
     + """
 SELECT employee_id, last_name, first_name, department, day AS date, tz AS timezone,
        (first_in AT TIME ZONE tz)::timestamp(0) AS first_check_in,
@@ -287,7 +412,7 @@ ORDER BY last_name, first_name, employee_id, day
 
 # Gusto-style hours import: one row per employee for the pay period (the range).
 GUSTO = (
-    _TIMESHEET_DAYS
+    _TS
     + """
 SELECT last_name AS "last_name", first_name AS "first_name", employee_id AS "employee_id",
        round(sum(worked_minutes - overtime_minutes) / 60.0, 2) AS "regular_hours",
@@ -303,7 +428,7 @@ ORDER BY last_name, first_name, employee_id
 # decimal comma. Wage types 1000 (regular) and 1200 (overtime) are the defaults documented in
 # docs/reports.md; payroll offices map them to their own.
 DATEV = (
-    _TIMESHEET_DAYS
+    _TS
     + """
 SELECT employee_id AS "Personalnummer", to_char(day, 'DD.MM.YYYY') AS "Datum",
        wage_type AS "Lohnart", replace(to_char(minutes / 60.0, 'FM9990.00'), '.', ',') AS "Stunden"

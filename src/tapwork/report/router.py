@@ -5,8 +5,6 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import anyio
-import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -20,9 +18,6 @@ from tapwork.report.schemas import Format, Layout, Report
 from tapwork.report.service import Filters, Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-
-# A PDF is for reading: past this many rows, ask for CSV or XLSX instead.
-MAX_PDF_ROWS = 20_000
 
 _MEDIA = {
     Format.CSV: "text/csv; charset=utf-8",
@@ -99,29 +94,9 @@ async def _produce(
     conn = await service.driver_connection(session)
     meta = render.Meta(kind, settings.organisation_name, f.from_date, f.to_date, now, lang)
     if fmt is Format.JSON:
-        rows = await service.json_rows(conn, sql, scope, now)
-        head = orjson.dumps(
-            {
-                "kind": kind,
-                "organisation": meta.organisation,
-                "from": f.from_date,
-                "to": f.to_date,
-                "generated_at": now,
-            }
-        )
-        body = head[:-1] + b',"rows":' + rows + b"}"
+        body = await service.json_document(conn, sql, scope, now, meta)
         return Response(body, media_type="application/json")
-    rows_ = await service.fetch(conn, sql, scope, now)
-    if fmt is Format.XLSX:
-        data = await anyio.to_thread.run_sync(render.xlsx, rows_, meta)
-    else:
-        if len(rows_) > MAX_PDF_ROWS:
-            raise FormatNotAvailable(
-                f"Too many rows for a PDF ({len(rows_)}); use CSV or XLSX", max_rows=MAX_PDF_ROWS
-            )
-        daily = await service.fetch(conn, service.sql_for("department-summary", f), scope, now)
-        summary = service.headline(kind, rows_, daily)
-        data = await anyio.to_thread.run_sync(render.pdf, rows_, daily, summary, meta)
+    data = await service.file_document(conn, sql, scope, now, meta, fmt.value)
     return Response(
         data,
         media_type=_MEDIA[fmt],
