@@ -96,6 +96,8 @@ CROSS JOIN LATERAL (SELECT j.jitter, j.worked,
                            ((d.day + s.start_time) AT TIME ZONE l.timezone)
                              + make_interval(mins => j.jitter) AS check_in) t
 WHERE u.shift_id IS NOT NULL
+-- Day by day, as a live deployment writes them: a month's records lie together on disk.
+ORDER BY d.day, u.id
 """
 
 
@@ -196,6 +198,36 @@ def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the API did not start")
 
 
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+class CpuMeter:
+    """CPU seconds of the API process and the bench database's backends: on a box shared with
+    other suites the wall clock says more about the neighbours than about the report."""
+
+    def __init__(self, api_pid: int, url: str) -> None:
+        self.api_pid, self.url, self.hz = api_pid, url, os.sysconf("SC_CLK_TCK")
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def snapshot(self) -> dict[int, int]:
+        pids = [r[0] for r in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DB_NAME,),
+        ).fetchall()]  # fmt: skip
+        return {pid: _ticks(pid) for pid in [self.api_pid, *pids]}
+
+    def used(self, before: dict[int, int]) -> tuple[float, float]:
+        after = self.snapshot()
+        api = (after[self.api_pid] - before.get(self.api_pid, 0)) / self.hz
+        db = sum(t - before.get(p, 0) for p, t in after.items() if p != self.api_pid) / self.hz
+        return api, db
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -283,22 +315,32 @@ async def measure(args: argparse.Namespace, url: str, codes: list[str], token: s
             base_url=base, headers={"Authorization": f"Bearer {jwt}"}, timeout=300
         ) as client:
             await timed_get(client, "/api/v1/reports/attendance", month)  # warm-up
+            meter = CpuMeter(proc.pid, url)
+            before = meter.snapshot()
             runs = [await timed_get(client, "/api/v1/reports/attendance", month) for _ in range(5)]
+            api_cpu, db_cpu = meter.used(before)
             print(f"month summary JSON: median {statistics.median(r[0] for r in runs):.3f} s, "
-                  f"best {min(r[0] for r in runs):.3f} s, {runs[0][1] / 1e6:.1f} MB")  # fmt: skip
+                  f"best {min(r[0] for r in runs):.3f} s, {runs[0][1] / 1e6:.1f} MB; CPU per "
+                  f"report: API {api_cpu / 5:.3f} s + PostgreSQL {db_cpu / 5:.3f} s")  # fmt: skip
             csv_params = {**month, "format": "csv"}
+            before = meter.snapshot()
             runs = [
                 await timed_get(client, "/api/v1/reports/timesheet", csv_params) for _ in range(5)
             ]
             rows = runs[0][2] - 1
+            api_cpu, db_cpu = meter.used(before)
+            print(f"  CPU per timesheet: API {api_cpu / 5:.3f} s + PostgreSQL {db_cpu / 5:.3f} s")
             med = statistics.median(r[0] for r in runs)
             best = rows / min(r[0] for r in runs)
             print(f"month timesheet CSV: {rows} rows, median {med:.3f} s = "
                   f"{rows / med:,.0f} rows/s, best {best:,.0f} rows/s")  # fmt: skip
             pdf = {**month, "format": "pdf"}
+            before = meter.snapshot()
             runs = [await timed_get(client, "/api/v1/reports/attendance", pdf) for _ in range(3)]
+            api_cpu, db_cpu = meter.used(before)
             print(f"month summary PDF: median {statistics.median(r[0] for r in runs):.2f} s, "
-                  f"{runs[0][1] / 1e6:.1f} MB")  # fmt: skip
+                  f"{runs[0][1] / 1e6:.1f} MB; CPU per PDF: API {api_cpu / 3:.2f} s + "
+                  f"PostgreSQL {db_cpu / 3:.2f} s")  # fmt: skip
             before = rss_mb(proc.pid)
             with Sampler(proc.pid) as sampler:
                 took, size, lines = await timed_get(
@@ -308,6 +350,8 @@ async def measure(args: argparse.Namespace, url: str, codes: list[str], token: s
                   f"{size / 1e6:.0f} MB in {took:.2f} s; API RSS {before:.0f} MB -> peak "
                   f"{sampler.peak:.0f} MB (growth {sampler.peak - before:.0f} MB)")  # fmt: skip
 
+            if args.skip_scans:
+                return
             quiet = await scan_p99(base, token, codes, args.scanners, args.scan_seconds)
             stop = time.perf_counter() + args.scan_seconds
             exports = 0
@@ -350,6 +394,7 @@ def main() -> None:
     parser.add_argument("--scan-seconds", type=float, default=15)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--skip-scans", action="store_true")
     args = parser.parse_args()
     server = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
     server = server.rsplit("/", 1)[0] if server.count("/") > 2 else server

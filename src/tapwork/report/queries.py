@@ -189,48 +189,47 @@ marks AS (
   WINDOW later AS (PARTITION BY lkey, skey ORDER BY day
                    ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
 ),
--- MATERIALIZED: records meet their employee first; otherwise the planner, blind to how few
--- (location, shift) pairs there are, joins employees x calendar before meeting the records.
-recp AS MATERIALIZED (
-  SELECT r.id, r.user_id, r.work_date, r.check_in_at, r.check_out_at, r.status,
-         r.minutes_late, r.early_leave_minutes, r.worked_minutes, r.source, p.lkey, p.skey,
-         p.since
-  FROM attendance_records r
-  JOIN people p ON p.user_id = r.user_id
-  WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
-),
--- One sort by (employee, work date, check-in) serves every per-day window and the grouping by
--- employee: the day's first record gives lateness, its last the early leave.
+-- Each record with its day's figures: one window over (employee, work date), no ORDER BY, so
+-- a single sort serves it; the day's first record is the one with the earliest check-in, its
+-- last the latest. `OFFSET 0` keeps records joined to their employee before the calendar
+-- (the planner, blind to how few (location, shift) pairs there are, would otherwise build
+-- employees x calendar first), without materialising them.
 days AS (
   SELECT r.user_id, r.status, r.minutes_late, r.early_leave_minutes, r.worked_minutes, r.source,
          co.resource_id IS NOT NULL AS edited, c.working, c.holiday,
          (c.working AND NOT c.holiday AND r.work_date >= r.since) AS scheduled,
          c.start_at + make_interval(mins => c.grace_minutes) <= %(now)s::timestamptz AS due,
          (extract(epoch FROM c.end_at - c.start_at) / 60)::int AS shift_minutes,
-         row_number() OVER w AS n, count(*) OVER whole AS total,
-         coalesce(sum(r.worked_minutes) OVER whole, 0) AS day_worked,
-         bool_or(r.check_out_at IS NULL) OVER whole AS day_open
-  FROM recp r
+         r.check_in_at = min(r.check_in_at) OVER d AS first,
+         r.check_in_at = max(r.check_in_at) OVER d AS last,
+         coalesce(sum(r.worked_minutes) OVER d, 0) AS day_worked,
+         bool_or(r.check_out_at IS NULL) OVER d AS day_open
+  FROM (SELECT r.id, r.user_id, r.work_date, r.check_in_at, r.check_out_at, r.status,
+               r.minutes_late, r.early_leave_minutes, r.worked_minutes, r.source, p.lkey,
+               p.skey, p.since
+        FROM attendance_records r
+        JOIN people p ON p.user_id = r.user_id
+        WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
+        OFFSET 0) r
   JOIN cal c ON c.lkey = r.lkey AND c.skey = r.skey AND c.day = r.work_date
   LEFT JOIN corrected co ON co.resource_id = r.id::text
-  WINDOW w AS (PARTITION BY r.user_id, r.work_date ORDER BY r.check_in_at, r.id),
-         whole AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  WINDOW d AS (PARTITION BY r.user_id, r.work_date)
 ),
 per_user AS (
   SELECT user_id,
-         count(*) FILTER (WHERE n = 1) AS days_present,
-         count(*) FILTER (WHERE n = 1 AND scheduled) AS present_scheduled,
-         count(*) FILTER (WHERE n = 1 AND scheduled AND due) AS present_due,
-         count(*) FILTER (WHERE n = 1 AND status = 'late') AS late_count,
-         coalesce(sum(minutes_late) FILTER (WHERE n = 1 AND status = 'late'), 0) AS minutes_late,
-         count(*) FILTER (WHERE n = total AND NOT day_open AND early_leave_minutes > 0)
+         count(*) FILTER (WHERE first) AS days_present,
+         count(*) FILTER (WHERE first AND scheduled) AS present_scheduled,
+         count(*) FILTER (WHERE first AND scheduled AND due) AS present_due,
+         count(*) FILTER (WHERE first AND status = 'late') AS late_count,
+         coalesce(sum(minutes_late) FILTER (WHERE first AND status = 'late'), 0) AS minutes_late,
+         count(*) FILTER (WHERE last AND NOT day_open AND early_leave_minutes > 0)
            AS early_leaves,
          coalesce(sum(worked_minutes), 0) AS worked_minutes,
          coalesce(sum(CASE WHEN working AND NOT holiday
                                 AND status IN ('early', 'on_time', 'late')
                            THEN greatest(0, day_worked - shift_minutes)
-                           ELSE day_worked END) FILTER (WHERE n = 1), 0) AS overtime_minutes,
-         count(*) FILTER (WHERE n = 1 AND day_open) AS open_days,
+                           ELSE day_worked END) FILTER (WHERE first), 0) AS overtime_minutes,
+         count(*) FILTER (WHERE first AND day_open) AS open_days,
          count(*) FILTER (WHERE source = 'offline') AS offline_records,
          count(*) FILTER (WHERE source = 'manual' OR edited) AS corrected_records
   FROM days
