@@ -81,9 +81,13 @@ export function chartDays(kind: Kind, report: Report): DayCounts[] {
 
 export async function reportsPage(ctx: Ctx): Promise<Node> {
   const canDepartments = ctx.session.can("reports:read_all", "reports:read_department");
-  const departments = canDepartments && ctx.session.can("departments:read")
+  const listed = canDepartments && ctx.session.can("departments:read")
     ? await fetchAll<Schemas["DepartmentRead"]>(ctx, "/departments")
     : [];
+  // A supervisor may report on the departments they manage only (the API refuses the others).
+  const departments = ctx.session.can("reports:read_all")
+    ? listed
+    : listed.filter((d) => d.manager_id === ctx.session.user?.id);
   const kinds = KINDS.filter((k) => k !== "department-summary" || canDepartments);
   const initial = presetRange("thisMonth", new Date());
 
