@@ -334,9 +334,10 @@ def monthly_sheet(from_date: date, to_date: date) -> str:
 # what lets it stream at COPY speed.
 _TS = f"""WITH {_PEOPLE},
 {_CALENDAR},
--- MATERIALIZED: records meet their employee first; otherwise the planner, blind to how few
--- (location, shift) pairs there are, builds employees x calendar before meeting the records.
-src AS MATERIALIZED (
+-- Records meet their employee first (`OFFSET 0` keeps the planner, blind to how few
+-- (location, shift) pairs there are, from building employees x calendar before meeting them).
+src AS (
+  SELECT * FROM (
   SELECT r.id, r.user_id, r.work_date AS day, r.status, r.minutes_late, r.check_in_at,
          r.check_out_at, r.worked_minutes, r.source, co.resource_id IS NOT NULL AS edited,
          p.employee_id, p.last_name, p.first_name, p.department, p.tz, p.lkey, p.skey
@@ -351,6 +352,7 @@ src AS MATERIALIZED (
   JOIN people p ON p.user_id = h.user_id
   WHERE NOT EXISTS (SELECT 1 FROM attendance_records r2
                     WHERE r2.user_id = h.user_id AND r2.work_date = h.day)
+  ) u OFFSET 0
 ),
 rows_ AS (
   SELECT s.employee_id, s.last_name, s.first_name, s.department, s.tz, s.user_id, s.day,
