@@ -33,6 +33,9 @@ async def test_hr_previews_and_downloads_a_report(
         await session.commit()
     page = await (await kiosks.context(browser)).new_page()
     await sign_in(page, org.hr)
+    # The dashboard HR lands on reads the same SQL (GET /reports/dashboard).
+    await expect(page.locator("#absent-title")).to_contain_text("Absent today")
+    await expect(page.locator("figure.chart-box svg g[data-date]")).to_have_count(30)
     await nav_to(page, "Reports")
     day = yesterday.date().isoformat()
     await page.get_by_label("From").fill(day)

@@ -6,3 +6,4 @@ RULES = {
     ("GET", "/api/v1/reports/timesheet"): SIGNED_IN,
     ("GET", "/api/v1/reports/monthly-sheet"): SIGNED_IN,
 }
+RULES[("GET", "/api/v1/reports/dashboard")] = SUPERVISOR_UP

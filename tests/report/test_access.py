@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -152,3 +153,39 @@ async def test_bad_input_is_a_clear_422(
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == code
+
+
+async def test_dashboard_days_and_today_in_each_locations_zone(
+    acme: Acme, org: Org, client: httpx.AsyncClient
+) -> None:
+    # Thursday 26 March, 13:30 UTC: 14:30 in Madrid, 09:30 in New York.
+    org.clock.set(datetime(2026, 3, 26, 13, 30, tzinfo=UTC))
+    response = await client.get(
+        "/api/v1/reports/dashboard",
+        params={"department_id": str(acme.sales_id)},
+        headers=org.headers(org.hr),
+    )
+    assert response.status_code == 200
+    body = response.json()
+    days = {d["days_ago"]: (d["on_time"], d["late"], d["absent"]) for d in body["days"]}
+    # Olive (New York): today open since 09:00, Wednesday on time, Tuesday only a held scan.
+    assert days[0] == (1, 0, 0)
+    assert days[1] == (1, 0, 0)
+    assert days[2] == (0, 0, 1)
+    assert body["absent"] == []
+    operations = (
+        await client.get(
+            "/api/v1/reports/dashboard",
+            params={"department_id": str(acme.operations_id)},
+            headers=org.headers(org.hr),
+        )
+    ).json()
+    # Madrid's Thursday is a holiday: Paco worked it (present, not "on time" against a
+    # schedule he did not have), Nora is off.
+    assert operations["days"][-1]["days_ago"] == 0
+    assert (operations["days"][-1]["on_time"], operations["days"][-1]["absent"]) == (0, 0)
+    # Wednesday: Nora absent, Paco late.
+    wednesday = next(d for d in operations["days"] if d["days_ago"] == 1)
+    assert (wednesday["late"], wednesday["absent"]) == (1, 1)
+    # Reading the dashboard is not a report generation.
+    assert "X-RateLimit-Limit" not in response.headers

@@ -50,3 +50,21 @@ describe("report chart", () => {
     ]);
   });
 });
+
+describe("dashboard chart", () => {
+  it("puts the API's days_ago on the last 30 dates, today last, gaps as zero", async () => {
+    const { chartCounts } = await import("../src/pages/dashboard");
+    const counts = chartCounts(
+      [
+        { days_ago: 0, date: "2026-03-26", on_time: 1, late: 2, absent: 0 },
+        { days_ago: 2, date: "2026-03-24", on_time: 0, late: 0, absent: 1 },
+      ],
+      new Date(2026, 2, 26, 10, 0),
+    );
+    expect(counts).toHaveLength(30);
+    expect(counts[29]).toEqual({ date: "2026-03-26", onTime: 1, late: 2, absent: 0 });
+    expect(counts[28]).toEqual({ date: "2026-03-25", onTime: 0, late: 0, absent: 0 });
+    expect(counts[27]).toEqual({ date: "2026-03-24", onTime: 0, late: 0, absent: 1 });
+    expect(counts[0]?.date).toBe("2026-02-25");
+  });
+});

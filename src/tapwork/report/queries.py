@@ -32,6 +32,7 @@ people AS (
          coalesce(l.timezone, 'UTC') AS tz, u.location_id, u.shift_id,
          -- No day before the account existed is scheduled (there is no hire date).
          (u.created_at AT TIME ZONE coalesce(l.timezone, 'UTC'))::date AS since,
+         (%(now)s::timestamptz AT TIME ZONE coalesce(l.timezone, 'UTC'))::date AS today,
          coalesce(u.location_id, {ZERO}) AS lkey, coalesce(u.shift_id, {ZERO}) AS skey
   FROM users u
   LEFT JOIN departments d ON d.id = u.department_id
@@ -145,7 +146,7 @@ CASE WHEN {present} IS NULL THEN 0
 _DAILY = f"""
 daily AS (
   SELECT p.user_id, p.employee_id, p.first_name, p.last_name, p.department_id, p.department,
-         p.location, p.tz, c.day, c.holiday, c.working,
+         p.location, p.tz, p.today, c.day, c.holiday, c.working, r.first_in,
          (c.working AND NOT c.holiday AND c.day >= p.since) AS scheduled,
          r.user_id IS NOT NULL AS present,
          coalesce(r.first_status = 'late', false) AS late,
@@ -438,5 +439,33 @@ CROSS JOIN LATERAL (VALUES ('1000', worked_minutes - overtime_minutes),
                            ('1200', overtime_minutes)) AS w(wage_type, minutes)
 WHERE minutes > 0
 ORDER BY employee_id, day, wage_type
+"""
+)
+
+
+# The portal's dashboard: the last 30 local days of each employee's location (each location
+# has its own "today") and today's absent and late people, from the same per-day rows as the
+# reports. The range covers every zone's window; each row keeps only its own.
+DASHBOARD = (
+    _BASE
+    + """,
+mine AS MATERIALIZED (
+  SELECT * FROM daily WHERE day <= today AND day > today - 30
+)
+SELECT json_build_object(
+  'days', (SELECT coalesce(json_agg(d ORDER BY d.date), '[]'::json) FROM (
+             SELECT (today - day) AS days_ago, min(day) AS date,
+                    count(*) FILTER (WHERE present AND scheduled AND NOT late)::int AS on_time,
+                    count(*) FILTER (WHERE present AND late)::int AS late,
+                    count(*) FILTER (WHERE absent)::int AS absent
+             FROM mine GROUP BY today - day) d),
+  'absent', (SELECT coalesce(json_agg(a ORDER BY a.location, a.last_name, a.first_name), '[]')
+             FROM (SELECT user_id, employee_id, first_name, last_name, department, location
+                   FROM mine WHERE day = today AND absent) a),
+  'late', (SELECT coalesce(json_agg(l ORDER BY l.first_in), '[]')
+           FROM (SELECT user_id, employee_id, first_name, last_name, location, minutes_late,
+                        first_in
+                 FROM mine WHERE day = today AND late) l)
+)::text
 """
 )

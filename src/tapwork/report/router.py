@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from tapwork.attendance.models import RECORD_STATUSES
+from tapwork.auth.deps import CurrentUser
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
-from tapwork.report import labels, render, service
+from tapwork.report import labels, queries, render, service
 from tapwork.report.deps import DepartmentReader, Generation, ReportReader
 from tapwork.report.errors import FormatNotAvailable
 from tapwork.report.schemas import Format, Layout, Report
@@ -237,3 +238,25 @@ async def monthly_sheet(
     )  # fmt: skip
     lang_ = labels.choose(lang, accept_language)
     return await _produce(request, session, settings, now, "monthly-sheet", scope, format, lang_)
+
+
+@router.get("/dashboard", dependencies=[DepartmentReader])
+async def dashboard(
+    session: DbSession,
+    now: Now,
+    principal: CurrentUser,
+    department_id: Dept = None,
+    location_id: Loc = None,
+) -> Response:
+    """The portal dashboard's figures, from the reports' SQL: for each of the last 30 days
+    (`days_ago` 0 is today in each employee's location's zone) the employees on time, late and
+    absent; and today's absent and late people. A check-in on a non-working day or a holiday
+    is present, not "on time" against a schedule. Not counted as a report generation."""
+    today = now.date()
+    filters = Filters(today - timedelta(days=31), today + timedelta(days=1), department_id, None,
+                      location_id)  # fmt: skip
+    viewer = service.Viewer(principal.user.id, principal.permissions)
+    scope = await service.resolve(session, viewer, filters)
+    conn = await service.driver_connection(session)
+    body = await service.scalar_json(conn, queries.DASHBOARD, scope, now)
+    return Response(body, media_type="application/json")

@@ -150,6 +150,15 @@ async def count_rows(conn: AsyncConnection[Any], sql: str, scope: Scope, now: da
         return int(row[0]) if row else 0
 
 
+async def scalar_json(conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime) -> bytes:
+    """A statement that builds its whole JSON answer in PostgreSQL."""
+    await _tune(conn)
+    async with conn.cursor() as cur:
+        await cur.execute(sql, scope.params(now), prepare=False)
+        row = await cur.fetchone()
+        return str(row[0] if row else "null").encode()
+
+
 async def json_rows(conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime) -> bytes:
     """The rows as a JSON array built by PostgreSQL (in the statement's order)."""
     await _tune(conn)

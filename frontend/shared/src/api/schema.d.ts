@@ -1295,6 +1295,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard
+         * @description The portal dashboard's figures, from the reports' SQL: for each of the last 30 days
+         *     (`days_ago` 0 is today in each employee's location's zone) the employees on time, late and
+         *     absent; and today's absent and late people. A check-in on a non-working day or a holiday
+         *     is present, not "on time" against a schedule. Not counted as a report generation.
+         */
+        get: operations["dashboard_api_v1_reports_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5395,6 +5418,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    dashboard_api_v1_reports_dashboard_get: {
+        parameters: {
+            query?: {
+                /** @description Only this department */
+                department_id?: string | null;
+                /** @description Only employees of this location */
+                location_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };
