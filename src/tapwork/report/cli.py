@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
+from tapwork.db import create_engine, create_sessionmaker, unit_of_work
+from tapwork.permissions import P
 from tapwork.report import labels, render, service
-from tapwork.role.permissions import P
 
 KINDS = ("attendance", "department-summary", "timesheet", "monthly-sheet")
 FORMATS = ("json", "csv", "xlsx", "pdf")
@@ -49,7 +49,7 @@ async def export(
         TimeElapsedColumn(),
     )
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             scope = await service.resolve(session, viewer, filters)
             conn = await service.driver_connection(session)
             with Progress(*columns, console=console) as progress:

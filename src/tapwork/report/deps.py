@@ -11,7 +11,7 @@ from tapwork.auth.deps import CurrentUser, Principal, require
 from tapwork.deps import AppSettings, Now
 from tapwork.errors import RateLimited
 from tapwork.kit import ratelimit
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 
 HOUR = timedelta(hours=1)
 

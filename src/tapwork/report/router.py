@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from tapwork.attendance.models import RECORD_STATUSES
 from tapwork.auth.deps import CurrentUser
-from tapwork.db import DbSession
+from tapwork.db import DbSession, unit_of_work
 from tapwork.deps import AppSettings, Now
 from tapwork.report import labels, queries, render, service
 from tapwork.report.deps import DepartmentReader, Generation, ReportReader
@@ -81,11 +81,10 @@ async def _produce(
 
         async def stream() -> AsyncIterator[bytes]:
             # Its own session: the request's unit of work has ended before the body is sent.
-            async with sessionmaker() as own:
+            async with unit_of_work(sessionmaker) as own:
                 conn = await service.driver_connection(own)
                 async for chunk in service.copy_csv(conn, sql, scope, now, delimiter=delimiter):
                     yield chunk
-                await own.rollback()
 
         return StreamingResponse(
             stream(),

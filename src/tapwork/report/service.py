@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.department.models import Department
+from tapwork.permissions import P
 from tapwork.report import queries, render
 from tapwork.report.errors import (
     DepartmentForbidden,
@@ -29,7 +30,6 @@ from tapwork.report.errors import (
     RangeTooLong,
     UserNotFound,
 )
-from tapwork.role.permissions import P
 from tapwork.user.models import User
 
 MAX_DAYS = 366
