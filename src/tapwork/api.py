@@ -13,6 +13,7 @@ from tapwork.holiday.router import router as holiday_router
 from tapwork.kiosk.router import router as kiosk_router
 from tapwork.location.router import router as location_router
 from tapwork.notification.router import router as notification_router
+from tapwork.report.router import router as report_router
 from tapwork.role.router import router as role_router
 from tapwork.shift.router import router as shift_router
 from tapwork.user.router import router as user_router
@@ -35,6 +36,7 @@ def build_api_router() -> APIRouter:
         badge_router,
         kiosk_router,
         attendance_router,
+        report_router,
     ):
         api.include_router(router)
     return api

@@ -111,5 +111,54 @@ def import_users(
     raise typer.Exit(code)
 
 
+@app.command()
+def report(
+    kind: Annotated[
+        str, typer.Argument(help="attendance, department-summary, timesheet, monthly-sheet")
+    ],
+    from_date: Annotated[str, typer.Option("--from", help="first local date, YYYY-MM-DD")],
+    to_date: Annotated[str, typer.Option("--to", help="last local date, YYYY-MM-DD")],
+    output: Annotated[Path, typer.Option(help="file to write")],
+    format: Annotated[str, typer.Option(help="json, csv, xlsx or pdf")] = "csv",
+    department_id: Annotated[str | None, typer.Option(help="only this department")] = None,
+    layout: Annotated[str, typer.Option(help="timesheet CSV: generic, gusto, datev")] = "generic",
+    lang: Annotated[str, typer.Option(help="en or es (XLSX/PDF labels)")] = "en",
+) -> None:
+    """Write a report (the API's figures and formats) to a file, with a progress bar."""
+    import uuid
+    from datetime import date
+
+    from tapwork.errors import AppError
+    from tapwork.report import cli as report_cli
+    from tapwork.report.service import Filters
+
+    if kind not in report_cli.KINDS or format not in report_cli.FORMATS:
+        raise typer.BadParameter(
+            f"kind is one of {report_cli.KINDS}, format of {report_cli.FORMATS}"
+        )
+    if layout not in ("generic", "gusto", "datev") or lang not in ("en", "es"):
+        raise typer.BadParameter("layout is generic, gusto or datev; lang is en or es")
+    try:
+        filters = Filters(
+            date.fromisoformat(from_date),
+            date.fromisoformat(to_date),
+            uuid.UUID(department_id) if department_id else None,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        count = asyncio.run(
+            report_cli.export(
+                _settings(), kind, filters, format, output, layout=layout,
+                lang="es" if lang == "es" else "en", console=console,
+            )
+        )  # fmt: skip
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    unit = "rows" if format == "csv" else "bytes"
+    console.print(f"[green]{kind}: {count} {unit} written to {output}[/green]")
+
+
 # Domain command groups (`tapwork badges ...`) live beside their domain.
 app.add_typer(badges_app, name="badges")

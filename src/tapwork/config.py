@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "TAPWORK <no-reply@tapwork.local>"
+    # Printed on reports (PDF title, XLSX particulars) and scheduled-report mail.
+    organisation_name: str = "TAPWORK"
 
     # Where links in emails point (the portal) and which browser origins may call the API.
     public_url: str = "http://localhost:3000"

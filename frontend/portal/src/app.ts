@@ -15,6 +15,7 @@ import { rolesPage } from "./pages/roles";
 import { attendancePage, reviewPage } from "./pages/attendance";
 import { auditPage, emailsPage } from "./pages/audit";
 import { myBadgePage, myHistoryPage, mySettingsPage } from "./pages/me";
+import { reportsPage } from "./pages/reports";
 
 const BASE = "/portal";
 type Page = (ctx: Ctx, route: Route) => Promise<Node> | Node;
@@ -33,6 +34,7 @@ function pageOf(path: string): Page {
     "/roles": rolesPage,
     "/attendance": attendancePage,
     "/review": reviewPage,
+    "/reports": reportsPage,
     "/audit": auditPage,
     "/emails": emailsPage,
     "/me/badge": myBadgePage,

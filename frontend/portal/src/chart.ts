@@ -25,7 +25,11 @@ export function attendanceChart(days: DayCounts[], labels: ChartLabels, lang: st
   const fmt = (date: string) => new Date(`${date}T12:00:00`).toLocaleDateString(lang, { day: "numeric", month: "short" });
 
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "chart-title chart-desc", class: "chart" });
-  const totals = days.reduce((a, d) => ({ onTime: a.onTime + d.onTime, late: a.late + d.late, absent: a.absent + d.absent }), { onTime: 0, late: 0, absent: 0 });
+  const totals = days.reduce((a, d) => ({ onTime: a.onTime + d.onTime, late: a.late + d.late, absent: a.absent + d.absent }), {
+    onTime: 0,
+    late: 0,
+    absent: 0,
+  });
   chart.append(
     svg("title", { id: "chart-title" }, labels.title),
     svg("desc", { id: "chart-desc" }, `${labels.onTime}: ${totals.onTime}, ${labels.late}: ${totals.late}, ${labels.absent}: ${totals.absent}`),
@@ -56,7 +60,9 @@ export function attendanceChart(days: DayCounts[], labels: ChartLabels, lang: st
   const legend = h(
     "ul",
     { class: "legend" },
-    (["onTime", "late", "absent"] as const).map((key) => h("li", {}, h("span", { class: "swatch", style: `background:${COLORS[key]}` }), `${labels[key]} (${totals[key]})`)),
+    (["onTime", "late", "absent"] as const).map((key) =>
+      h("li", {}, h("span", { class: "swatch", style: `background:${COLORS[key]}` }), `${labels[key]} (${totals[key]})`),
+    ),
   );
   return h("figure", { class: "chart-box" }, chart, h("figcaption", {}, legend));
 }

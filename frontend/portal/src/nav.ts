@@ -16,6 +16,7 @@ export const NAV: NavItem[] = [
   { path: "/", label: "portal.nav.dashboard", section: "attendance", any: ["attendance:read_department", "attendance:read_all"] },
   { path: "/employees", label: "portal.nav.employees", section: "people", any: ["users:read_department", "users:read_all"] },
   { path: "/attendance", label: "portal.nav.attendance", section: "attendance", any: ["attendance:read_department", "attendance:read_all"] },
+  { path: "/reports", label: "portal.nav.reports", section: "attendance", any: ["reports:read_all", "reports:read_department"] },
   { path: "/review", label: "portal.nav.review", section: "attendance", any: ["attendance:review"] },
   { path: "/departments", label: "portal.nav.departments", section: "org", any: ["departments:read"] },
   { path: "/shifts", label: "portal.nav.shifts", section: "org", any: ["shifts:read"] },

@@ -84,13 +84,7 @@ export function scheduled(date: string, people: Person[], shifts: ShiftDays[], h
 }
 
 /** Per day: people on time (first check-in not late), late, and absent (scheduled, no record). */
-export function dailyCounts(
-  dates: string[],
-  records: Rec[],
-  people: Person[],
-  shifts: ShiftDays[],
-  holidays: HolidayDay[],
-): DayCounts[] {
+export function dailyCounts(dates: string[], records: Rec[], people: Person[], shifts: ShiftDays[], holidays: HolidayDay[]): DayCounts[] {
   const first = new Map<string, Rec>();
   for (const r of records) {
     const key = `${r.work_date}|${r.user_id}`;

@@ -1,17 +1,47 @@
 // Dashboard: who is in now per location (polled, no reload), today's late and absent, and the
-// last 30 days. Absence is derived here from shifts, holidays and records (there is no
-// absence endpoint): a scheduled person with no record that day counts as absent.
+// last 30 days. The figures come from GET /reports/dashboard, the reports' SQL: each
+// employee's days and "today" are those of their location's zone, holidays and non-working
+// days included (nothing is derived here but the chart's dates).
 import { attendanceChart } from "../chart";
 import { h } from "../dom";
 import type { Schemas } from "../session";
-import { absentOn, dailyCounts, isoDate, lastDays } from "../stats";
-import { fetchAll, fmtTime, pageHeader, table, type Ctx } from "../ui";
+import type { DayCounts } from "../stats";
+import { isoDate } from "../stats";
+import { fmtTime, pageHeader, table, type Ctx } from "../ui";
 
 const POLL_MS = 15_000;
 
 type Live = Schemas["Live"];
-type Rec = Schemas["RecordRead"];
-type User = Schemas["UserRead"];
+interface Person {
+  user_id: string;
+  employee_id: string;
+  first_name: string;
+  last_name: string;
+  location: string;
+}
+interface LatePerson extends Person {
+  minutes_late: number;
+  first_in: string;
+}
+interface Dashboard {
+  days: { days_ago: number; date: string; on_time: number; late: number; absent: number }[];
+  absent: Person[];
+  late: LatePerson[];
+}
+
+/** 30 bars, today last; `days_ago` counts back from each location's own today. */
+export function chartCounts(days: Dashboard["days"], today: Date): DayCounts[] {
+  const byAgo = new Map(days.map((d) => [d.days_ago, d]));
+  const out: DayCounts[] = [];
+  for (let ago = 29; ago >= 0; ago--) {
+    const d = byAgo.get(ago);
+    const date = isoDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() - ago));
+    out.push({ date, onTime: d?.on_time ?? 0, late: d?.late ?? 0, absent: d?.absent ?? 0 });
+  }
+  return out;
+}
+
+const fullName = (p: Person) => `${p.first_name} ${p.last_name}`;
 
 function liveSection(ctx: Ctx, live: Live): HTMLElement {
   const lang = ctx.i18n.lang;
@@ -29,7 +59,11 @@ function liveSection(ctx: Ctx, live: Live): HTMLElement {
               "article",
               { class: "card", "data-location": loc.location ?? "" },
               h("h3", {}, loc.location ?? ctx.t("portal.dash.noLocation"), " ", h("span", { class: "count" }, loc.count)),
-              h("ul", {}, loc.people.map((p) => h("li", {}, `${p.employee_name} · ${fmtTime(p.check_in_at, lang)}`))),
+              h(
+                "ul",
+                {},
+                loc.people.map((p) => h("li", {}, `${p.employee_name} · ${fmtTime(p.check_in_at, lang)}`)),
+              ),
             ),
           ),
         )
@@ -38,19 +72,7 @@ function liveSection(ctx: Ctx, live: Live): HTMLElement {
 }
 
 export async function dashboardPage(ctx: Ctx): Promise<Node> {
-  const today = new Date();
-  const days = lastDays(today, 30);
-  const todayIso = isoDate(today);
-  const canPeople = ctx.session.can("users:read_department", "users:read_all");
-  const [live, records, people, shifts, holidays] = await Promise.all([
-    ctx.session.call<Live>("GET", "/attendance/live"),
-    fetchAll<Rec>(ctx, "/attendance", { start_date: days[0] ?? todayIso, end_date: todayIso }),
-    canPeople ? fetchAll<User>(ctx, "/users", { is_active: "true" }) : Promise.resolve([] as User[]),
-    ctx.session.can("shifts:read") ? fetchAll<Schemas["ShiftRead"]>(ctx, "/shifts") : Promise.resolve([]),
-    ctx.session.can("holidays:read")
-      ? fetchAll<Schemas["HolidayRead"]>(ctx, "/holidays", { start_date: days[0] ?? todayIso, end_date: todayIso })
-      : Promise.resolve([]),
-  ]);
+  const [live, dash] = await Promise.all([ctx.session.call<Live>("GET", "/attendance/live"), ctx.session.call<Dashboard>("GET", "/reports/dashboard")]);
 
   const liveBox = h("div", {}, liveSection(ctx, live));
   const timer = window.setInterval(async () => {
@@ -63,11 +85,9 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
   }, POLL_MS);
   ctx.onLeave(() => window.clearInterval(timer));
 
-  const todays = records.filter((r) => r.work_date === todayIso);
-  const late = todays.filter((r) => r.status === "late");
-  const absentIds = absentOn(todayIso, records, people, shifts, holidays);
-  const absent = people.filter((p) => absentIds.has(p.id));
-  const counts = dailyCounts(days, records, people, shifts, holidays);
+  const late = dash.late;
+  const absent = dash.absent;
+  const counts = chartCounts(dash.days, new Date());
 
   return h(
     "div",
@@ -84,9 +104,9 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
         table(
           ctx.t("portal.dash.lateToday", { count: late.length }),
           [
-            { label: ctx.t("portal.col.employee"), value: (r: Rec) => r.employee_name ?? r.user_id },
-            { label: ctx.t("portal.col.checkIn"), value: (r: Rec) => fmtTime(r.check_in_at, ctx.i18n.lang) },
-            { label: ctx.t("portal.col.minutesLate"), value: (r: Rec) => r.minutes_late },
+            { label: ctx.t("portal.col.employee"), value: (r: LatePerson) => fullName(r) },
+            { label: ctx.t("portal.col.checkIn"), value: (r: LatePerson) => fmtTime(r.first_in, ctx.i18n.lang) },
+            { label: ctx.t("portal.col.minutesLate"), value: (r: LatePerson) => r.minutes_late },
           ],
           late,
           ctx.t("portal.dash.noneLate"),
@@ -99,8 +119,8 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
         table(
           ctx.t("portal.dash.absentToday", { count: absent.length }),
           [
-            { label: ctx.t("portal.col.employee"), value: (u: User) => u.full_name },
-            { label: ctx.t("portal.col.employeeId"), value: (u: User) => u.employee_id },
+            { label: ctx.t("portal.col.employee"), value: (u: Person) => fullName(u) },
+            { label: ctx.t("portal.col.employeeId"), value: (u: Person) => u.employee_id },
           ],
           absent,
           ctx.t("portal.dash.noneAbsent"),

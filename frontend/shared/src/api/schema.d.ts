@@ -1246,6 +1246,121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attendance
+         * @description Per employee over the range (local dates of each employee's location): scheduled days
+         *     (their shift's working days, holidays excluded), days present, late count and minutes,
+         *     early leaves, absences, hours worked / regular / overtime, attendance rate, and flags
+         *     (offline, corrected, held for review: held scans never count).
+         *
+         *     Supervisors see the departments they manage, employees only themselves. 10 generations per
+         *     hour per user (`X-RateLimit-*` headers).
+         */
+        get: operations["attendance_api_v1_reports_attendance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/department-summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Department Summary
+         * @description Per department and local day: employees, scheduled, present, late, absent and the
+         *     attendance rate. Needs `reports:read_department` (your departments) or `reports:read_all`.
+         */
+        get: operations["department_summary_api_v1_reports_department_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/timesheet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Timesheet
+         * @description Payroll timesheet: per employee and work date (a night shift belongs to the day it
+         *     starts), the check-in/out pairs in the location's local time, minutes late, hours worked,
+         *     regular and overtime, and flags. `layout=gusto|datev` gives the payroll import files
+         *     described in docs/reports.md (CSV only).
+         */
+        get: operations["timesheet_api_v1_reports_timesheet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/monthly-sheet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Monthly Sheet
+         * @description One row per employee, one column per day (at most 62) with a code: P present, L late,
+         *     E left early, O open (no check-out), A absent, H holiday, N non-working day; and the total
+         *     of each code.
+         */
+        get: operations["monthly_sheet_api_v1_reports_monthly_sheet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard
+         * @description The portal dashboard's figures, from the reports' SQL: for each of the last 30 days
+         *     (`days_ago` 0 is today in each employee's location's zone) the employees on time, late and
+         *     absent; and today's absent and late people. A check-in on a non-working day or a holiday
+         *     is present, not "on time" against a schedule. Not counted as a report generation.
+         */
+        get: operations["dashboard_api_v1_reports_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1446,6 +1561,11 @@ export interface components {
             /** Display Name */
             display_name: string;
         };
+        /**
+         * Format
+         * @enum {string}
+         */
+        Format: "json" | "csv" | "xlsx" | "pdf";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1671,6 +1791,11 @@ export interface components {
             /** Location Id */
             location_id?: string | null;
         };
+        /**
+         * Layout
+         * @enum {string}
+         */
+        Layout: "generic" | "gusto" | "datev";
         /** Live */
         Live: {
             /**
@@ -2264,6 +2389,35 @@ export interface components {
             department_id?: string | null;
             /** Shift Id */
             shift_id?: string | null;
+        };
+        /** Report */
+        Report: {
+            /** Kind */
+            kind: string;
+            /** Organisation */
+            organisation: string;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /**
+             * Rows
+             * @description AttendanceRow, DepartmentDayRow, TimesheetRow, or for the monthly sheet one key per ISO date with a code (P L E O A H N) and total_<code> counts
+             */
+            rows: {
+                [key: string]: unknown;
+            }[];
         };
         /** ReviewDecision */
         ReviewDecision: {
@@ -5150,6 +5304,318 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecordRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    attendance_api_v1_reports_attendance_get: {
+        parameters: {
+            query: {
+                /** @description First local date of the range */
+                from: string;
+                /** @description Last local date of the range (inclusive) */
+                to: string;
+                /** @description Only this department */
+                department_id?: string | null;
+                /** @description Only this employee (user id) */
+                employee_id?: string | null;
+                /** @description Only employees of this location */
+                location_id?: string | null;
+                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
+                status?: string | null;
+                /** @description json, csv (streamed), xlsx or pdf */
+                format?: components["schemas"]["Format"];
+                /** @description Language of XLSX/PDF labels; else Accept-Language */
+                lang?: string | null;
+            };
+            header?: {
+                "accept-language"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or the file in the requested format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description FORBIDDEN / DEPARTMENT_FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description USER_NOT_FOUND (an employee you may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR / INVALID_RANGE / FORMAT_NOT_AVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RATE_LIMITED: 10 report generations per hour per user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    department_summary_api_v1_reports_department_summary_get: {
+        parameters: {
+            query: {
+                /** @description First local date of the range */
+                from: string;
+                /** @description Last local date of the range (inclusive) */
+                to: string;
+                /** @description Only this department */
+                department_id?: string | null;
+                /** @description Only employees of this location */
+                location_id?: string | null;
+                /** @description json, csv (streamed), xlsx or pdf */
+                format?: components["schemas"]["Format"];
+                /** @description Language of XLSX/PDF labels; else Accept-Language */
+                lang?: string | null;
+            };
+            header?: {
+                "accept-language"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or the file in the requested format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description FORBIDDEN / DEPARTMENT_FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description USER_NOT_FOUND (an employee you may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR / INVALID_RANGE / FORMAT_NOT_AVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RATE_LIMITED: 10 report generations per hour per user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    timesheet_api_v1_reports_timesheet_get: {
+        parameters: {
+            query: {
+                /** @description First local date of the range */
+                from: string;
+                /** @description Last local date of the range (inclusive) */
+                to: string;
+                /** @description Only this department */
+                department_id?: string | null;
+                /** @description Only this employee (user id) */
+                employee_id?: string | null;
+                /** @description Only employees of this location */
+                location_id?: string | null;
+                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
+                status?: string | null;
+                /** @description json, csv (streamed), xlsx or pdf */
+                format?: components["schemas"]["Format"];
+                /** @description CSV layout: generic, gusto (hours per employee), datev (;) */
+                layout?: components["schemas"]["Layout"];
+                /** @description Language of XLSX/PDF labels; else Accept-Language */
+                lang?: string | null;
+            };
+            header?: {
+                "accept-language"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or the file in the requested format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description FORBIDDEN / DEPARTMENT_FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description USER_NOT_FOUND (an employee you may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR / INVALID_RANGE / FORMAT_NOT_AVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RATE_LIMITED: 10 report generations per hour per user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    monthly_sheet_api_v1_reports_monthly_sheet_get: {
+        parameters: {
+            query: {
+                /** @description First local date of the range */
+                from: string;
+                /** @description Last local date of the range (inclusive) */
+                to: string;
+                /** @description Only this department */
+                department_id?: string | null;
+                /** @description Only this employee (user id) */
+                employee_id?: string | null;
+                /** @description Only employees of this location */
+                location_id?: string | null;
+                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
+                status?: string | null;
+                /** @description json, csv (streamed), xlsx or pdf */
+                format?: components["schemas"]["Format"];
+                /** @description Language of XLSX/PDF labels; else Accept-Language */
+                lang?: string | null;
+            };
+            header?: {
+                "accept-language"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or the file in the requested format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description FORBIDDEN / DEPARTMENT_FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description USER_NOT_FOUND (an employee you may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR / INVALID_RANGE / FORMAT_NOT_AVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RATE_LIMITED: 10 report generations per hour per user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    dashboard_api_v1_reports_dashboard_get: {
+        parameters: {
+            query?: {
+                /** @description Only this department */
+                department_id?: string | null;
+                /** @description Only employees of this location */
+                location_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */

@@ -1,0 +1,48 @@
+"""Report gates: the caller, and the generation limit (SPEC: 10 per hour per user)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tapwork.auth.deps import CurrentUser, Principal, require
+from tapwork.deps import AppSettings, Now
+from tapwork.errors import RateLimited
+from tapwork.kit import ratelimit
+from tapwork.permissions import P
+
+HOUR = timedelta(hours=1)
+
+# Everyone holds attendance:read_own; it lets an employee report on themselves.
+ReportReader = require(P.REPORTS_READ_ALL, P.REPORTS_READ_DEPARTMENT, P.ATTENDANCE_READ_OWN)
+DepartmentReader = require(P.REPORTS_READ_ALL, P.REPORTS_READ_DEPARTMENT)
+
+
+async def count_generation(
+    request: Request, principal: CurrentUser, settings: AppSettings, now: Now
+) -> Principal:
+    """One generation per call, counted per user in its own committed transaction (after the
+    permission gate, so refused calls do not use up the caller's hour)."""
+    limit = settings.rate_limit_reports_per_hour
+    state = await ratelimit.hit(
+        request.app.state.sessionmaker,
+        f"reports.generate:user:{principal.user.id}",
+        limit=limit,
+        window=HOUR,
+        now=now,
+    )
+    request.scope.setdefault("state", {})["ratelimit_headers"] = state.headers(now)
+    if state.exceeded:
+        retry_after = max(1, int((state.reset_at - now).total_seconds()))
+        raise RateLimited(
+            f"At most {limit} reports per hour; try again in {retry_after} seconds",
+            retry_after=retry_after,
+            limit=limit,
+            window_seconds=int(HOUR.total_seconds()),
+        )
+    return principal
+
+
+Generation = Annotated[Principal, Depends(count_generation)]

@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from tapwork.attendance.models import RECORD_STATUSES
+from tapwork.auth.deps import CurrentUser
+from tapwork.db import DbSession, unit_of_work
+from tapwork.deps import AppSettings, Now
+from tapwork.report import labels, queries, render, service
+from tapwork.report.deps import DepartmentReader, Generation, ReportReader
+from tapwork.report.errors import FormatNotAvailable
+from tapwork.report.schemas import Format, Layout, Report
+from tapwork.report.service import Filters, Scope
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+_MEDIA = {
+    Format.CSV: "text/csv; charset=utf-8",
+    Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Format.PDF: "application/pdf",
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": Report,
+        "content": {media: {} for media in _MEDIA.values()},
+        "description": "JSON, or the file in the requested format",
+    },
+    403: {"description": "FORBIDDEN / DEPARTMENT_FORBIDDEN"},
+    404: {"description": "USER_NOT_FOUND (an employee you may not see)"},
+    422: {"description": "VALIDATION_ERROR / INVALID_RANGE / FORMAT_NOT_AVAILABLE"},
+    429: {"description": "RATE_LIMITED: 10 report generations per hour per user"},
+}
+
+From = Annotated[date, Query(alias="from", description="First local date of the range")]
+To = Annotated[date, Query(alias="to", description="Last local date of the range (inclusive)")]
+Dept = Annotated[uuid.UUID | None, Query(description="Only this department")]
+Employee = Annotated[uuid.UUID | None, Query(description="Only this employee (user id)")]
+Loc = Annotated[uuid.UUID | None, Query(description="Only employees of this location")]
+Status = Annotated[
+    str | None,
+    Query(
+        pattern="^(" + "|".join(RECORD_STATUSES) + ")$",
+        description="Only days whose first check-in has this status (timesheet), or employees "
+        "with at least one such day (other reports)",
+    ),
+]
+Fmt = Annotated[Format, Query(description="json, csv (streamed), xlsx or pdf")]
+Lang = Annotated[
+    str | None,
+    Query(pattern="^(en|es)$", description="Language of XLSX/PDF labels; else Accept-Language"),
+]
+
+
+async def _produce(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    now: datetime,
+    kind: str,
+    scope: Scope,
+    fmt: Format,
+    lang: labels.Lang,
+    layout: Layout = Layout.GENERIC,
+) -> Response:
+    f = scope.filters
+    name = f"{kind}_{f.from_date.isoformat()}_{f.to_date.isoformat()}"
+    if layout is not Layout.GENERIC:
+        if fmt is not Format.CSV:
+            raise FormatNotAvailable("Payroll layouts are CSV files", layout=layout.value)
+        name += f"_{layout.value}"
+    sql = service.sql_for(kind, f, layout.value)
+    if fmt is Format.CSV:
+        delimiter = ";" if layout is Layout.DATEV else ","
+        sessionmaker = request.app.state.sessionmaker
+
+        async def stream() -> AsyncIterator[bytes]:
+            # Its own session: the request's unit of work has ended before the body is sent.
+            async with unit_of_work(sessionmaker) as own:
+                conn = await service.driver_connection(own)
+                async for chunk in service.copy_csv(conn, sql, scope, now, delimiter=delimiter):
+                    yield chunk
+
+        return StreamingResponse(
+            stream(),
+            media_type=_MEDIA[fmt],
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    conn = await service.driver_connection(session)
+    meta = render.Meta(kind, settings.organisation_name, f.from_date, f.to_date, now, lang)
+    if fmt is Format.JSON:
+        body = await service.json_document(conn, sql, scope, now, meta)
+        return Response(body, media_type="application/json")
+    data = await service.file_document(conn, sql, scope, now, meta, fmt.value)
+    return Response(
+        data,
+        media_type=_MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt.value}"'},
+    )
+
+
+async def _scope(
+    session: DbSession,
+    principal: Any,
+    from_date: date,
+    to_date: date,
+    department_id: uuid.UUID | None,
+    employee_id: uuid.UUID | None,
+    location_id: uuid.UUID | None,
+    status: str | None,
+    limit: int = service.MAX_DAYS,
+) -> Scope:
+    filters = Filters(from_date, to_date, department_id, employee_id, location_id, status)
+    service.check_range(filters, limit)
+    viewer = service.Viewer(principal.user.id, principal.permissions)
+    return await service.resolve(session, viewer, filters)
+
+
+@router.get("/attendance", responses=_RESPONSES, dependencies=[ReportReader])
+async def attendance(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+    principal: Generation,
+    from_date: From,
+    to_date: To,
+    department_id: Dept = None,
+    employee_id: Employee = None,
+    location_id: Loc = None,
+    status: Status = None,
+    format: Fmt = Format.JSON,
+    lang: Lang = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Per employee over the range (local dates of each employee's location): scheduled days
+    (their shift's working days, holidays excluded), days present, late count and minutes,
+    early leaves, absences, hours worked / regular / overtime, attendance rate, and flags
+    (offline, corrected, held for review: held scans never count).
+
+    Supervisors see the departments they manage, employees only themselves. 10 generations per
+    hour per user (`X-RateLimit-*` headers)."""
+    scope = await _scope(
+        session, principal, from_date, to_date, department_id, employee_id, location_id, status
+    )
+    lang_ = labels.choose(lang, accept_language)
+    return await _produce(request, session, settings, now, "attendance", scope, format, lang_)
+
+
+@router.get("/department-summary", responses=_RESPONSES, dependencies=[DepartmentReader])
+async def department_summary(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+    principal: Generation,
+    from_date: From,
+    to_date: To,
+    department_id: Dept = None,
+    location_id: Loc = None,
+    format: Fmt = Format.JSON,
+    lang: Lang = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Per department and local day: employees, scheduled, present, late, absent and the
+    attendance rate. Needs `reports:read_department` (your departments) or `reports:read_all`."""
+    scope = await _scope(
+        session, principal, from_date, to_date, department_id, None, location_id, None
+    )
+    lang_ = labels.choose(lang, accept_language)
+    return await _produce(
+        request, session, settings, now, "department-summary", scope, format, lang_
+    )
+
+
+@router.get("/timesheet", responses=_RESPONSES, dependencies=[ReportReader])
+async def timesheet(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+    principal: Generation,
+    from_date: From,
+    to_date: To,
+    department_id: Dept = None,
+    employee_id: Employee = None,
+    location_id: Loc = None,
+    status: Status = None,
+    format: Fmt = Format.JSON,
+    layout: Annotated[
+        Layout, Query(description="CSV layout: generic, gusto (hours per employee), datev (;)")
+    ] = Layout.GENERIC,
+    lang: Lang = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Payroll timesheet: per employee and work date (a night shift belongs to the day it
+    starts), the check-in/out pairs in the location's local time, minutes late, hours worked,
+    regular and overtime, and flags. `layout=gusto|datev` gives the payroll import files
+    described in docs/reports.md (CSV only)."""
+    scope = await _scope(
+        session, principal, from_date, to_date, department_id, employee_id, location_id, status
+    )
+    lang_ = labels.choose(lang, accept_language)
+    return await _produce(
+        request, session, settings, now, "timesheet", scope, format, lang_, layout
+    )
+
+
+@router.get("/monthly-sheet", responses=_RESPONSES, dependencies=[ReportReader])
+async def monthly_sheet(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+    principal: Generation,
+    from_date: From,
+    to_date: To,
+    department_id: Dept = None,
+    employee_id: Employee = None,
+    location_id: Loc = None,
+    status: Status = None,
+    format: Fmt = Format.JSON,
+    lang: Lang = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Response:
+    """One row per employee, one column per day (at most 62) with a code: P present, L late,
+    E left early, O open (no check-out), A absent, H holiday, N non-working day; and the total
+    of each code."""
+    scope = await _scope(
+        session, principal, from_date, to_date, department_id, employee_id, location_id,
+        status, service.MAX_SHEET_DAYS,
+    )  # fmt: skip
+    lang_ = labels.choose(lang, accept_language)
+    return await _produce(request, session, settings, now, "monthly-sheet", scope, format, lang_)
+
+
+@router.get("/dashboard", dependencies=[DepartmentReader])
+async def dashboard(
+    session: DbSession,
+    now: Now,
+    principal: CurrentUser,
+    department_id: Dept = None,
+    location_id: Loc = None,
+) -> Response:
+    """The portal dashboard's figures, from the reports' SQL: for each of the last 30 days
+    (`days_ago` 0 is today in each employee's location's zone) the employees on time, late and
+    absent; and today's absent and late people. A check-in on a non-working day or a holiday
+    is present, not "on time" against a schedule. Not counted as a report generation."""
+    today = now.date()
+    filters = Filters(today - timedelta(days=31), today + timedelta(days=1), department_id, None,
+                      location_id)  # fmt: skip
+    viewer = service.Viewer(principal.user.id, principal.permissions)
+    scope = await service.resolve(session, viewer, filters)
+    conn = await service.driver_connection(session)
+    body = await service.scalar_json(conn, queries.DASHBOARD, scope, now)
+    return Response(body, media_type="application/json")

@@ -1,0 +1,97 @@
+"""The JSON shape of every report (also the column names of its CSV)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Format(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    XLSX = "xlsx"
+    PDF = "pdf"
+
+
+class Layout(StrEnum):
+    GENERIC = "generic"
+    GUSTO = "gusto"
+    DATEV = "datev"
+
+
+class AttendanceRow(BaseModel):
+    employee_id: str
+    last_name: str
+    first_name: str
+    department: str
+    location: str
+    timezone: str
+    scheduled_days: int = Field(
+        description="Working days of the shift in the range, holidays excluded"
+    )
+    days_present: int
+    late_count: int = Field(description="Days whose first check-in was late")
+    minutes_late: int
+    early_leaves: int
+    absences: int = Field(description="Scheduled days with no check-in, once the shift started")
+    holidays: int = Field(description="Working days of the shift that were holidays")
+    worked_minutes: int
+    regular_minutes: int
+    overtime_minutes: int
+    worked_hours: float
+    regular_hours: float
+    overtime_hours: float
+    attendance_rate: float | None = Field(description="% of elapsed scheduled days present")
+    open_days: int = Field(description="Days with a record still open (no check-out)")
+    offline_records: int
+    corrected_records: int
+    held_scans: int = Field(description="Offline scans awaiting HR review: never counted")
+    user_id: uuid.UUID
+
+
+class DepartmentDayRow(BaseModel):
+    date: date
+    department: str
+    employees: int
+    scheduled: int
+    present: int
+    present_scheduled: int
+    late: int
+    absent: int
+    attendance_rate: float | None
+
+
+class TimesheetRow(BaseModel):
+    employee_id: str
+    last_name: str
+    first_name: str
+    department: str
+    date: date
+    timezone: str
+    first_check_in: datetime | None = Field(description="Local wall time, no offset")
+    last_check_out: datetime | None
+    pairs: str = Field(description='Local "HH:MM-HH:MM" pairs, space separated')
+    status: str
+    minutes_late: int
+    worked_minutes: int
+    regular_minutes: int
+    overtime_minutes: int
+    worked_hours: float
+    regular_hours: float
+    overtime_hours: float
+    flags: str = Field(description="Space separated: offline, corrected, held, open")
+
+
+class Report(BaseModel):
+    kind: str
+    organisation: str
+    from_date: date = Field(alias="from")
+    to_date: date = Field(alias="to")
+    generated_at: datetime
+    rows: list[dict[str, object]] = Field(
+        description="AttendanceRow, DepartmentDayRow, TimesheetRow, or for the monthly sheet "
+        "one key per ISO date with a code (P L E O A H N) and total_<code> counts"
+    )

@@ -1,0 +1,72 @@
+"""The portal's Reports page in Chromium against the real API: preview and an XLSX download,
+department scoping for a supervisor."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import openpyxl
+from playwright.async_api import Browser, expect
+
+from tapwork.attendance.models import AttendanceRecord
+from tests.e2e.conftest import Kiosks, screenshot
+from tests.e2e.test_portal import Db, make_org, nav_to, sign_in
+
+
+async def test_hr_previews_and_downloads_a_report(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db, api_server: str
+) -> None:
+    org = await make_org(e2e_db)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    async with e2e_db() as session:
+        mine = await session.merge(org.mine)
+        mine.created_at = yesterday - timedelta(days=30)
+        session.add(
+            AttendanceRecord(
+                user_id=mine.id, shift_id=mine.shift_id, location_id=mine.location_id,
+                work_date=yesterday.date(), check_in_at=yesterday.replace(hour=8, minute=0),
+                check_out_at=yesterday.replace(hour=16, minute=0), status="on_time",
+                minutes_late=0, worked_minutes=480, overtime_minutes=0, early_leave_minutes=0,
+            )
+        )  # fmt: skip
+        await session.commit()
+    page = await (await kiosks.context(browser)).new_page()
+    await sign_in(page, org.hr)
+    # The dashboard HR lands on reads the same SQL (GET /reports/dashboard).
+    await expect(page.locator("#absent-title")).to_contain_text("Absent today")
+    await expect(page.locator("figure.chart-box svg g[data-date]")).to_have_count(30)
+    await nav_to(page, "Reports")
+    day = yesterday.date().isoformat()
+    await page.get_by_label("From").fill(day)
+    await page.get_by_label("To").fill(day)
+    await page.get_by_label("Department").select_option(label=org.department)
+    await page.get_by_role("button", name="Preview").click()
+    preview = page.locator("[data-testid=report-preview] table")
+    await expect(preview).to_contain_text(org.mine.employee_id)
+    await expect(preview).not_to_contain_text(org.other.employee_id)
+    await screenshot(page, "portal-reports")
+
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download XLSX").click()
+    download = await info.value
+    book = openpyxl.load_workbook(io.BytesIO((await download.path()).read_bytes()))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    header = rows[0]
+    mine_row = dict(zip(header, next(r for r in rows if r[0] == org.mine.employee_id), strict=True))
+    assert (mine_row["Days present"], mine_row["Hours worked"]) == (1, 8)
+
+
+async def test_supervisor_reports_only_on_their_department(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db
+) -> None:
+    org = await make_org(e2e_db)
+    page = await (await kiosks.context(browser)).new_page()
+    await sign_in(page, org.supervisor)
+    await nav_to(page, "Reports")
+    options = await page.get_by_label("Department").locator("option").all_inner_texts()
+    assert org.other_department not in options
+    await page.get_by_role("button", name="Preview").click()
+    preview = page.locator("[data-testid=report-preview]")
+    await expect(preview.locator("table")).to_contain_text(org.mine.employee_id)
+    await expect(preview).not_to_contain_text(org.other.employee_id)

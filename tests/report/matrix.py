@@ -1,0 +1,9 @@
+from tests.permissions.rules import SIGNED_IN, SUPERVISOR_UP
+
+RULES = {
+    ("GET", "/api/v1/reports/attendance"): SIGNED_IN,
+    ("GET", "/api/v1/reports/department-summary"): SUPERVISOR_UP,
+    ("GET", "/api/v1/reports/timesheet"): SIGNED_IN,
+    ("GET", "/api/v1/reports/monthly-sheet"): SIGNED_IN,
+}
+RULES[("GET", "/api/v1/reports/dashboard")] = SUPERVISOR_UP
