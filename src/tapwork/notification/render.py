@@ -13,9 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import parseaddr
 from functools import cache
 from typing import Any
 
@@ -105,6 +103,8 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates ship with the package: no stat() of the file on every mail.
+        auto_reload=False,
     )
     env.filters["duration"] = _duration
     env.filters["humanize"] = _humanize
@@ -154,37 +154,8 @@ def render(kind: str, context: Mapping[str, Any], *, settings: Settings) -> Rend
     return Rendered(subject=subject, text=text, html=html, inline=inline)
 
 
-def _domain(sender: str) -> str:
+@cache
+def sender_domain(sender: str) -> str:
+    """The mail-from domain, for Message-IDs (`<outbox id@domain>`)."""
     address = parseaddr(sender)[1]
     return address.rpartition("@")[2] or "tapwork.local"
-
-
-def build_message(
-    rendered: Rendered, *, to: str, sender: str, message_id: str, date: datetime
-) -> EmailMessage:
-    """A multipart/alternative message (text, then HTML with its related inline images).
-
-    `message_id` is stable per outbox row, so a receiver (or a test) can tell a resend.
-    """
-    message = EmailMessage()
-    message["Subject"] = rendered.subject
-    message["From"] = sender
-    message["To"] = Address(addr_spec=to)
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = f"<{message_id}@{_domain(sender)}>"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
-    if rendered.inline:
-        html_part = message.get_body(preferencelist=("html",))
-        assert html_part is not None
-        for image in rendered.inline:
-            html_part.add_related(
-                image.png,
-                maintype="image",
-                subtype="png",
-                cid=f"<{image.cid}>",
-                filename=image.filename,
-                disposition="inline",
-            )
-    return message
