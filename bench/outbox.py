@@ -45,6 +45,7 @@ class CountingSink:
         self.delay = delay
         self.count = 0
         self.recipients: set[str] = set()
+        self.last = 0.0
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -53,6 +54,7 @@ class CountingSink:
         with self._lock:
             self.count += 1
             self.recipients.update(envelope.rcpt_tos)
+            self.last = time.time()
         return "250 OK"
 
     def reset(self) -> None:
@@ -74,7 +76,8 @@ def run_sink(port: int, delay: float) -> None:
     print("ready", flush=True)
     stop.wait()
     controller.stop()
-    print(json.dumps({"count": sink.count, "recipients": len(sink.recipients)}), flush=True)
+    counts = {"count": sink.count, "recipients": len(sink.recipients), "last": sink.last}
+    print(json.dumps(counts), flush=True)
 
 
 class Sink:
@@ -84,6 +87,12 @@ class Sink:
         self.port = _free_port()
         self.delay_ms = delay_ms
         self._proc: subprocess.Popen[str] | None = None
+        self.last_accepted = 0.0  # wall-clock time the last mail was accepted (after stop())
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
 
     def reset(self) -> None:
         if self._proc is not None:
@@ -103,6 +112,7 @@ class Sink:
         out, _ = self._proc.communicate(timeout=30)
         self._proc = None
         counts = json.loads(out.strip().splitlines()[-1])
+        self.last_accepted = float(counts["last"])
         return int(counts["count"]), int(counts["recipients"])
 
 

@@ -145,7 +145,7 @@ def test_iso_timestamps_are_shown_readably(cfg: Settings) -> None:
     }
     rendered = render("correction_notice", correction, settings=cfg)
     assert "Check out at: — -> 2 Mar 2026, 17:00 +0100" in rendered.text
-    assert "for 2026-03-02" in rendered.text
+    assert "for 2 Mar 2026" in rendered.text
 
 
 def test_html_is_escaped_and_text_is_verbatim(cfg: Settings) -> None:

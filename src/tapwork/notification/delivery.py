@@ -25,10 +25,11 @@ from sqlalchemy import Table, and_, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
-from tapwork.notification import mime
+from tapwork.notification import i18n, mime, unsubscribe
 from tapwork.notification.models import OutboxEmail
 from tapwork.notification.render import render, sender_domain
 from tapwork.notification.smtp import CONNECTION_ERRORS, Connection, describe, is_permanent
+from tapwork.user.models import User
 
 log = structlog.get_logger("tapwork.notification.delivery")
 
@@ -38,6 +39,7 @@ _COMMANDS_PER_SEND = 4
 # Delivered rows are recorded in groups: one commit per mail would cost more than the send.
 # A worker killed mid-group resends at most this many mails once their lease expires.
 MARK_SENT_EVERY = 10
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,10 @@ class Claimed:
     to_address: str
     context: dict[str, Any]
     attempts: int
+    user_id: uuid.UUID | None = None
+    # The recipient's language as it is when the mail is sent (a change applies to queued
+    # mail); a context `language` (mail to an address, not a user) wins.
+    language: str = i18n.DEFAULT_LANGUAGE
 
 
 @dataclass(slots=True)
@@ -143,10 +149,21 @@ async def claim(
             _OUTBOX.c.context,
             _OUTBOX.c.attempts,
             _OUTBOX.c.created_at,
+            _OUTBOX.c.user_id,
+            # A primary-key probe per row: cheaper than a join in an UPDATE ... RETURNING.
+            select(User.language)
+            .where(User.id == _OUTBOX.c.user_id)
+            .scalar_subquery()
+            .label("language"),
         )
     )
     claimed = sorted(rows.all(), key=lambda r: (r.created_at, r.id))
-    return [Claimed(r.id, r.kind, r.to_address, dict(r.context or {}), r.attempts) for r in claimed]
+    out = []
+    for r in claimed:
+        context = dict(r.context or {})
+        language = i18n.supported(context.get("language") or r.language)
+        out.append(Claimed(r.id, r.kind, r.to_address, context, r.attempts, r.user_id, language))
+    return out
 
 
 async def mark_sent(session: AsyncSession, sent: list[tuple[Claimed, str, datetime]]) -> None:
@@ -305,7 +322,16 @@ async def _deliver_one(
     outcome already recorded in its own short transaction."""
     now = clock()
     try:
-        rendered = render(row.kind, row.context, settings=settings)
+        # Optional kinds to a user carry a signed one-click way out (RFC 8058).
+        leave = unsubscribe.url(row.user_id, row.kind, settings) if row.user_id else ""
+        rendered = render(
+            row.kind, row.context, settings=settings, language=row.language, unsubscribe_url=leave
+        )
+        headers = (
+            (("List-Unsubscribe", f"<{leave}>"), ("List-Unsubscribe-Post", ONE_CLICK))
+            if leave
+            else ()
+        )
         message = mime.build(
             rendered,
             to=row.to_address,
@@ -313,6 +339,8 @@ async def _deliver_one(
             message_id=str(row.id),
             date=now,
             domain=sender_domain(settings.mail_from),
+            language=row.language,
+            extra_headers=headers,
         )
     except Exception as exc:
         # A template or address problem will not fix itself on retry.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -22,6 +22,11 @@ NotificationPreferences = Annotated[
         + ", ".join(sorted(k.value for k in OPTIONAL_KINDS))
         + ". Security mail cannot be turned off.",
     ),
+]
+
+
+Language = Annotated[
+    Literal["en", "es"], Field(description="The language of the user's email: en or es")
 ]
 
 
@@ -46,6 +51,7 @@ class UserRead(BaseModel):
     email_verified_at: datetime | None
     invitation_pending: bool = Field(description="Invited and has not set a password yet")
     notification_preferences: dict[str, bool]
+    language: Language
     created_at: datetime
     updated_at: datetime
 
@@ -69,6 +75,7 @@ class UserRead(BaseModel):
             notification_preferences={
                 k: bool(v) for k, v in (user.notification_preferences or {}).items()
             },
+            language=user.language,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -102,6 +109,7 @@ class MeUpdate(_Strict):
     notification_preferences: NotificationPreferences | None = Field(
         None, description="Merged into the stored preferences; kinds not sent are unchanged."
     )
+    language: Language | None = None
 
     _prefs = field_validator("notification_preferences")(_check_preferences)
 
@@ -115,6 +123,9 @@ class UserCreate(_Strict):
     department_id: uuid.UUID | None = None
     shift_id: uuid.UUID | None = None
     location_id: uuid.UUID | None = None
+    language: Language | None = Field(
+        None, description="Of the invitation and every later email; defaults to the inviter's"
+    )
 
 
 class UserUpdate(_Strict):

@@ -2,6 +2,7 @@
 // badge sheets (PDF), and one employee's page: edit, (de)activate, delete, badge.
 import { control, bodyFrom, type FieldSpec, type Option } from "../crud";
 import { h, field, download } from "../dom";
+import { LANGUAGES, LANGUAGE_NAMES } from "@tapwork/shared";
 import type { Schemas } from "../session";
 import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, table, type Ctx, type Route } from "../ui";
 
@@ -168,8 +169,10 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
   );
 
   const invite = () => {
-    const fields = userFields(l, l.roles.length > 0);
-    modalForm(ctx, ctx.t("portal.emp.invite"), fields.map((f) => control(ctx, f, undefined)), ctx.t("portal.emp.sendInvite"), async (form) => {
+    // The language of the invitation and of every later email (the server defaults to mine).
+    const languages = LANGUAGES.map((lang) => ({ value: lang, label: LANGUAGE_NAMES[lang] }));
+    const fields: FieldSpec[] = [...userFields(l, l.roles.length > 0), { name: "language", label: "portal.me.emailLanguage", type: "select", options: languages, initial: ctx.i18n.lang }];
+    modalForm(ctx, ctx.t("portal.emp.invite"), fields.map((f) => control(ctx, f, f.initial)), ctx.t("portal.emp.sendInvite"), async (form) => {
       await ctx.session.call("POST", "/users", { body: bodyFrom(form, fields, false) });
       ctx.announce(ctx.t("portal.emp.invited"));
       void load();

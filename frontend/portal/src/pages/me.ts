@@ -1,6 +1,7 @@
 // Self-service: my badge (large QR, PNG download, printable card), my history with totals,
 // notification preferences, profile and password.
 import { h, field, formValues, download } from "../dom";
+import { LANGUAGES, LANGUAGE_NAMES } from "@tapwork/shared";
 import type { Schemas, SessionOut } from "../session";
 import { isoDate } from "../stats";
 import { alertBox, button, confirmAction, errorText, fmtDateTime, fmtMinutes, pageHeader, statusLabel, table, type Ctx } from "../ui";
@@ -144,7 +145,8 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
       onsubmit: submitter(ctx, async (_v, form) => {
         const chosen = new FormData(form).getAll("kind");
         const body = Object.fromEntries(kinds.map((k) => [k, chosen.includes(k)]));
-        await ctx.session.call("PUT", "/users/me", { body: { notification_preferences: body } });
+        const language = new FormData(form).get("language") as Me["language"];
+        await ctx.session.call("PUT", "/users/me", { body: { notification_preferences: body, language } });
         ctx.announce(ctx.t("portal.saved"));
       }),
     },
@@ -155,6 +157,7 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
       h("p", { class: "muted" }, ctx.t("portal.me.securityAlways")),
       kinds.map((k) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "kind", value: k, checked: me.notification_preferences[k] ?? true }), ctx.t(`portal.kind.${k}`))),
     ),
+    field(ctx.t("portal.me.emailLanguage"), h("select", { name: "language" }, LANGUAGES.map((lang) => h("option", { value: lang, selected: lang === me.language }, LANGUAGE_NAMES[lang])))),
     h("div", { class: "form-error", "aria-live": "assertive" }),
     h("button", { type: "submit", class: "primary" }, ctx.t("portal.save")),
   );

@@ -747,6 +747,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unsubscribe Form
+         * @description The page an optional email's unsubscribe link opens, in the user's language: one
+         *     button that turns that kind of email off. Opening it changes nothing (mail scanners
+         *     follow links). No sign-in: the link is signed. 404 UNSUBSCRIBE_LINK_INVALID otherwise.
+         */
+        get: operations["unsubscribe_form_api_v1_notifications_unsubscribe_get"];
+        put?: never;
+        /**
+         * Unsubscribe One Click
+         * @description RFC 8058 one-click unsubscribe (the `List-Unsubscribe-Post` target; mail clients POST
+         *     `List-Unsubscribe=One-Click`), and the page's button: turns that kind off for the link's
+         *     user without sign-in, idempotently, audited as `notification.unsubscribe`.
+         */
+        post: operations["unsubscribe_one_click_api_v1_notifications_unsubscribe_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/badges/me": {
         parameters: {
             query?: never;
@@ -1785,6 +1813,12 @@ export interface components {
                 [key: string]: boolean;
             };
             /**
+             * Language
+             * @description The language of the user's email: en or es
+             * @enum {string}
+             */
+            language: "en" | "es";
+            /**
              * Created At
              * Format: date-time
              */
@@ -1810,6 +1844,8 @@ export interface components {
             notification_preferences?: {
                 [key: string]: boolean;
             } | null;
+            /** Language */
+            language?: ("en" | "es") | null;
         };
         /** MyAttendance */
         MyAttendance: {
@@ -2143,6 +2179,11 @@ export interface components {
             department_id?: string | null;
             /** Shift Id */
             shift_id?: string | null;
+            /**
+             * Language
+             * @description The language of the account's email; by default the best match of the request's Accept-Language header
+             */
+            language?: ("en" | "es") | null;
         };
         /** ReviewDecision */
         ReviewDecision: {
@@ -2448,6 +2489,11 @@ export interface components {
             shift_id?: string | null;
             /** Location Id */
             location_id?: string | null;
+            /**
+             * Language
+             * @description Of the invitation and every later email; defaults to the inviter's
+             */
+            language?: ("en" | "es") | null;
         };
         /** UserRead */
         UserRead: {
@@ -2492,6 +2538,12 @@ export interface components {
             notification_preferences: {
                 [key: string]: boolean;
             };
+            /**
+             * Language
+             * @description The language of the user's email: en or es
+             * @enum {string}
+             */
+            language: "en" | "es";
             /**
              * Created At
              * Format: date-time
@@ -4138,6 +4190,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unsubscribe_form_api_v1_notifications_unsubscribe_get: {
+        parameters: {
+            query: {
+                /** @description the user the link is for */
+                u: string;
+                /** @description an optional kind */
+                k: string;
+                /** @description the link's HMAC */
+                s: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unsubscribe_one_click_api_v1_notifications_unsubscribe_post: {
+        parameters: {
+            query: {
+                /** @description the user the link is for */
+                u: string;
+                /** @description an optional kind */
+                k: string;
+                /** @description the link's HMAC */
+                s: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             /** @description Validation Error */
