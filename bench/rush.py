@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,37 @@ def shape_shifts(bench_url: str, late_share: float) -> int:
         conn.execute("UPDATE departments SET manager_id = %s", (manager,))
         conn.execute("ANALYZE")
     return late
+
+
+def start_api(bench_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """bench/scan.py's API, given two minutes to come up (a loaded box imports slowly)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "DATABASE_URL": bench_url,
+        "BADGE_SECRET": scan_bench.BADGE_SECRET,
+        "TAPWORK_ENV": "development",
+        "SCAN_DEBOUNCE_SECONDS": "0",
+        "MIN_REST_MINUTES": "0",
+        "RATE_LIMIT_SCAN_PER_BADGE_PER_MINUTE": "1000000000",
+        "RATE_LIMIT_SCAN_PER_KIOSK_PER_MINUTE": "1000000000",
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tapwork.asgi:app", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the API did not start")
 
 
 def start_workers(bench_url: str, smtp_port: int, count: int) -> list[subprocess.Popen[bytes]]:
@@ -170,16 +202,20 @@ def main() -> None:
         default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
+    # Its own database: bench/scan.py (perhaps running from another checkout) keeps its own.
+    scan_bench.DB_NAME = "tapwork_bench_rush"
     pairs = scan_bench.seed(args.server_url, args.scans, args.kiosks, 0)
     bench_url = args.server_url.rsplit("/", 1)[0] + f"/{scan_bench.DB_NAME}"
     late = shape_shifts(bench_url, args.late)
     sink = outbox_bench.Sink(0)
     sink.reset()
     port = scan_bench.free_port()
-    api = scan_bench.start_api(bench_url, port, args.api_workers)
-    workers = start_workers(bench_url, sink.port, args.workers)
     hz = os.sysconf("SC_CLK_TCK")
+    api: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
+        api = start_api(bench_url, port, args.api_workers)
+        workers = start_workers(bench_url, sink.port, args.workers)
         time.sleep(2)  # the API's workers import and connect
         meter = scan_bench.CpuMeter(api.pid, bench_url)
         before = meter.snapshot()
@@ -196,9 +232,10 @@ def main() -> None:
             proc.send_signal(signal.SIGTERM)
         for proc in workers:
             proc.wait(timeout=60)
-        api.terminate()
-        api.wait(timeout=20)
-    count, _ = sink.stop()
+        if api is not None:
+            api.terminate()
+            api.wait(timeout=20)
+        count, _ = sink.stop()
     last_mail = sink.last_accepted
     if count != mails:
         raise RuntimeError(f"the sink got {count} mails, the outbox has {mails}")

@@ -9,3 +9,5 @@ RULES: Rules = {
 # The signed link is the credential (a forged one is a 404, tests/notification/test_unsubscribe.py).
 RULES[("GET", "/api/v1/notifications/unsubscribe")] = PUBLIC
 RULES[("POST", "/api/v1/notifications/unsubscribe")] = PUBLIC
+RULES[("GET", "/api/v1/notifications/settings")] = ADMIN_ONLY
+RULES[("PUT", "/api/v1/notifications/settings")] = ADMIN_ONLY

@@ -85,6 +85,7 @@ async def register(
         shift_id=data.shift_id,
         password_changed_at=now,
         language=data.language or from_accept_language(accept_language),
+        notification_preferences=await notification.new_user_preferences(session),
     )
     try:
         async with session.begin_nested():

@@ -14,7 +14,7 @@ from tapwork.kit.types import Search
 from tapwork.notification import service
 from tapwork.notification.kinds import Kind
 from tapwork.notification.render import label_of, render_page
-from tapwork.notification.schemas import DeliveryStatus, NotificationRead
+from tapwork.notification.schemas import DeliveryStatus, MailSettings, NotificationRead
 from tapwork.permissions import P
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -121,3 +121,22 @@ async def unsubscribe_one_click(
     `List-Unsubscribe=One-Click`), and the page's button: turns that kind off for the link's
     user without sign-in, idempotently, audited as `notification.unsubscribe`."""
     return await _unsubscribe_page(session, settings, client, user_id, kind, signature, apply=True)
+
+
+@router.get("/settings", response_model=MailSettings)
+async def read_mail_settings(_: Admin, session: DbSession) -> MailSettings:
+    """The organisation's mail settings (admins)."""
+    return MailSettings.model_validate(await service.mail_settings(session))
+
+
+@router.put("/settings", response_model=MailSettings)
+async def update_mail_settings(
+    body: MailSettings, principal: Admin, session: DbSession, now: Now
+) -> MailSettings:
+    """Change how attendance confirmations are sent. Applies to the next scan (per_scan /
+    daily_digest) or the next user created (off_for_new_users); audited as
+    `notification.settings`."""
+    row = await service.update_mail_settings(
+        session, body.attendance_confirmations, actor=principal.actor, now=now
+    )
+    return MailSettings.model_validate(row)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,3 +32,19 @@ class NotificationRead(BaseModel):
         description="when a queued mail is tried next (after a failure)"
     )
     sent_at: datetime | None
+
+
+ConfirmationMode = Literal["per_scan", "daily_digest", "off_for_new_users"]
+
+
+class MailSettings(BaseModel):
+    """Organisation-wide mail settings."""
+
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+    attendance_confirmations: ConfirmationMode = Field(
+        description="per_scan: a mail for every check-in and check-out; daily_digest: one mail "
+        "a day per employee with the day's records instead; off_for_new_users: per scan, but "
+        "users created from now on start with attendance confirmations turned off. Employees "
+        "can still turn them on or off in their preferences."
+    )

@@ -23,7 +23,7 @@ from tapwork.notification.errors import (
     UnsubscribeLinkInvalid,
 )
 from tapwork.notification.kinds import Kind
-from tapwork.notification.models import OutboxEmail
+from tapwork.notification.models import OrganisationSettings, OutboxEmail
 from tapwork.user.models import User
 
 RETRY_FIELDS = ("status", "attempts", "next_attempt_at", "last_error")
@@ -94,6 +94,45 @@ async def unsubscribe(
             new={"notification_preferences": dict(user.notification_preferences)},
         )
     return user, known
+
+
+async def mail_settings(session: AsyncSession, *, for_update: bool = False) -> OrganisationSettings:
+    row = await session.get(OrganisationSettings, 1, with_for_update=for_update)
+    if row is None:  # migration 0005 inserts it; a restored dump without it gets it back
+        row = OrganisationSettings(id=1)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def update_mail_settings(
+    session: AsyncSession, mode: str, *, actor: Actor, now: datetime
+) -> OrganisationSettings:
+    row = await mail_settings(session, for_update=True)
+    old = {"attendance_confirmations": row.attendance_confirmations}
+    if row.attendance_confirmations != mode:
+        row.attendance_confirmations, row.updated_at = mode, now
+        await session.flush()
+        await audit_service.record(
+            session,
+            actor,
+            "notification.settings",
+            "organisation_settings",
+            "1",
+            old=old,
+            new={"attendance_confirmations": mode},
+        )
+    return row
+
+
+async def new_user_preferences(session: AsyncSession) -> dict[str, Any]:
+    """The notification preferences a user starts with under the organisation's settings."""
+    settings = await mail_settings(session)
+    if settings.attendance_confirmations == "off_for_new_users":
+        return {Kind.ATTENDANCE_CONFIRMATION.value: False}
+    return {}
+
+
 
 
 async def list_emails(

@@ -263,7 +263,7 @@ async def invite(
         role=role,
         password_hash=None,
         is_active=True,
-        notification_preferences={},
+        notification_preferences=await notification.new_user_preferences(session),
         created_at=now,
         updated_at=now,
     )
