@@ -25,7 +25,7 @@ from sqlalchemy import Table, and_, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
-from tapwork.notification import i18n, mime, unsubscribe
+from tapwork.notification import i18n, incidents, mime, unsubscribe
 from tapwork.notification.models import OutboxEmail
 from tapwork.notification.render import render, sender_domain
 from tapwork.notification.smtp import CONNECTION_ERRORS, Connection, describe, is_permanent
@@ -40,6 +40,7 @@ _COMMANDS_PER_SEND = 4
 # A worker killed mid-group resends at most this many mails once their lease expires.
 MARK_SENT_EVERY = 10
 ONE_CLICK = "List-Unsubscribe=One-Click"
+UNDELIVERABLE = "mail.undeliverable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,11 +199,22 @@ async def mark_attempt_failed(
     else:
         values["status"] = "queued"
         values["next_attempt_at"] = now + backoff(row.attempts, settings, rng)
-    await session.execute(
+    result = await session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == row.id, OutboxEmail.status == "sending")
         .values(**values)
     )
+    if give_up and not permanent and result.rowcount:  # type: ignore[attr-defined]
+        # Retries exhausted: the relay (or the network to it) has been failing for about an
+        # hour. Admins hear about it once; it clears when mail is delivered again.
+        await incidents.raise_incident(
+            session,
+            UNDELIVERABLE,
+            subject="Email cannot be delivered",
+            message=f"A mail to {row.to_address} gave up after {row.attempts} attempts.\n\n"
+            f"Last error: {error[:500]}\n\nOther mail may be waiting: see Notifications.",
+            now=now,
+        )
     return str(values["status"])
 
 
@@ -273,7 +285,7 @@ async def deliver_batch(
                     await session.commit()
                 pending = []
     finally:
-        await _record_sent(sessionmaker, sent)
+        await _record_sent(sessionmaker, sent, delivered_at=clock() if result.sent else None)
         if pending:
             result.released = len(pending)
             async with sessionmaker() as session:
@@ -288,12 +300,19 @@ async def deliver_batch(
 
 
 async def _record_sent(
-    sessionmaker: async_sessionmaker[AsyncSession], sent: list[tuple[Claimed, str, datetime]]
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sent: list[tuple[Claimed, str, datetime]],
+    *,
+    delivered_at: datetime | None = None,
 ) -> None:
-    if not sent:
+    """Record delivered rows; with `delivered_at` (once per batch that delivered anything)
+    also close the `mail.undeliverable` incident, whose cause has cleared."""
+    if not sent and delivered_at is None:
         return
     async with sessionmaker() as session:
         await mark_sent(session, sent)
+        if delivered_at is not None:
+            await incidents.clear_incident(session, UNDELIVERABLE, now=delivered_at)
         await session.commit()
     sent.clear()
 

@@ -69,3 +69,25 @@ class OrganisationSettings(Base):
             f"attendance_confirmations IN {CONFIRMATION_MODES!r}", name="attendance_confirmations"
         ),
     )
+
+
+class Incident(UUIDPk, Base):
+    """Something admins are alerted about once (`admin_alert`), open until its cause clears."""
+
+    __tablename__ = "incidents"
+
+    # What went wrong, stable across reports: `mail.undeliverable`, `job.<task>`, ...
+    key: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    opened_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # One open incident per cause: a repeat report while open is not a new incident.
+        Index(
+            "uq_incidents_open_key", "key", unique=True, postgresql_where=text("closed_at IS NULL")
+        ),
+        Index("ix_incidents_opened_at", "opened_at"),
+    )

@@ -11,10 +11,15 @@ from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
 from tapwork.kit.pagination import Page, Pagination
 from tapwork.kit.types import Search
-from tapwork.notification import service
+from tapwork.notification import incidents, service
 from tapwork.notification.kinds import Kind
 from tapwork.notification.render import label_of, render_page
-from tapwork.notification.schemas import DeliveryStatus, MailSettings, NotificationRead
+from tapwork.notification.schemas import (
+    DeliveryStatus,
+    IncidentRead,
+    MailSettings,
+    NotificationRead,
+)
 from tapwork.permissions import P
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -140,3 +145,10 @@ async def update_mail_settings(
         session, body.attendance_confirmations, actor=principal.actor, now=now
     )
     return MailSettings.model_validate(row)
+
+
+@router.get("/incidents", response_model=list[IncidentRead])
+async def list_incidents(_: Admin, session: DbSession) -> list[IncidentRead]:
+    """Open incidents, newest first: what admins were alerted about (`admin_alert`, once per
+    incident) and is not resolved yet. They close themselves when the cause clears."""
+    return [IncidentRead.model_validate(i) for i in await incidents.open_incidents(session)]

@@ -48,3 +48,14 @@ class MailSettings(BaseModel):
         "users created from now on start with attendance confirmations turned off. Employees "
         "can still turn them on or off in their preferences."
     )
+
+
+class IncidentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    key: str = Field(description="the cause, e.g. mail.undeliverable, job.<task>")
+    subject: str
+    message: str
+    opened_at: datetime
+    last_seen_at: datetime = Field(description="the latest report of the same cause")

@@ -775,6 +775,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Mail Settings
+         * @description The organisation's mail settings (admins).
+         */
+        get: operations["read_mail_settings_api_v1_notifications_settings_get"];
+        /**
+         * Update Mail Settings
+         * @description Change how attendance confirmations are sent. Applies to the next scan (per_scan /
+         *     daily_digest) or the next user created (off_for_new_users); audited as
+         *     `notification.settings`.
+         */
+        put: operations["update_mail_settings_api_v1_notifications_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Incidents
+         * @description Open incidents, newest first: what admins were alerted about (`admin_alert`, once per
+         *     incident) and is not resolved yet. They close themselves when the cause clears.
+         */
+        get: operations["list_incidents_api_v1_notifications_incidents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/badges/me": {
         parameters: {
             query?: never;
@@ -1549,6 +1596,34 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** IncidentRead */
+        IncidentRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Key
+             * @description the cause, e.g. mail.undeliverable, job.<task>
+             */
+            key: string;
+            /** Subject */
+            subject: string;
+            /** Message */
+            message: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             * @description the latest report of the same cause
+             */
+            last_seen_at: string;
+        };
         /**
          * Kind
          * @enum {string}
@@ -1768,6 +1843,18 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /**
+         * MailSettings
+         * @description Organisation-wide mail settings.
+         */
+        MailSettings: {
+            /**
+             * Attendance Confirmations
+             * @description per_scan: a mail for every check-in and check-out; daily_digest: one mail a day per employee with the day's records instead; off_for_new_users: per scan, but users created from now on start with attendance confirmations turned off. Employees can still turn them on or off in their preferences.
+             * @enum {string}
+             */
+            attendance_confirmations: "per_scan" | "daily_digest" | "off_for_new_users";
         };
         /** MeRead */
         MeRead: {
@@ -4271,6 +4358,79 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_mail_settings_api_v1_notifications_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettings"];
+                };
+            };
+        };
+    };
+    update_mail_settings_api_v1_notifications_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettings"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_incidents_api_v1_notifications_incidents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentRead"][];
                 };
             };
         };
