@@ -207,6 +207,7 @@ def main() -> None:
     pairs = scan_bench.seed(args.server_url, args.scans, args.kiosks, 0)
     bench_url = args.server_url.rsplit("/", 1)[0] + f"/{scan_bench.DB_NAME}"
     late = shape_shifts(bench_url, args.late)
+    print(f"seeded {len(pairs)} employees", file=sys.stderr, flush=True)
     sink = outbox_bench.Sink(0)
     sink.reset()
     port = scan_bench.free_port()
@@ -215,14 +216,18 @@ def main() -> None:
     workers: list[subprocess.Popen[bytes]] = []
     try:
         api = start_api(bench_url, port, args.api_workers)
+        print("API up", file=sys.stderr, flush=True)
         workers = start_workers(bench_url, sink.port, args.workers)
+        print("workers up", file=sys.stderr, flush=True)
         time.sleep(2)  # the API's workers import and connect
         meter = scan_bench.CpuMeter(api.pid, bench_url)
         before = meter.snapshot()
         worker_ticks = sum(scan_bench._ticks(w.pid) for w in workers)
         sink_ticks = scan_bench._ticks(sink.pid)
         load = os.getloadavg()[0]
+        print(f"driving {len(pairs)} scans", file=sys.stderr, flush=True)
         first, last_scan, bad = asyncio.run(drive(port, pairs, args.kiosks))
+        print(f"scans done in {last_scan - first:.1f} s, waiting for mail", file=sys.stderr)
         mails = wait_mail(bench_url)
         api_cpu, db_cpu = meter.used(before)
         worker_cpu = (sum(scan_bench._ticks(w.pid) for w in workers) - worker_ticks) / hz
