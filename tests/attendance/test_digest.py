@@ -13,7 +13,7 @@ from tapwork.config import Settings
 from tapwork.notification import delivery
 from tapwork.notification import service as notification
 from tapwork.notification.models import OutboxEmail
-from tests.attendance.conftest import Scanner, badge_code
+from tests.attendance.conftest import AtMadrid, Scanner, badge_code
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
 from tests.support.smtp import SmtpServer, body_text
@@ -25,7 +25,7 @@ async def _kinds(session: AsyncSession) -> list[tuple[str, str]]:
 
 
 async def test_a_day_of_scans_is_mailed_once_as_a_digest_in_the_readers_language(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid,
+    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid: AtMadrid,
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, smtp: SmtpServer,
 ) -> None:  # fmt: skip
     mail_settings = await notification.mail_settings(session)
@@ -57,7 +57,7 @@ async def test_a_day_of_scans_is_mailed_once_as_a_digest_in_the_readers_language
 
 
 async def test_per_scan_mode_sends_no_digest_and_new_users_can_start_with_it_off(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid,
+    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid: AtMadrid,
     settings: Settings,
 ) -> None:  # fmt: skip
     at_madrid(2026, 3, 2, 8, 55)

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tapwork.notification import service
 from tapwork.notification.kinds import Kind
 from tapwork.notification.models import Incident
+from tapwork.permissions import P
 from tapwork.role.models import Role
-from tapwork.role.permissions import P
 from tapwork.user.models import User
 
 SUBJECT_MAX = 300

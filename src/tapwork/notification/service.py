@@ -133,8 +133,6 @@ async def new_user_preferences(session: AsyncSession) -> dict[str, Any]:
     return {}
 
 
-
-
 async def list_emails(
     session: AsyncSession,
     params: PageParams,
