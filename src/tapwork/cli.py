@@ -56,9 +56,13 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="jobs run at once")] = 4,
 ) -> None:
     """Run the background worker: email delivery and periodic jobs."""
+    import uvloop
+
     from tapwork.worker.run import run_worker
 
-    asyncio.run(run_worker(_settings(), concurrency=concurrency))
+    # uvloop, as the API runs under: the delivery loop is mostly event-loop and socket work,
+    # which uvloop does in C (bench/README.md, outbox).
+    uvloop.run(run_worker(_settings(), concurrency=concurrency))
 
 
 @app.command()

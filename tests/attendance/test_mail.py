@@ -33,7 +33,7 @@ async def test_late_check_in_mails_employee_and_manager(
     result = await delivery.deliver_batch(sessionmaker, settings, clock=clock, rng=random.Random(1))
     assert result.sent == 2
     [confirmation] = smtp.inbox.wait_for(org.employee.email)
-    assert "Checked in at 2026-03-02 09:25" in confirmation["Subject"]
+    assert "Checked in at 2 Mar 2026, 09:25" in confirmation["Subject"]
     assert "Late by" in _text(confirmation)
     [alert] = smtp.inbox.wait_for(org.supervisor.email)
     assert org.employee.first_name in _text(alert)

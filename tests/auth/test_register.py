@@ -204,3 +204,29 @@ async def test_deactivated_user_cannot_verify(
     response = await client.post(VERIFY, json={"token": token_in(mail.context["verify_url"])})
     assert response.status_code == 400
     assert (await fresh(session, user)).email_verified_at is None
+
+
+async def test_the_account_speaks_the_browsers_language_unless_one_is_chosen(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spanish = registration(email="sofia@example.com")
+    chosen = registration(email="chloe@example.com", language="en")
+    plain = registration(email="pat@example.com")
+    browser = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.8"}
+
+    assert (await client.post(REGISTER, json=spanish, headers=browser)).status_code == 202
+    assert (await client.post(REGISTER, json=chosen, headers=browser)).status_code == 202
+    assert (await client.post(REGISTER, json=plain)).status_code == 202
+    bad = await client.post(REGISTER, json=registration(language="fr"))
+    assert bad.status_code == 422
+
+    languages = {}
+    for email in ("sofia@example.com", "chloe@example.com", "pat@example.com"):
+        user = await _user(session, email)
+        assert user is not None
+        languages[email] = user.language
+    assert languages == {
+        "sofia@example.com": "es",
+        "chloe@example.com": "en",
+        "pat@example.com": "en",
+    }

@@ -125,6 +125,7 @@ async def test_hr_invites_an_employee_who_sets_a_password_and_sees_their_badge(
     await dialog.get_by_label("Email").fill(email)
     await dialog.get_by_label("Employee ID").fill(employee_id)
     await dialog.get_by_label("Department").select_option(label=org.department)
+    await dialog.get_by_label("Notification language").select_option(label="Español")
     await dialog.get_by_role("button", name="Send invitation").click()
     await expect(dialog).to_have_count(0)
     row = hr.locator("tr", has_text=email)
@@ -149,6 +150,7 @@ async def test_hr_invites_an_employee_who_sets_a_password_and_sees_their_badge(
 
     await deliver_mail(e2e_settings, e2e_db)
     [mail] = smtp.inbox.wait_for(email)
+    assert mail["Subject"].endswith("te ha invitado a TAPWORK")  # the language HR chose
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None
     match = ACCEPT_URL.search(body.get_content())
@@ -179,12 +181,18 @@ async def test_hr_invites_an_employee_who_sets_a_password_and_sees_their_badge(
     await screenshot(employee, "portal-my-history")
     await nav_to(employee, "My settings")
     await screenshot(employee, "portal-my-settings")
+    prefs = employee.locator("#preferences")
+    await expect(prefs.get_by_label("Notification language")).to_have_value("es")
+    await prefs.get_by_label("Notification language").select_option(label="English")
+    await prefs.get_by_role("button", name="Save").click()
+    await expect(employee.locator(".toast")).to_contain_text("Saved")
 
     async with e2e_db() as session:
         user = await session.scalar(select(User).where(User.email == email))
         assert user is not None
         assert user.password_hash is not None
         assert user.is_active
+        assert user.language == "en"  # changed in self-service
 
 
 async def test_hr_enrols_a_kiosk_that_the_scanner_app_pairs_with(

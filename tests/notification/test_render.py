@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
+from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -10,8 +14,9 @@ import zxingcpp
 from PIL import Image
 
 from tapwork.config import Settings
+from tapwork.notification import mime
 from tapwork.notification.kinds import Kind
-from tapwork.notification.render import BADGE_QR_CID, UnknownKind, build_message, render
+from tapwork.notification.render import BADGE_QR_CID, Rendered, UnknownKind, render
 
 # The context each caller sends (CONTRACTS.md), plus what enqueue adds for a user.
 CONTEXTS: dict[Kind, dict[str, Any]] = {
@@ -141,7 +146,7 @@ def test_iso_timestamps_are_shown_readably(cfg: Settings) -> None:
     }
     rendered = render("correction_notice", correction, settings=cfg)
     assert "Check out at: — -> 2 Mar 2026, 17:00 +0100" in rendered.text
-    assert "for 2026-03-02" in rendered.text
+    assert "for 2 Mar 2026" in rendered.text
 
 
 def test_html_is_escaped_and_text_is_verbatim(cfg: Settings) -> None:
@@ -177,23 +182,83 @@ def test_welcome_without_badge_has_no_image(cfg: Settings) -> None:
     assert "cid:" not in rendered.html
 
 
-def test_message_is_multipart_with_related_qr(cfg: Settings) -> None:
-    from datetime import UTC, datetime
+def _parse(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
 
-    rendered = render("welcome", CONTEXTS[Kind.WELCOME], settings=cfg)
-    message = build_message(
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
+def test_message_is_multipart_with_related_qr(cfg: Settings) -> None:
+    rendered = render("welcome", {**USER, **CONTEXTS[Kind.WELCOME]}, settings=cfg)
+    raw = mime.build(
         rendered,
         to="eve@example.com",
         sender=cfg.mail_from,
         message_id="abc",
         date=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+        domain="tapwork.local",
     )
+    assert b"\r\n" in raw
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    message = _parse(raw)
+    assert message.defects == []
     assert message.get_content_type() == "multipart/alternative"
     assert message["Message-ID"] == "<abc@tapwork.local>"
+    assert message["From"] == cfg.mail_from
+    assert message["Date"] == "Mon, 02 Mar 2026 08:00:00 +0000"
+    assert [p.get_content_type() for p in message.iter_parts()] == [
+        "text/plain",
+        "multipart/related",
+    ]
+    text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
+    assert text is not None
     assert html is not None
+    assert _lf(text.get_content()) == rendered.text
+    assert _lf(html.get_content()) == rendered.html
     [image] = [p for p in message.walk() if p.get_content_type() == "image/png"]
     assert image["Content-ID"] == f"<{BADGE_QR_CID}>"
+    assert image.get_content() == rendered.inline[0].png
+
+
+def test_long_and_non_ascii_subjects_survive_the_wire(cfg: Settings) -> None:
+    subject = "Llegada tarde: José Ñúñez — " + "ü" * 120 + " fin"
+    rendered = Rendered(subject=subject, text="línea 1\n.\nfin ", html="<p>á</p>")
+    raw = mime.build(
+        rendered,
+        to="eve@example.com",
+        sender="Fichajes Añil <no-reply@tapwork.local>",
+        message_id="x1",
+        date=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+        domain="tapwork.local",
+    )
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))  # RFC 5322 2.1.1
+    message = _parse(raw)
+    assert message["Subject"] == subject
+    assert message["From"].addresses[0].display_name == "Fichajes Añil"
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert _lf(text.get_content()) == "línea 1\n.\nfin "
+
+
+@pytest.mark.parametrize(
+    "address", ["ünïcode@example.com", "a@b.test\r\nBcc: x@evil.test", "<a@b.test>", "a b@c.test"]
+)
+def test_addresses_that_cannot_be_written_are_refused(address: str, cfg: Settings) -> None:
+    rendered = render("password_reset", {}, settings=cfg)
+    with pytest.raises(mime.Unencodable):
+        mime.build(
+            rendered,
+            to=address,
+            sender=cfg.mail_from,
+            message_id="x",
+            date=datetime(2026, 3, 2, tzinfo=UTC),
+            domain="tapwork.local",
+        )
 
 
 def test_unknown_kind_is_refused(cfg: Settings) -> None:

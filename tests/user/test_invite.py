@@ -219,3 +219,21 @@ async def test_invited_user_accepts_and_signs_in(
     used = await client.post("/api/v1/auth/invitation", json={"token": _token(mail)})
     assert used.status_code == 400
     assert used.json()["error"]["code"] == "INVALID_TOKEN"
+
+
+async def test_invitation_is_in_the_chosen_language_or_the_inviters(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
+    chosen = new_user(language="es")
+    response = await client.post(USERS, json=chosen, headers=org.headers(org.hr))
+    assert response.status_code == 201
+    assert response.json()["language"] == "es"
+
+    org.hr.language = "es"
+    await session.flush()
+    inherited = await client.post(USERS, json=new_user(), headers=org.headers(org.hr))
+    assert inherited.json()["language"] == "es"
+    english = await client.post(USERS, json=new_user(language="en"), headers=org.headers(org.hr))
+    assert english.json()["language"] == "en"
+    bad = await client.post(USERS, json=new_user(language="xx"), headers=org.headers(org.hr))
+    assert bad.status_code == 422

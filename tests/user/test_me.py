@@ -111,3 +111,20 @@ async def test_bad_profile_input_names_the_field(
     response = await client.put(ME, headers=org.headers(org.employee), json=body)
     assert response.status_code == 422
     assert response.json()["error"]["details"]["fields"][0]["field"] == field
+
+
+async def test_language_is_changed_in_self_service(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
+    headers = org.headers(org.employee)
+    assert (await client.get(ME, headers=headers)).json()["language"] == "en"
+
+    response = await client.put(ME, json={"language": "es"}, headers=headers)
+
+    assert response.status_code == 200
+    assert response.json()["language"] == "es"
+    await session.refresh(org.employee)
+    assert org.employee.language == "es"
+    refused = await client.put(ME, json={"language": "fr"}, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["fields"][0]["field"] == "body.language"

@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.attendance import rules
+from tapwork.attendance import digest, rules
 from tapwork.attendance.models import AttendanceRecord
 from tapwork.config import Settings
 from tapwork.location.models import Location
@@ -90,3 +90,16 @@ async def missing_clockouts(timestamp: int) -> int:
         period=datetime.fromtimestamp(timestamp, tz=UTC).isoformat(),
     )
     return flagged
+
+
+@app.periodic(cron="*/15 * * * *", periodic_id="attendance_digests")
+@app.task(name="attendance.send_digests", queueing_lock="attendance_digests")
+async def attendance_digests(timestamp: int) -> int:
+    """Every 15 minutes, once across all workers: the daily digests of finished days
+    (organisation setting `daily_digest`, attendance/digest.py)."""
+    runtime = jobs.runtime()
+    async with jobs.unit_of_work() as session:
+        queued = await digest.send_digests(session, now=runtime.now())
+    if queued:
+        log.info("attendance_digests_queued", queued=queued)
+    return queued

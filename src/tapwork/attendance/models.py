@@ -109,3 +109,15 @@ class ScanEvent(UUIDPk, Base):
             name="review_status",
         ),
     )
+
+
+class AttendanceDigest(Base):
+    """A (user, work date) whose daily digest was queued: two sweeps never mail it twice."""
+
+    __tablename__ = "attendance_digests"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    work_date: Mapped[date] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

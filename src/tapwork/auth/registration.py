@@ -23,6 +23,7 @@ from tapwork.auth.tokens import Purpose
 from tapwork.config import Settings
 from tapwork.kit.security import PasswordHasher
 from tapwork.notification import service as notification
+from tapwork.notification.i18n import from_accept_language
 from tapwork.notification.kinds import Kind
 from tapwork.user.models import AUDIT_FIELDS as USER_AUDIT_FIELDS
 from tapwork.user.models import User
@@ -42,8 +43,10 @@ async def register(
     now: datetime,
     client: Client,
     hooks: AccountHooks,
+    accept_language: str | None = None,
 ) -> None:
-    """Create an unverified employee and mail a verification link.
+    """Create an unverified employee and mail a verification link (in the language asked
+    for, else the browser's).
 
     An address that already has an account gets an `account_exists` mail instead, and the
     caller answers the same either way.
@@ -81,6 +84,8 @@ async def register(
         department_id=data.department_id,
         shift_id=data.shift_id,
         password_changed_at=now,
+        language=data.language or from_accept_language(accept_language),
+        notification_preferences=await notification.new_user_preferences(session),
     )
     try:
         async with session.begin_nested():

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from tapwork.auth import registration, service
 from tapwork.auth.deps import CurrentUser, Hasher, Hooks, RequestClient
@@ -59,6 +59,7 @@ def _session_out(issued: IssuedSession) -> SessionOut:
     dependencies=[auth_limit("auth.register", by_ip(), by_body("email"))],
 )
 async def register(
+    request: Request,
     body: RegisterIn,
     session: DbSession,
     settings: AppSettings,
@@ -75,7 +76,14 @@ async def register(
     422 naming the field for a weak password or an unknown department or shift.
     """
     await registration.register(
-        session, body, hasher=hasher, settings=settings, now=now, client=client, hooks=hooks
+        session,
+        body,
+        hasher=hasher,
+        settings=settings,
+        now=now,
+        client=client,
+        hooks=hooks,
+        accept_language=request.headers.get("accept-language"),
     )
     return Accepted(message=REGISTERED)
 

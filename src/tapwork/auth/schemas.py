@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tapwork.kit.types import Email, EmployeeId, Name, Password, StrictInput, Token
 
@@ -15,6 +16,11 @@ class RegisterIn(StrictInput):
     employee_id: EmployeeId
     department_id: uuid.UUID | None = None
     shift_id: uuid.UUID | None = None
+    language: Literal["en", "es"] | None = Field(
+        None,
+        description="The language of the account's email; by default the best match of the "
+        "request's Accept-Language header",
+    )
 
 
 class LoginIn(StrictInput):

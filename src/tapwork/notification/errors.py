@@ -9,3 +9,10 @@ class NotificationNotFound(NotFound):
 
 class NotificationNotFailed(Conflict):
     code = "NOTIFICATION_NOT_FAILED"
+
+
+class UnsubscribeLinkInvalid(NotFound):
+    """A forged or mangled link, a security kind, or a user who no longer exists: the same
+    answer for each, so the link cannot be used to probe for accounts."""
+
+    code = "UNSUBSCRIBE_LINK_INVALID"

@@ -45,3 +45,49 @@ class OutboxEmail(UUIDPk, Base):
         ),
         Index("ix_email_outbox_status_created", "status", "created_at"),
     )
+
+
+CONFIRMATION_MODES = ("per_scan", "daily_digest", "off_for_new_users")
+
+
+class OrganisationSettings(Base):
+    """The one row of organisation-wide mail settings (migration 0005 inserts it)."""
+
+    __tablename__ = "organisation_settings"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1)
+    # per_scan: a confirmation per scan; daily_digest: one mail a day instead;
+    # off_for_new_users: per scan, but users created from now on start with it turned off.
+    attendance_confirmations: Mapped[str] = mapped_column(
+        String(32), default="per_scan", server_default="per_scan"
+    )
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint(
+            f"attendance_confirmations IN {CONFIRMATION_MODES!r}", name="attendance_confirmations"
+        ),
+    )
+
+
+class Incident(UUIDPk, Base):
+    """Something admins are alerted about once (`admin_alert`), open until its cause clears."""
+
+    __tablename__ = "incidents"
+
+    # What went wrong, stable across reports: `mail.undeliverable`, `job.<task>`, ...
+    key: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    opened_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # One open incident per cause: a repeat report while open is not a new incident.
+        Index(
+            "uq_incidents_open_key", "key", unique=True, postgresql_where=text("closed_at IS NULL")
+        ),
+        Index("ix_incidents_opened_at", "opened_at"),
+    )

@@ -12,10 +12,7 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import parseaddr
 from functools import cache
 from typing import Any
 
@@ -23,6 +20,7 @@ import segno
 from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined, select_autoescape
 
 from tapwork.config import Settings
+from tapwork.notification import i18n
 from tapwork.notification.kinds import OPTIONAL_KINDS, Kind
 
 BADGE_QR_CID = "badge-qr"
@@ -48,8 +46,53 @@ class Rendered:
     inline: list[InlineImage] = field(default_factory=list)
 
 
-def _duration(minutes: Any) -> str:
-    """`65` → `1 h 05 min`; anything not a number is shown as given."""
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (extracted by Babel); translated where it is shown."""
+    return message
+
+
+# Codes that reach mail as data (record statuses, corrected fields): shown by their label in
+# the reader's language. An unknown code is shown humanised, as before.
+LABELS: dict[str, str] = {
+    "early": N_("Early"),
+    "on_time": N_("On time"),
+    "late": N_("Late"),
+    "non_working_day": N_("Non-working day"),
+    "holiday": N_("Holiday"),
+    "unscheduled": N_("Unscheduled"),
+    "open": N_("Open"),
+    "check_in_at": N_("Check in at"),
+    "check_out_at": N_("Check out at"),
+    "work_date": N_("Work date"),
+    "status": N_("Status"),
+    "minutes_late": N_("Minutes late"),
+    "worked_minutes": N_("Worked minutes"),
+    "overtime_minutes": N_("Overtime minutes"),
+    "early_leave_minutes": N_("Early leave minutes"),
+    "source": N_("Source"),
+    "notes": N_("Notes"),
+    "location_id": N_("Location"),
+    "online": N_("Kiosk"),
+    "offline": N_("Kiosk (offline)"),
+    "manual": N_("Manual"),
+    "correction": N_("Correction"),
+    # Optional kinds, as the unsubscribe page names them.
+    "welcome": N_("Welcome emails"),
+    "attendance_confirmation": N_("Attendance confirmations"),
+    "late_alert": N_("Late arrival alerts"),
+    "missing_clockout": N_("Missing check-out reminders"),
+    "correction_notice": N_("Correction notices"),
+    "weekly_summary": N_("Weekly summaries"),
+    "scheduled_report": N_("Scheduled reports"),
+}
+
+
+HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
+MINUTES = N_("%(minutes)s min")
+
+
+def _duration(minutes: Any, gettext: Any = str) -> str:
+    """`65` → `1 h 05 min`; not a number → as given. The units go through the catalogue."""
     if isinstance(minutes, Undefined):
         return ""
     try:
@@ -58,12 +101,9 @@ def _duration(minutes: Any) -> str:
         return str(minutes)
     hours, rest = divmod(abs(total), 60)
     sign = "-" if total < 0 else ""
-    return f"{sign}{hours} h {rest:02d} min" if hours else f"{sign}{rest} min"
-
-
-def _humanize(name: Any) -> str:
-    text = str(name).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    if hours:
+        return sign + str(gettext(HOURS_MINUTES)) % {"hours": hours, "minutes": f"{rest:02d}"}
+    return sign + str(gettext(MINUTES)) % {"minutes": rest}
 
 
 def _paragraphs(message: Any) -> list[str]:
@@ -72,32 +112,14 @@ def _paragraphs(message: Any) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n", str(message)) if p.strip()]
 
 
-def _when(value: Any) -> str:
-    """An ISO 8601 timestamp (`2026-03-02T08:00:00+00:00`) as `2 Mar 2026, 08:00 UTC`; any
-    other value (callers usually pre-format local times) is shown as given."""
-    if isinstance(value, Undefined) or value is None:
-        return ""
-    text = str(value)
-    if len(text) <= 10:  # a bare date stays a date
-        return text
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    zone = ""
-    if parsed.utcoffset() is not None:
-        zone = " UTC" if parsed.utcoffset() == timedelta(0) else f" {parsed.strftime('%z')}"
-    return f"{parsed.day} {parsed.strftime('%b %Y, %H:%M')}{zone}"
-
-
-def _show(value: Any) -> str:
-    if value is None or value == "" or isinstance(value, Undefined):
-        return "—"
-    return _when(value)
-
-
 @cache
-def _environment() -> Environment:
+def _environment(language: str) -> Environment:
+    """One environment per language: its templates are compiled once, with that language's
+    gettext and formatting bound in."""
+    return build_environment(language, i18n.translations(language))
+
+
+def build_environment(language: str, translations: Any) -> Environment:
     env = Environment(
         loader=PackageLoader("tapwork.notification", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
@@ -105,12 +127,50 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates ship with the package: no stat() of the file on every mail.
+        auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["duration"] = _duration
-    env.filters["humanize"] = _humanize
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    gettext = translations.gettext
+
+    def label(code: Any) -> str:
+        if isinstance(code, Undefined) or code is None:
+            return ""
+        text = str(code)
+        if text in LABELS:
+            return str(gettext(LABELS[text]))
+        text = text.replace("_", " ").strip()
+        return text[:1].upper() + text[1:]
+
+    def when(value: Any) -> str:
+        if isinstance(value, Undefined) or value is None:
+            return ""
+        return i18n.when(value, language)
+
+    def show(value: Any) -> str:
+        if value is None or value == "" or isinstance(value, Undefined):
+            return "—"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return i18n.number(value, language)
+        if isinstance(value, str) and value in LABELS:
+            return label(value)  # a status or source code
+        return when(value)
+
+    def localized_items(facts: Any) -> list[tuple[Any, Any]]:
+        return [
+            (k, i18n.number(v, language) if isinstance(v, int | float) else v)
+            for k, v in facts.items()
+        ]
+
+    env.filters["localized_items"] = localized_items
+    env.filters["duration"] = lambda minutes: _duration(minutes, gettext)
+    env.filters["humanize"] = label
     env.filters["paragraphs"] = _paragraphs
-    env.filters["show"] = _show
-    env.filters["when"] = _when
+    env.filters["show"] = show
+    env.filters["when"] = when
+    env.globals["language"] = language
     return env
 
 
@@ -126,19 +186,31 @@ def _badge_qr(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def render(kind: str, context: Mapping[str, Any], *, settings: Settings) -> Rendered:
-    """Subject, text and HTML for one mail; images it embeds (the welcome badge QR)."""
+def render(
+    kind: str,
+    context: Mapping[str, Any],
+    *,
+    settings: Settings,
+    language: str = i18n.DEFAULT_LANGUAGE,
+    unsubscribe_url: str = "",
+    environment: Environment | None = None,
+) -> Rendered:
+    """Subject, text and HTML for one mail in `language`; images it embeds (the welcome QR).
+
+    `unsubscribe_url` (optional kinds) is shown in the footer as the one-click way out.
+    """
     try:
         known = Kind(kind)
     except ValueError as exc:
         raise UnknownKind(f"no templates for email kind {kind!r}") from exc
-    env = _environment()
+    env = environment or _environment(i18n.supported(language))
     values: dict[str, Any] = {
         **context,
         "kind": known.value,
         "portal_url": settings.public_url.rstrip("/"),
         "optional": known in OPTIONAL_KINDS,
         "badge_qr_cid": BADGE_QR_CID,
+        "unsubscribe_url": unsubscribe_url,
     }
     text_template = env.get_template(f"{known.value}.txt")
     subject = _clean_subject(
@@ -154,37 +226,19 @@ def render(kind: str, context: Mapping[str, Any], *, settings: Settings) -> Rend
     return Rendered(subject=subject, text=text, html=html, inline=inline)
 
 
-def _domain(sender: str) -> str:
+def label_of(code: str, language: str) -> str:
+    """The label of a code (a status, a field, an optional kind) in `language`."""
+    return str(_environment(i18n.supported(language)).filters["humanize"](code))
+
+
+def render_page(name: str, values: Mapping[str, Any], *, language: str) -> str:
+    """A small HTML page from `templates/<name>.html` in `language` (the unsubscribe page)."""
+    env = _environment(i18n.supported(language))
+    return env.get_template(f"{name}.html").render(values)
+
+
+@cache
+def sender_domain(sender: str) -> str:
+    """The mail-from domain, for Message-IDs (`<outbox id@domain>`)."""
     address = parseaddr(sender)[1]
     return address.rpartition("@")[2] or "tapwork.local"
-
-
-def build_message(
-    rendered: Rendered, *, to: str, sender: str, message_id: str, date: datetime
-) -> EmailMessage:
-    """A multipart/alternative message (text, then HTML with its related inline images).
-
-    `message_id` is stable per outbox row, so a receiver (or a test) can tell a resend.
-    """
-    message = EmailMessage()
-    message["Subject"] = rendered.subject
-    message["From"] = sender
-    message["To"] = Address(addr_spec=to)
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = f"<{message_id}@{_domain(sender)}>"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
-    if rendered.inline:
-        html_part = message.get_body(preferencelist=("html",))
-        assert html_part is not None
-        for image in rendered.inline:
-            html_part.add_related(
-                image.png,
-                maintype="image",
-                subtype="png",
-                cid=f"<{image.cid}>",
-                filename=image.filename,
-                disposition="inline",
-            )
-    return message

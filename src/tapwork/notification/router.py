@@ -4,15 +4,22 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
 
-from tapwork.auth.deps import Principal, require
+from tapwork.auth.deps import Principal, RequestClient, require
 from tapwork.db import DbSession
-from tapwork.deps import Now
+from tapwork.deps import AppSettings, Now
 from tapwork.kit.pagination import Page, Pagination
 from tapwork.kit.types import Search
-from tapwork.notification import service
+from tapwork.notification import incidents, service
 from tapwork.notification.kinds import Kind
-from tapwork.notification.schemas import DeliveryStatus, NotificationRead
+from tapwork.notification.render import label_of, render_page
+from tapwork.notification.schemas import (
+    DeliveryStatus,
+    IncidentRead,
+    MailSettings,
+    NotificationRead,
+)
 from tapwork.permissions import P
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -56,3 +63,92 @@ async def retry_notification(
     status (queued and sending mail is already on its way, sent mail is not sent twice)."""
     row = await service.retry(session, notification_id, now=now, actor=principal.actor)
     return NotificationRead.model_validate(row)
+
+
+UnsubscribeUser = Annotated[uuid.UUID, Query(alias="u", description="the user the link is for")]
+UnsubscribeKind = Annotated[str, Query(alias="k", max_length=64, description="an optional kind")]
+UnsubscribeSig = Annotated[str, Query(alias="s", max_length=64, description="the link's HMAC")]
+
+
+async def _unsubscribe_page(
+    session: DbSession,
+    settings: AppSettings,
+    client: RequestClient,
+    user_id: uuid.UUID,
+    kind: str,
+    signature: str,
+    *,
+    apply: bool,
+) -> HTMLResponse:
+    user, known = await service.unsubscribe(
+        session, user_id, kind, signature, settings=settings, apply=apply, ip=client.ip
+    )
+    page = render_page(
+        "unsubscribe_page",
+        {
+            "kind_label": label_of(known.value, user.language),
+            "email": user.email,
+            "done": apply or not service.wants(user, known),
+            "portal_url": settings.public_url.rstrip("/"),
+        },
+        language=user.language,
+    )
+    # The link is a credential for this one change: keep it out of caches and referrers.
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(page, headers=headers)
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe_form(
+    session: DbSession,
+    settings: AppSettings,
+    client: RequestClient,
+    user_id: UnsubscribeUser,
+    kind: UnsubscribeKind,
+    signature: UnsubscribeSig,
+) -> HTMLResponse:
+    """The page an optional email's unsubscribe link opens, in the user's language: one
+    button that turns that kind of email off. Opening it changes nothing (mail scanners
+    follow links). No sign-in: the link is signed. 404 UNSUBSCRIBE_LINK_INVALID otherwise."""
+    return await _unsubscribe_page(session, settings, client, user_id, kind, signature, apply=False)
+
+
+@router.post("/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe_one_click(
+    session: DbSession,
+    settings: AppSettings,
+    client: RequestClient,
+    user_id: UnsubscribeUser,
+    kind: UnsubscribeKind,
+    signature: UnsubscribeSig,
+) -> HTMLResponse:
+    """RFC 8058 one-click unsubscribe (the `List-Unsubscribe-Post` target; mail clients POST
+    `List-Unsubscribe=One-Click`), and the page's button: turns that kind off for the link's
+    user without sign-in, idempotently, audited as `notification.unsubscribe`."""
+    return await _unsubscribe_page(session, settings, client, user_id, kind, signature, apply=True)
+
+
+@router.get("/settings", response_model=MailSettings)
+async def read_mail_settings(_: Admin, session: DbSession) -> MailSettings:
+    """The organisation's mail settings (admins)."""
+    return MailSettings.model_validate(await service.mail_settings(session))
+
+
+@router.put("/settings", response_model=MailSettings)
+async def update_mail_settings(
+    body: MailSettings, principal: Admin, session: DbSession, now: Now
+) -> MailSettings:
+    """Change how attendance confirmations are sent. Applies to the next scan (per_scan /
+    daily_digest) or the next user created (off_for_new_users); audited as
+    `notification.settings`."""
+    row = await service.update_mail_settings(
+        session, body.attendance_confirmations, actor=principal.actor, now=now
+    )
+    return MailSettings.model_validate(row)
+
+
+@router.get("/incidents", response_model=list[IncidentRead])
+async def list_incidents(_: Admin, session: DbSession) -> list[IncidentRead]:
+    """Open incidents, newest first: what admins were alerted about (`admin_alert`, once per
+    incident) and is not resolved yet. They close themselves when the cause clears."""
+    return [IncidentRead.model_validate(i) for i in await incidents.open_incidents(session)]

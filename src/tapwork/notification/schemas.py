@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,3 +32,30 @@ class NotificationRead(BaseModel):
         description="when a queued mail is tried next (after a failure)"
     )
     sent_at: datetime | None
+
+
+ConfirmationMode = Literal["per_scan", "daily_digest", "off_for_new_users"]
+
+
+class MailSettings(BaseModel):
+    """Organisation-wide mail settings."""
+
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+    attendance_confirmations: ConfirmationMode = Field(
+        description="per_scan: a mail for every check-in and check-out; daily_digest: one mail "
+        "a day per employee with the day's records instead; off_for_new_users: per scan, but "
+        "users created from now on start with attendance confirmations turned off. Employees "
+        "can still turn them on or off in their preferences."
+    )
+
+
+class IncidentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    key: str = Field(description="the cause, e.g. mail.undeliverable, job.<task>")
+    subject: str
+    message: str
+    opened_at: datetime
+    last_seen_at: datetime = Field(description="the latest report of the same cause")

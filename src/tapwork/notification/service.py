@@ -11,13 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit import service as audit_service
 from tapwork.audit.service import snapshot
+from tapwork.config import Settings
 from tapwork.kit.actor import Actor
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.kit.search import contains
 from tapwork.notification import kinds
-from tapwork.notification.errors import NotificationNotFailed, NotificationNotFound
+from tapwork.notification import unsubscribe as links
+from tapwork.notification.errors import (
+    NotificationNotFailed,
+    NotificationNotFound,
+    UnsubscribeLinkInvalid,
+)
 from tapwork.notification.kinds import Kind
-from tapwork.notification.models import OutboxEmail
+from tapwork.notification.models import OrganisationSettings, OutboxEmail
 from tapwork.user.models import User
 
 RETRY_FIELDS = ("status", "attempts", "next_attempt_at", "last_error")
@@ -53,6 +59,78 @@ async def enqueue(
     )
     session.add(row)
     return row
+
+
+async def unsubscribe(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    kind: str,
+    signature: str,
+    *,
+    settings: Settings,
+    apply: bool,
+    ip: str | None = None,
+) -> tuple[User, Kind]:
+    """Check a signed unsubscribe link; with `apply`, turn that kind off for its user.
+
+    Idempotent: a second click finds the kind already off. Audited as the user's own change.
+    """
+    known = links.verify(user_id, kind, signature, settings)
+    user = await session.get(User, user_id, with_for_update=apply) if known else None
+    if known is None or user is None:
+        raise UnsubscribeLinkInvalid("This unsubscribe link is not valid")
+    if apply and wants(user, known):
+        old = {"notification_preferences": dict(user.notification_preferences or {})}
+        user.notification_preferences = {**(user.notification_preferences or {}), kind: False}
+        await session.flush()
+        await audit_service.record(
+            session,
+            # The link's holder acts as the user: only the user's mailbox received it.
+            Actor(type="user", id=user.id, label=f"{user.email} (unsubscribe link)", ip=ip),
+            "notification.unsubscribe",
+            "user",
+            user.id,
+            old=old,
+            new={"notification_preferences": dict(user.notification_preferences)},
+        )
+    return user, known
+
+
+async def mail_settings(session: AsyncSession, *, for_update: bool = False) -> OrganisationSettings:
+    row = await session.get(OrganisationSettings, 1, with_for_update=for_update)
+    if row is None:  # migration 0005 inserts it; a restored dump without it gets it back
+        row = OrganisationSettings(id=1)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def update_mail_settings(
+    session: AsyncSession, mode: str, *, actor: Actor, now: datetime
+) -> OrganisationSettings:
+    row = await mail_settings(session, for_update=True)
+    old = {"attendance_confirmations": row.attendance_confirmations}
+    if row.attendance_confirmations != mode:
+        row.attendance_confirmations, row.updated_at = mode, now
+        await session.flush()
+        await audit_service.record(
+            session,
+            actor,
+            "notification.settings",
+            "organisation_settings",
+            "1",
+            old=old,
+            new={"attendance_confirmations": mode},
+        )
+    return row
+
+
+async def new_user_preferences(session: AsyncSession) -> dict[str, Any]:
+    """The notification preferences a user starts with under the organisation's settings."""
+    settings = await mail_settings(session)
+    if settings.attendance_confirmations == "off_for_new_users":
+        return {Kind.ATTENDANCE_CONFIRMATION.value: False}
+    return {}
 
 
 async def list_emails(

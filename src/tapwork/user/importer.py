@@ -200,7 +200,7 @@ def _chunks(items: list[_Good]) -> Iterable[list[_Good]]:
         yield items[start : start + CHUNK]
 
 
-def _new_user(good: _Good, now: datetime) -> User:
+def _new_user(good: _Good, now: datetime, preferences: dict[str, Any]) -> User:
     assert good.role is not None  # validation defaults it to `employee` for new rows
     return User(
         id=uuid.uuid4(),
@@ -214,7 +214,7 @@ def _new_user(good: _Good, now: datetime) -> User:
         location_id=good.location_id,
         password_hash=None,
         is_active=True,
-        notification_preferences={},
+        notification_preferences=dict(preferences),
         created_at=now,
         updated_at=now,
     )
@@ -263,12 +263,13 @@ async def apply(
     """
     created = updated = done = 0
     sessions_ended: list[uuid.UUID] = []
+    preferences = await notification.new_user_preferences(session)
     progress("import", 0, len(plan.good))
     for chunk in _chunks(plan.good):
         new_users: list[User] = []
         for good in chunk:
             if good.existing is None:
-                new_users.append(_new_user(good, now))
+                new_users.append(_new_user(good, now, preferences))
                 continue
             before, after, role_changed = _update(good, now)
             updated += 1

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,11 +41,16 @@ class User(UUIDPk, Timestamps, Base):
     notification_preferences: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default="{}"
     )
+    # The language of the mail the user receives (notification/i18n.py): set from the
+    # inviter's choice or the browser at registration, changed in self-service.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # Raised on deactivation, password change and role change: access tokens issued
     # before it stop working on the next request.
     sessions_valid_after: Mapped[datetime | None]
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (CheckConstraint("language IN ('en', 'es')", name="language"),)
 
     @property
     def full_name(self) -> str:
@@ -69,4 +74,5 @@ AUDIT_FIELDS = (
     "is_active",
     "email_verified_at",
     "notification_preferences",
+    "language",
 )

@@ -103,6 +103,7 @@ async def invite_user(
         invited_by=principal.user.full_name,
         settings=settings,
         now=now,
+        default_language=principal.user.language,
     )
     return UserRead.of(user)
 

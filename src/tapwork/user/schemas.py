@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
@@ -25,6 +25,11 @@ NotificationPreferences = Annotated[
 ]
 
 
+Language = Annotated[
+    Literal["en", "es"], Field(description="The language of the user's email: en or es")
+]
+
+
 class UserRead(BaseModel):
     id: uuid.UUID
     email: str
@@ -41,6 +46,7 @@ class UserRead(BaseModel):
     email_verified_at: datetime | None
     invitation_pending: bool = Field(description="Invited and has not set a password yet")
     notification_preferences: dict[str, bool]
+    language: Language
     created_at: datetime
     updated_at: datetime
 
@@ -64,6 +70,7 @@ class UserRead(BaseModel):
             notification_preferences={
                 k: bool(v) for k, v in (user.notification_preferences or {}).items()
             },
+            language=user.language,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -133,6 +140,7 @@ class MeUpdate(StrictInput):
     notification_preferences: NotificationPreferences | None = Field(
         None, description="Merged into the stored preferences; kinds not sent are unchanged."
     )
+    language: Language | None = None
 
     _prefs = field_validator("notification_preferences")(_check_preferences)
 
@@ -146,6 +154,9 @@ class UserCreate(StrictInput):
     department_id: uuid.UUID | None = None
     shift_id: uuid.UUID | None = None
     location_id: uuid.UUID | None = None
+    language: Language | None = Field(
+        None, description="Of the invitation and every later email; defaults to the inviter's"
+    )
 
 
 class UserUpdate(StrictInput):

@@ -245,13 +245,16 @@ async def invite(
     invited_by: str,
     settings: Settings,
     now: datetime,
+    default_language: str = "en",
 ) -> User:
-    """Create a user without a password and mail them an invitation to set one."""
+    """Create a user without a password and mail them an invitation to set one, in the
+    language chosen for them (else the inviter's)."""
     role = (
         await _resolve_role(session, data.role_id) if data.role_id else await default_role(session)
     )
     ensure_may_assign(actor, role)
     values = data.model_dump(exclude={"role_id"})
+    values["language"] = data.language or default_language
     await check_references(session, values)
     await ensure_unique(session, email=data.email, employee_id=data.employee_id)
     user = User(
@@ -260,7 +263,7 @@ async def invite(
         role=role,
         password_hash=None,
         is_active=True,
-        notification_preferences={},
+        notification_preferences=await notification.new_user_preferences(session),
         created_at=now,
         updated_at=now,
     )
@@ -344,6 +347,8 @@ async def update_me(
         user.first_name = sent["first_name"]
     if "last_name" in sent:
         user.last_name = sent["last_name"]
+    if "language" in sent:
+        user.language = sent["language"]
     if "notification_preferences" in sent:
         # A new dict, so SQLAlchemy sees the JSONB change.
         user.notification_preferences = {

@@ -223,6 +223,7 @@ export const portalEn = {
   "portal.mail.failed": "Failed",
   "portal.me.profile": "Profile",
   "portal.me.notifications": "Emails I receive",
+  "portal.me.emailLanguage": "Notification language",
   "portal.me.securityAlways": "Security emails (invitations, password resets and changes) are always sent.",
   "portal.me.changePassword": "Change password",
   "portal.me.currentPassword": "Current password",

@@ -224,6 +224,7 @@ export const portalEs: Record<keyof typeof portalEn, string> = {
   "portal.mail.failed": "Fallido",
   "portal.me.profile": "Perfil",
   "portal.me.notifications": "Correos que recibo",
+  "portal.me.emailLanguage": "Idioma de las notificaciones",
   "portal.me.securityAlways": "Los correos de seguridad (invitaciones, restablecimiento y cambios de contraseña) se envían siempre.",
   "portal.me.changePassword": "Cambiar contraseña",
   "portal.me.currentPassword": "Contraseña actual",

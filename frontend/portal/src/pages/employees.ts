@@ -3,6 +3,7 @@
 import { control, bodyFrom, type FieldSpec, type Option } from "../crud";
 import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, download } from "../dom";
+import { LANGUAGES, LANGUAGE_NAMES } from "@tapwork/shared";
 import { readFilters, writeFilters } from "../filters";
 import type { ApiPath, Schemas } from "../session";
 import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, roleLabel, table, type Ctx, type Route } from "../ui";
@@ -207,11 +208,16 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
   );
 
   const invite = () => {
-    const fields = userFields(l, l.roles.length > 0);
+    // The language of the invitation and of every later email (the server defaults to mine).
+    const languages = LANGUAGES.map((lang) => ({ value: lang, label: LANGUAGE_NAMES[lang] }));
+    const fields: FieldSpec[] = [
+      ...userFields(l, l.roles.length > 0),
+      { name: "language", label: "portal.me.emailLanguage", type: "select", options: languages, initial: ctx.i18n.lang },
+    ];
     modalForm(
       ctx,
       ctx.t("portal.emp.invite"),
-      fields.map((f) => control(ctx, f, undefined)),
+      fields.map((f) => control(ctx, f, f.initial)),
       ctx.t("portal.emp.sendInvite"),
       async (form) => {
         await ctx.session.call("POST", "/users", { body: bodyFrom(form, fields, false) });

@@ -2,6 +2,7 @@
 // notification preferences, profile and password.
 import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, formValues, download } from "../dom";
+import { LANGUAGES, LANGUAGE_NAMES } from "@tapwork/shared";
 import type { Schemas, SessionOut } from "../session";
 import { isoDate } from "../stats";
 import { weekdayName } from "../crud";
@@ -187,7 +188,8 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
       onsubmit: submitter(ctx, async (_v, form) => {
         const chosen = new FormData(form).getAll("kind");
         const body = Object.fromEntries(kinds.map((k) => [k, chosen.includes(k)]));
-        await ctx.session.call("PUT", "/users/me", { body: { notification_preferences: body } });
+        const language = new FormData(form).get("language") as Me["language"];
+        await ctx.session.call("PUT", "/users/me", { body: { notification_preferences: body, language } });
         ctx.announce(ctx.t("portal.saved"));
       }),
     },
@@ -203,6 +205,14 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
           h("input", { type: "checkbox", name: "kind", value: k, checked: me.notification_preferences[k] ?? true }),
           ctx.t(`portal.kind.${k}`),
         ),
+      ),
+    ),
+    field(
+      ctx.t("portal.me.emailLanguage"),
+      h(
+        "select",
+        { name: "language" },
+        LANGUAGES.map((lang) => h("option", { value: lang, selected: lang === me.language }, LANGUAGE_NAMES[lang])),
       ),
     ),
     h("div", { class: "form-error", "aria-live": "assertive" }),

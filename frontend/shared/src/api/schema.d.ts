@@ -790,6 +790,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unsubscribe Form
+         * @description The page an optional email's unsubscribe link opens, in the user's language: one
+         *     button that turns that kind of email off. Opening it changes nothing (mail scanners
+         *     follow links). No sign-in: the link is signed. 404 UNSUBSCRIBE_LINK_INVALID otherwise.
+         */
+        get: operations["unsubscribe_form_api_v1_notifications_unsubscribe_get"];
+        put?: never;
+        /**
+         * Unsubscribe One Click
+         * @description RFC 8058 one-click unsubscribe (the `List-Unsubscribe-Post` target; mail clients POST
+         *     `List-Unsubscribe=One-Click`), and the page's button: turns that kind off for the link's
+         *     user without sign-in, idempotently, audited as `notification.unsubscribe`.
+         */
+        post: operations["unsubscribe_one_click_api_v1_notifications_unsubscribe_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Mail Settings
+         * @description The organisation's mail settings (admins).
+         */
+        get: operations["read_mail_settings_api_v1_notifications_settings_get"];
+        /**
+         * Update Mail Settings
+         * @description Change how attendance confirmations are sent. Applies to the next scan (per_scan /
+         *     daily_digest) or the next user created (off_for_new_users); audited as
+         *     `notification.settings`.
+         */
+        put: operations["update_mail_settings_api_v1_notifications_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Incidents
+         * @description Open incidents, newest first: what admins were alerted about (`admin_alert`, once per
+         *     incident) and is not resolved yet. They close themselves when the cause clears.
+         */
+        get: operations["list_incidents_api_v1_notifications_incidents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/badges/me": {
         parameters: {
             query?: never;
@@ -1684,6 +1759,34 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** IncidentRead */
+        IncidentRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Key
+             * @description the cause, e.g. mail.undeliverable, job.<task>
+             */
+            key: string;
+            /** Subject */
+            subject: string;
+            /** Message */
+            message: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             * @description the latest report of the same cause
+             */
+            last_seen_at: string;
+        };
         /**
          * InvitationOut
          * @description Whose account an invitation opens, so the person knows before choosing a password.
@@ -1921,6 +2024,18 @@ export interface components {
             /** Password */
             password: string;
         };
+        /**
+         * MailSettings
+         * @description Organisation-wide mail settings.
+         */
+        MailSettings: {
+            /**
+             * Attendance Confirmations
+             * @description per_scan: a mail for every check-in and check-out; daily_digest: one mail a day per employee with the day's records instead; off_for_new_users: per scan, but users created from now on start with attendance confirmations turned off. Employees can still turn them on or off in their preferences.
+             * @enum {string}
+             */
+            attendance_confirmations: "per_scan" | "daily_digest" | "off_for_new_users";
+        };
         /** MeRead */
         MeRead: {
             /**
@@ -1965,6 +2080,12 @@ export interface components {
                 [key: string]: boolean;
             };
             /**
+             * Language
+             * @description The language of the user's email: en or es
+             * @enum {string}
+             */
+            language: "en" | "es";
+            /**
              * Created At
              * Format: date-time
              */
@@ -1993,6 +2114,8 @@ export interface components {
             notification_preferences?: {
                 [key: string]: boolean;
             } | null;
+            /** Language */
+            language?: ("en" | "es") | null;
         };
         /** MyAttendance */
         MyAttendance: {
@@ -2389,6 +2512,11 @@ export interface components {
             department_id?: string | null;
             /** Shift Id */
             shift_id?: string | null;
+            /**
+             * Language
+             * @description The language of the account's email; by default the best match of the request's Accept-Language header
+             */
+            language?: ("en" | "es") | null;
         };
         /** Report */
         Report: {
@@ -2723,6 +2851,11 @@ export interface components {
             shift_id?: string | null;
             /** Location Id */
             location_id?: string | null;
+            /**
+             * Language
+             * @description Of the invitation and every later email; defaults to the inviter's
+             */
+            language?: ("en" | "es") | null;
         };
         /** UserRead */
         UserRead: {
@@ -2767,6 +2900,12 @@ export interface components {
             notification_preferences: {
                 [key: string]: boolean;
             };
+            /**
+             * Language
+             * @description The language of the user's email: en or es
+             * @enum {string}
+             */
+            language: "en" | "es";
             /**
              * Created At
              * Format: date-time
@@ -4475,6 +4614,151 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unsubscribe_form_api_v1_notifications_unsubscribe_get: {
+        parameters: {
+            query: {
+                /** @description the user the link is for */
+                u: string;
+                /** @description an optional kind */
+                k: string;
+                /** @description the link's HMAC */
+                s: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unsubscribe_one_click_api_v1_notifications_unsubscribe_post: {
+        parameters: {
+            query: {
+                /** @description the user the link is for */
+                u: string;
+                /** @description an optional kind */
+                k: string;
+                /** @description the link's HMAC */
+                s: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_mail_settings_api_v1_notifications_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettings"];
+                };
+            };
+        };
+    };
+    update_mail_settings_api_v1_notifications_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettings"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_incidents_api_v1_notifications_incidents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentRead"][];
                 };
             };
         };

@@ -70,7 +70,9 @@ def mails(plan: Plan, row: dict[str, Any]) -> list[dict[str, Any]]:
     """The outbox rows of an applied scan (kind, to, user_id, context)."""
     rows: list[dict[str, Any]] = []
     at_local = plan.at.astimezone(ZoneInfo(row["timezone"])).strftime("%Y-%m-%d %H:%M")
-    if kinds.wants(row["user_prefs"], Kind.ATTENDANCE_CONFIRMATION):
+    # Under `daily_digest` the day's records go out in one mail (attendance/digest.py).
+    per_scan = row.get("confirmations") != "daily_digest"
+    if per_scan and kinds.wants(row["user_prefs"], Kind.ATTENDANCE_CONFIRMATION):
         context: dict[str, Any] = {
             "first_name": row["first_name"],
             "full_name": display_name(row),

@@ -63,6 +63,7 @@ _SUBJECT = """
   )) AS badge_superseded,
   u.id AS user_id, u.first_name, u.last_name, u.email, u.is_active,
   u.email_verified_at, u.notification_preferences AS user_prefs,
+  (SELECT attendance_confirmations FROM organisation_settings WHERE id = 1) AS confirmations,
   s.id AS shift_id, s.start_time, s.end_time, s.grace_minutes, s.early_threshold_minutes,
   s.working_days,
   d.name AS department_name,

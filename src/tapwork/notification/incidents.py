@@ -1,0 +1,103 @@
+"""Incidents: a cause admins hear about once (an `admin_alert` to each), open until it clears.
+
+Other domains call `raise_incident` when they see a problem and `clear_incident` when it is
+gone, inside their own unit of work, as often as they like: the partial unique index on open
+keys makes the first report the incident and every later one a `last_seen_at` bump, so admins
+get one mail per incident, not one per event. E.g. the biometric service:
+
+    await incidents.raise_incident(session, "biometric.down", now=now,
+        subject="Biometric service unreachable", message="Scans continue on badges.")
+    ...
+    await incidents.clear_incident(session, "biometric.down", now=now)
+
+Raised here: `mail.undeliverable` (a mail gave up after its last retry; clears when mail is
+delivered again) and `job.<task name>` (a scheduled job failed; clears when it next succeeds,
+notification/jobs.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tapwork.notification import service
+from tapwork.notification.kinds import Kind
+from tapwork.notification.models import Incident
+from tapwork.permissions import P
+from tapwork.role.models import Role
+from tapwork.user.models import User
+
+SUBJECT_MAX = 300
+
+
+async def raise_incident(
+    session: AsyncSession, key: str, *, subject: str, message: str = "", now: datetime
+) -> Incident | None:
+    """Open the incident `key` and alert every admin, or note that it is still going on.
+
+    Returns the incident when this report opened it (and mail was queued), else None.
+    """
+    statement: Any = (
+        insert(Incident)
+        .values(
+            key=key,
+            subject=subject[:SUBJECT_MAX],
+            message=message,
+            opened_at=now,
+            last_seen_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[Incident.key],
+            index_where=text("closed_at IS NULL"),
+            set_={"last_seen_at": now},
+        )
+        # xmax = 0 only for a row this statement inserted (the update path sets it).
+        .returning(Incident.id, literal_column("xmax = 0").label("fresh"))
+    )
+    result = (await session.execute(statement)).one()
+    if not result.fresh:
+        return None
+    incident = await session.get(Incident, result.id)
+    assert incident is not None
+    for admin in await _admins(session):
+        await service.enqueue(
+            session,
+            Kind.ADMIN_ALERT,
+            to=admin,
+            context={
+                "subject": subject,
+                "message": message,
+            },
+        )
+    return incident
+
+
+async def clear_incident(session: AsyncSession, key: str, *, now: datetime) -> bool:
+    """Close the open incident `key`, if there is one. Cheap when there is none."""
+    result = await session.execute(
+        update(Incident)
+        .where(Incident.key == key, Incident.closed_at.is_(None))
+        .values(closed_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def open_incidents(session: AsyncSession) -> list[Incident]:
+    rows = await session.scalars(
+        select(Incident).where(Incident.closed_at.is_(None)).order_by(Incident.opened_at.desc())
+    )
+    return list(rows.all())
+
+
+async def _admins(session: AsyncSession) -> list[User]:
+    rows = await session.scalars(
+        select(User)
+        .join(Role, Role.id == User.role_id)
+        .where(User.is_active, Role.permissions.contains([str(P.SETTINGS_WRITE)]))
+        .order_by(User.email)
+    )
+    return list(rows.unique().all())
