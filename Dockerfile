@@ -1,6 +1,6 @@
 # One image for the API and the worker (two commands, one image).
 #   docker build -t tapwork/api:v1.0.0 .                      the runtime image (default target)
-#   docker build --target test -t tapwork/api:v1.0.0-test .   the same environment + dev deps + tests
+#   docker build -f Dockerfile.test -t tapwork/api:v1.0.0-test .   the seed's `docker run … pytest`
 #   docker run tapwork/api:v1.0.0                              → tapwork api (port 8000)
 #   docker run tapwork/api:v1.0.0 tapwork worker               → the worker
 #   docker run tapwork/api:v1.0.0 tapwork migrate              → migrations (once per release)
@@ -28,16 +28,6 @@ COPY src src
 # because the runtime filesystem is read-only.
 RUN uv sync --frozen --no-dev \
  && python -m compileall -q src migrations
-
-# ---- test: `docker run tapwork/api:<tag>-test` replaces the seed's `docker run … pytest` ----
-FROM builder AS test
-RUN uv sync --frozen
-COPY tests tests
-COPY bench bench
-ENV PATH=/opt/venv/bin:$PATH
-# The suite starts its own throwaway PostgreSQL unless TAPWORK_TEST_DATABASE_URL is set; the
-# browser tests (tests/e2e) need Chromium and the front ends, so they run in ./dev test instead.
-CMD ["pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/e2e", "--ignore=tests/deploy"]
 
 # ---- runtime: Python, the virtualenv and the code; no uv, no compilers, not root ----
 FROM python:3.11-slim AS runtime
