@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from tapwork.errors import AppError
-from tapwork.migration.revisions import head_revision
+from tapwork.migration.revisions import head_revision, known_revisions
 
 router = APIRouter(tags=["health"])
 
@@ -37,14 +37,17 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness)
 async def ready(request: Request) -> Readiness:
-    """Readiness: the database answers and its schema is at the revision this code expects."""
+    """Readiness: the database answers and its schema is at the revision this code expects, or
+    at one this release does not know: a newer release migrated it. Migrations between
+    consecutive releases only add (docs/runbook.md, "Upgrade"), so during a rolling update the
+    old pods keep serving on the new schema instead of all dropping out of the Service."""
     expected = head_revision()
     try:
         async with request.app.state.sessionmaker() as session:
             current = await session.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:
         raise NotReady("Database unreachable", database="unreachable") from exc
-    if current != expected:
+    if current != expected and (current is None or current in known_revisions()):
         raise NotReady(
             "Database schema is not at head; run `tapwork migrate`",
             schema_revision=current,
