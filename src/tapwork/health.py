@@ -37,16 +37,16 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness)
 async def ready(request: Request) -> Readiness:
-    """Readiness: the database answers and its schema is at the revision this code expects, or
-    at one this release does not know: a newer release migrated it. Migrations between
-    consecutive releases only add (docs/runbook.md, "Upgrade"), so during a rolling update the
-    old pods keep serving on the new schema instead of all dropping out of the Service."""
+    """Readiness: the database answers and its schema is at the revision this code expects."""
     expected = head_revision()
     try:
         async with request.app.state.sessionmaker() as session:
             current = await session.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:
         raise NotReady("Database unreachable", database="unreachable") from exc
+    # A revision this release does not ship was written by a newer release's migration Job.
+    # Migrations between consecutive releases only add (docs/runbook.md, "Upgrade"), so during a
+    # rolling update the old pods keep serving instead of all leaving the Service at once.
     if current != expected and (current is None or current in known_revisions()):
         raise NotReady(
             "Database schema is not at head; run `tapwork migrate`",
