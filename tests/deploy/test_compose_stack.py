@@ -124,8 +124,10 @@ def engine() -> Iterator[dict[str, str]]:
     with (ENGINE_DIR / "test.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another checkout's run waits here
         script = str(ROOT / "deploy" / "containers-locally.sh")
+        started = time.monotonic()
         up = subprocess.run(["bash", script, "up"], env=env, capture_output=True, text=True)
         assert up.returncode == 0, up.stdout + up.stderr
+        print(f"container engine ready in {time.monotonic() - started:.1f}s")
         try:
             yield env
         finally:
