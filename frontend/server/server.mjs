@@ -1,4 +1,4 @@
-// The Scanner App image's static server, the container twin of `tapwork.frontend` (which
+// The Scanner App image's static server, the container twin of `tapwork.devstack.frontend` (which
 // `tapwork up` runs): the kiosk at /, the portal at /portal/, each a single-page app, and
 // /config.js carrying API_URL read at start, so one image serves any API address.
 // Files come from sirv (what Vite's own preview serves with); this file only routes.

@@ -75,7 +75,7 @@ def _contains(actual: Any, expected: Any, where: str = "") -> list[str]:
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return [f"{where}: expected a mapping, found {actual!r}"]
-        missing = []
+        missing: list[str] = []
         for key, value in expected.items():
             if key not in actual:
                 missing.append(f"{where}.{key}: missing")
@@ -89,8 +89,10 @@ def _contains(actual: Any, expected: Any, where: str = "") -> list[str]:
         for i, item in enumerate(expected):
             # Report the closest candidate's differences, so a failure says what is wrong.
             tries = [_contains(candidate, item, f"{where}[{i}]") for candidate in actual]
-            if all(tries):
-                missing += min(tries, key=len) if tries else [f"{where}[{i}]: empty list"]
+            if not tries:
+                missing.append(f"{where}[{i}]: empty list")
+            elif all(tries):
+                missing += sorted(tries, key=len)[0]
         return missing
     return [] if str(actual) == str(expected) else [f"{where}: {actual!r} != {expected!r}"]
 
