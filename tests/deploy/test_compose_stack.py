@@ -32,7 +32,7 @@ from tests.deploy.tools import ROOT, tool
 
 ENGINE_DIR = Path(os.environ.get("TAPWORK_CONTAINERS_DIR", "/tmp/tapwork-containers"))
 PROJECT = "tapworksmoke"
-HEALTH_TIMEOUT = 240.0
+HEALTH_TIMEOUT = 420.0
 PASSWORD = "correct-horse-battery-staple-42"
 
 
