@@ -29,6 +29,17 @@ async def test_not_ready_when_schema_behind(
     assert body["details"]["schema_revision"] == "0001"
 
 
+async def test_ready_when_a_newer_release_migrated_the_schema(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # A rolling update: the migrate Job of release N+1 ran, the pods of release N still serve.
+    await session.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
+    await session.flush()
+    response = await client.get("/ready")
+    assert response.status_code == 200, response.text
+    assert response.json()["schema_revision"] == "f00dfeed0001"
+
+
 async def test_metrics_exposes_request_counters(client: httpx.AsyncClient) -> None:
     await client.get("/health")
     response = await client.get("/metrics")
