@@ -60,8 +60,8 @@ from sqlalchemy.ext.asyncio import (
 
 from tapwork.attendance.scan import counts, sql, transaction
 from tapwork.attendance.scan.counts import KioskCounts
-from tapwork.attendance.scan.request import Item, Outcome, ScanRequest, prepare
 from tapwork.attendance.scan.metrics import BATCH_SECONDS, BATCH_SIZE
+from tapwork.attendance.scan.request import Item, Outcome, ScanRequest, prepare
 from tapwork.attendance.scan.transaction import Lane, PooledLane, SessionLane
 from tapwork.config import Settings
 
