@@ -39,7 +39,7 @@ from scan import (
 )
 
 
-def start(bench_url: str, port: int, workers: int, *, observed: bool, logs: Path) -> Any:
+def start(bench_url: str, port: int, workers: int, *, variant: str, logs: Path) -> Any:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT / "src"),
@@ -55,15 +55,12 @@ def start(bench_url: str, port: int, workers: int, *, observed: bool, logs: Path
         "LOG_LEVEL": "INFO",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    if observed:
-        multiproc = tempfile.mkdtemp(prefix="bench-metrics-")
-        env |= {
-            "METRICS_PORT": "9100",
-            "LOG_REQUESTS": "true",
-            "PROMETHEUS_MULTIPROC_DIR": multiproc,
-        }
+    if variant in ("metrics", "on"):
+        env["METRICS_PORT"] = "9100"
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-")
     else:
-        env |= {"METRICS_PORT": "0", "LOG_REQUESTS": "false"}
+        env["METRICS_PORT"] = "0"
+    env["LOG_REQUESTS"] = "true" if variant == "on" else "false"
     out = logs.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tapwork.asgi:app", "--host", "127.0.0.1",
@@ -107,17 +104,18 @@ def main() -> None:
         script = f.name
     workdir = Path(tempfile.mkdtemp(prefix="bench-obs-"))
     servers: dict[str, tuple[Any, str]] = {}
-    results: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    variants = ("off", "metrics", "on")
+    results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     try:
-        for name in ("off", "on"):
+        for name in variants:
             port = free_port()
-            proc = start(bench_url, port, args.workers, observed=name == "on",
+            proc = start(bench_url, port, args.workers, variant=name,
                          logs=workdir / f"{name}.log")  # fmt: skip
             servers[name] = (proc, f"http://127.0.0.1:{port}")
             run_wrk(servers[name][1], 10, 3, script)  # warm up
         for n in range(args.rounds):
             # Alternate which goes first, so a drift in the box's load hits both alike.
-            order = ("off", "on") if n % 2 == 0 else ("on", "off")
+            order = variants if n % 2 == 0 else variants[::-1]
             for name in order:
                 proc, base = servers[name]
                 meter = CpuMeter(proc.pid, bench_url)
@@ -137,17 +135,24 @@ def main() -> None:
     lines = sum(1 for _ in (workdir / "on.log").open())
     med = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
     cpu = {k: statistics.median(r["api_cpu_ms"] for r in v) for k, v in results.items()}
-    ratios = [on["rps"] / off["rps"] for on, off in zip(results["on"], results["off"], strict=True)]
+
+    def ratios(name: str) -> list[float]:
+        pairs = zip(results[name], results["off"], strict=True)
+        return [one["rps"] / off["rps"] for one, off in pairs]
+
     print(f"\n{args.workers} uvicorn workers, c={args.concurrency}, {args.rounds} interleaved "
           f"rounds of {args.duration} s, load average {os.getloadavg()}\n")  # fmt: skip
     print("| variant | scans/s (median) | API CPU ms per scan (median) |")
     print("|---|---|---|")
-    for k, label in (("off", "metrics and request logs off"), ("on", "metrics + request logs")):
-        print(f"| {label} | {med[k]:.0f} | {cpu[k]:.3f} |")
-    print(f"\nthroughput on/off per round: {', '.join(f'{r:.1%}' for r in ratios)}; "
-          f"median {statistics.median(ratios):.1%}; "
-          f"CPU per scan +{cpu['on'] / cpu['off'] - 1:.1%}; "
-          f"{lines} log lines written by the observed server")  # fmt: skip
+    labels = {"off": "metrics and request lines off", "metrics": "metrics (multiprocess)",
+              "on": "metrics + request lines"}  # fmt: skip
+    for k in variants:
+        print(f"| {labels[k]} | {med[k]:.0f} | {cpu[k]:.3f} |")
+    for k in ("metrics", "on"):
+        print(f"\n{labels[k]} / off, per round: {', '.join(f'{r:.1%}' for r in ratios(k))}; "
+              f"median {statistics.median(ratios(k)):.1%}; "
+              f"API CPU per scan {cpu[k] / cpu['off'] - 1:+.1%}")  # fmt: skip
+    print(f"\n{lines} request lines written by the 'on' server")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@ tests/core/test_pooler.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +18,12 @@ def _value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def test_scans_are_counted_by_result_and_batches_measured(
-    scanner: Scanner, org: Org, session: AsyncSession, clock: FrozenClock, at_madrid
+async def test_scans_are_counted_by_result(
+    scanner: Scanner,
+    org: Org,
+    session: AsyncSession,
+    clock: FrozenClock,
+    at_madrid: Callable[..., datetime],
 ) -> None:
     at_madrid(2026, 3, 2, 9, 0)
     code = await badge_code(session, org.employee, org.settings, clock())

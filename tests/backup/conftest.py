@@ -47,7 +47,7 @@ def _pg_tools_path() -> str:
     own server from the pgserver package) the tools that package ships beside its server."""
     path = os.environ.get("PATH", "")
     if shutil.which("pg_dump") is None and not list(Path("/usr/lib/postgresql").glob("*/bin")):
-        import pgserver  # type: ignore[import-untyped]
+        import pgserver
 
         path = f"{Path(pgserver.__file__).parent / 'pginstall' / 'bin'}:{path}"
     return path

@@ -74,9 +74,9 @@ def _value(text: str, series: str) -> float:
 
 
 def _per_process_health_counts(multiproc: Path) -> dict[str, float]:
-    counts = {}
+    counts: dict[str, float] = {}
     for path in multiproc.glob("counter_*.db"):
-        for metric in MultiProcessCollector.merge([str(path)], accumulate=True):
+        for metric in MultiProcessCollector.merge([str(path)], accumulate=True):  # type: ignore[no-untyped-call]
             for sample in metric.samples:
                 labels = sample.labels
                 if (
