@@ -36,8 +36,24 @@ def api(
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
     reload: Annotated[bool, typer.Option()] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Prometheus port (default METRICS_PORT, 9100; 0 = none)")
+    ] = None,
 ) -> None:
-    """Run the HTTP API (uvicorn)."""
+    """Run the HTTP API (uvicorn); Prometheus metrics of all its workers on their own port."""
+    from tapwork.kit.logging import configure_logging
+
+    settings = _settings()
+    # uvicorn's own lines (this supervisor's too) in the service's JSON form, not its text one.
+    configure_logging(settings.log_level, json=settings.log_json, service="tapwork-api")
+    port_for_metrics = settings.metrics_port if metrics_port is None else metrics_port
+    if port_for_metrics:
+        from tapwork.kit.metrics import serve, use_multiprocess_dir
+
+        # Before uvicorn imports the app (and prometheus_client): every worker it starts,
+        # and this process, count in one directory that the server below sums.
+        use_multiprocess_dir()
+        serve(port_for_metrics, settings.metrics_host)
     import uvicorn
 
     uvicorn.run(
@@ -48,21 +64,41 @@ def api(
         reload=reload,
         proxy_headers=True,
         access_log=False,
+        log_config=None,
+        # In-flight requests get this long after the listening socket closes (SIGTERM).
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        # A worker importing the app on a busy machine is not a dead one (the default 5 s
+        # made uvicorn kill and restart workers in a loop on our loaded 2-core machines).
+        timeout_worker_healthcheck=60,
     )
 
 
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="jobs run at once")] = 4,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Prometheus port (default METRICS_PORT, 9100; 0 = none)")
+    ] = None,
 ) -> None:
     """Run the background worker: email delivery and periodic jobs."""
     import uvloop
 
     from tapwork.worker.run import run_worker
 
+    settings = _settings()
+    port_for_metrics = settings.metrics_port if metrics_port is None else metrics_port
+    if port_for_metrics:
+        from tapwork.kit.metrics import serve
+        from tapwork.monitoring import StateCollector
+
+        serve(
+            port_for_metrics,
+            settings.metrics_host,
+            collectors=(StateCollector(settings.libpq_url),),
+        )
     # uvloop, as the API runs under: the delivery loop is mostly event-loop and socket work,
     # which uvloop does in C (bench/README.md, outbox).
-    uvloop.run(run_worker(_settings(), concurrency=concurrency))
+    uvloop.run(run_worker(settings, concurrency=concurrency))
 
 
 @app.command()
@@ -162,6 +198,72 @@ def report(
         raise typer.Exit(2) from exc
     unit = "rows" if format == "csv" else "bytes"
     console.print(f"[green]{kind}: {count} {unit} written to {output}[/green]")
+
+
+@app.command()
+def backup(
+    output: Annotated[Path, typer.Option(help="directory for the dump and its manifest")],
+    keep_days: Annotated[
+        int | None, typer.Option(min=0, help="delete this tool's backups older than N days")
+    ] = None,
+) -> None:
+    """Dump the database (pg_dump custom format) with a manifest of row counts and checksums;
+    upload both when BACKUP_S3_BUCKET is set."""
+    from tapwork.backup.service import BackupError
+    from tapwork.backup.service import backup as _backup
+    from tapwork.backup.storage import S3Settings
+
+    try:
+        result = _backup(
+            _settings().libpq_url, output, keep_days=keep_days, s3=S3Settings(), console=console
+        )
+    except BackupError as exc:
+        console.print(f"[red]Backup failed:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    m = result.manifest
+    console.print(
+        f"[green]Backup written:[/] {result.dump} ({m.dump_bytes} bytes, "
+        f"{len(m.tables)} tables, {m.total_rows} rows)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for url in result.uploaded:
+        console.print(f"Uploaded {url}", highlight=False, soft_wrap=True)
+    for name in result.pruned:
+        console.print(f"Deleted old backup {name}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def restore(
+    file: Annotated[str, typer.Argument(help="a .dump file (its manifest beside it) or s3://...")],
+    force: Annotated[
+        bool, typer.Option(help="replace the contents of a database that is not empty")
+    ] = False,
+) -> None:
+    """Restore a backup into DATABASE_URL's database, then prove every table's row count and
+    checksum equal to the manifest."""
+    import tempfile
+
+    from tapwork.backup.service import BackupError, fetched
+    from tapwork.backup.service import restore as _restore
+    from tapwork.backup.storage import S3Settings
+
+    try:
+        with (
+            tempfile.TemporaryDirectory() as workdir,
+            fetched(file, S3Settings(), Path(workdir)) as dump,
+        ):
+            result = _restore(_settings().libpq_url, dump, force=force, console=console)
+    except BackupError as exc:
+        console.print(f"[red]Restore failed:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    m = result.manifest
+    console.print(
+        f"[green]Restored {m.dump_file}:[/] {len(m.tables)} tables, {m.total_rows} rows, "
+        "every count and checksum equal to the manifest",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # Domain command groups (`tapwork badges ...`) live beside their domain.

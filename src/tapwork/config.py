@@ -41,6 +41,17 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class Pooler(StrEnum):
+    """What sits between the service and PostgreSQL (`DATABASE_POOLER`)."""
+
+    NONE = "none"
+    SESSION = "session"
+    # PgBouncer `pool_mode = transaction` (CloudNativePG's Pooler default): consecutive
+    # transactions of one client connection may run on different server connections, so
+    # nothing may outlive a transaction: no prepared statements, no LISTEN, no session SET.
+    TRANSACTION = "transaction"
+
+
 class InsecureSettings(RuntimeError):
     """Raised at start-up when production settings are unsafe; the message names the setting."""
 
@@ -60,6 +71,7 @@ class Settings(BaseSettings):
     environment: Environment = Field(Environment.DEVELOPMENT, alias="TAPWORK_ENV")
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/tapwork"
     database_pool_size: int = 10
+    database_pooler: Pooler = Pooler.NONE
     jwt_secret: SecretStr = SecretStr("")
     badge_secret: SecretStr = SecretStr("")
     biometric_key: SecretStr = SecretStr("")
@@ -129,8 +141,21 @@ class Settings(BaseSettings):
     # bound one connection.
     outbox_connections: int = 2
 
+    # Prometheus scrape endpoint of `tapwork api` and `tapwork worker` (0 = none); a port of
+    # its own, so the public API port (and any ingress in front of it) never serves metrics.
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped over the pod network
+
+    # On SIGTERM the API answers /ready 503 this long before it stops accepting (a load
+    # balancer's readiness period plus margin); in-flight requests then get up to
+    # shutdown_timeout_seconds. Unset: 5 s in production, 0 elsewhere (Ctrl-C stays instant).
+    shutdown_drain_seconds: float | None = Field(default=None, ge=0, le=300)
+    shutdown_timeout_seconds: int = Field(default=25, ge=1, le=600)
+
     log_level: str = "INFO"
     log_json: bool = True
+    # One ECS line per request (probes at debug); off only to trade the audit trail for speed.
+    log_requests: bool = True
     frontend_dist: str = ""
 
     @model_validator(mode="before")
@@ -158,6 +183,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
+        if self.shutdown_drain_seconds is None:
+            self.shutdown_drain_seconds = 5.0 if self.is_production else 0.0
         if self.environment is not Environment.PRODUCTION:
             for name in ("jwt_secret", "badge_secret", "biometric_key"):
                 if not getattr(self, name).get_secret_value():
@@ -181,6 +208,17 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def behind_transaction_pooler(self) -> bool:
+        return self.database_pooler == Pooler.TRANSACTION
+
+    @property
+    def psycopg_options(self) -> dict[str, Any]:
+        """Connection options for every psycopg connection the service opens. Behind a
+        transaction pooler psycopg must not prepare statements on its own (after 5 runs of a
+        query it would, and the next transaction may land on a server that lacks them)."""
+        return {"prepare_threshold": None} if self.behind_transaction_pooler else {}
 
     @cached_property
     def libpq_url(self) -> str:

@@ -62,6 +62,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         # reconnect; the scan retries such a failure itself (attendance/scan/group_commit.py).
         "pool_pre_ping": False,
         "pool_recycle": 1800,
+        "connect_args": settings.psycopg_options,
     }
     options.update(kwargs)
     return create_async_engine(settings.database_url, **options)

@@ -1,13 +1,15 @@
-"""Liveness, readiness and Prometheus metrics (outside /api/v1, as the probes expect)."""
+"""Liveness and readiness (outside /api/v1, as the probes expect). Prometheus metrics are not
+here: they are served on their own port (`METRICS_PORT`, tapwork/kit/metrics.py), which no
+ingress exposes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from tapwork.errors import AppError
+from tapwork.kit.lifecycle import draining
 from tapwork.migration.revisions import head_revision, known_revisions
 
 router = APIRouter(tags=["health"])
@@ -37,7 +39,10 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness)
 async def ready(request: Request) -> Readiness:
-    """Readiness: the database answers and its schema is at the revision this code expects."""
+    """Readiness: the process is not shutting down, the database answers and its schema is at
+    the revision this code expects."""
+    if draining():
+        raise NotReady("Shutting down", state="draining")
     expected = head_revision()
     try:
         async with request.app.state.sessionmaker() as session:
@@ -56,8 +61,3 @@ async def ready(request: Request) -> Readiness:
     return Readiness(
         status="ok", database="ok", schema_revision=current, expected_revision=expected
     )
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

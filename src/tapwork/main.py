@@ -19,7 +19,9 @@ from tapwork.db import create_engine, create_sessionmaker
 from tapwork.errors import install_error_handlers
 from tapwork.health import router as health_router
 from tapwork.kit.clock import utcnow
+from tapwork.kit.lifecycle import install_drain_on_sigterm
 from tapwork.kit.logging import configure_logging
+from tapwork.kit.metrics import instrument_pool, process_exited
 from tapwork.kit.middleware import RequestMiddleware
 from tapwork.kit.security import PasswordHasher
 from tapwork.user.accounts import ACCOUNT_HOOKS
@@ -37,7 +39,7 @@ def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow
 ) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_logging(settings.log_level, json=settings.log_json, service="tapwork-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +48,9 @@ def create_app(
         if own_engine:
             app.state.engine = create_engine(settings)
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
+            instrument_pool(app.state.engine, "api")
+            # Only a real server (it owns the engine) drains on SIGTERM; not tests' in-process apps.
+            install_drain_on_sigterm(settings.shutdown_drain_seconds or 0.0)
         try:
             yield
         finally:
@@ -55,6 +60,7 @@ def create_app(
                 await batcher.close()
             if own_engine:
                 await app.state.engine.dispose()
+            process_exited()
 
     app = FastAPI(
         title="TAPWORK API",
@@ -106,5 +112,8 @@ def create_app(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
         large_body_paths={"/api/v1/users/import": settings.max_import_bytes},
+        log_requests=settings.log_requests,
+        # METRICS_PORT=0: nothing serves them, so nothing counts them.
+        metrics=settings.metrics_port != 0,
     )
     return app

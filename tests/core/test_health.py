@@ -40,11 +40,20 @@ async def test_ready_when_a_newer_release_migrated_the_schema(
     assert response.json()["schema_revision"] == "f00dfeed0001"
 
 
-async def test_metrics_exposes_request_counters(client: httpx.AsyncClient) -> None:
-    await client.get("/health")
+async def test_metrics_are_not_served_on_the_api_port(client: httpx.AsyncClient) -> None:
     response = await client.get("/metrics")
-    assert response.status_code == 200
-    assert 'tapwork_http_requests_total{method="GET",route="/health",status="200"}' in response.text
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_made_up_methods_share_one_metrics_label(client: httpx.AsyncClient) -> None:
+    from prometheus_client import REGISTRY, generate_latest
+
+    for i in range(50):
+        await client.request(f"X-ODD-{i}", "/health")
+    text = generate_latest(REGISTRY).decode()
+    assert "X-ODD-" not in text
+    assert 'tapwork_http_requests_total{method="other",route="/health",status="405"}' in text
 
 
 async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:

@@ -142,7 +142,7 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
     try:
 
         async def both_up() -> bool:
-            started = [any(e["event"] == "worker_started" for e in _events(p)) for p in logs]
+            started = [any(e["message"] == "worker_started" for e in _events(p)) for p in logs]
             for worker, log in zip(workers, logs, strict=True):
                 assert worker.poll() is None, log.read_text()
             return all(started)
@@ -213,13 +213,13 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
     assert len(set(recipients)) == 201
     assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
     per_worker = [
-        sum(int(e.get("sent", 0)) for e in _events(log) if e["event"] == "outbox_batch")  # type: ignore[call-overload]
+        sum(int(e.get("sent", 0)) for e in _events(log) if e["message"] == "outbox_batch")  # type: ignore[call-overload]
         for log in logs
     ]
     assert sum(per_worker) == 201
     assert min(per_worker) > 0, per_worker  # both really took part
     for log in logs:
-        assert any(e["event"] == "worker_stopped" for e in _events(log))
+        assert any(e["message"] == "worker_stopped" for e in _events(log))
     assert latency < 3.0, f"first mail took {latency:.2f}s"
     print(f"commit→SMTP latency {latency:.2f}s; share per worker {per_worker}")
     async with committed_db() as session:
@@ -251,7 +251,7 @@ async def test_sigterm_finishes_the_current_send_and_hands_back_the_rest(
 
         async def up() -> bool:
             assert worker.poll() is None, log.read_text()
-            return any(e["event"] == "worker_started" for e in _events(log))
+            return any(e["message"] == "worker_started" for e in _events(log))
 
         await _until(up, START_TIMEOUT, "the worker to start")
         async with committed_db() as session:
@@ -281,4 +281,4 @@ async def test_sigterm_finishes_the_current_send_and_hands_back_the_rest(
     assert 1 <= sent < 20
     assert statuses.count("queued") == 20 - sent
     assert all(attempts == 0 for status, attempts in rows if status == "queued")
-    assert any(e["event"] == "worker_stopped" for e in _events(log))
+    assert any(e["message"] == "worker_stopped" for e in _events(log))

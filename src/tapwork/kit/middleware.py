@@ -1,15 +1,24 @@
-"""One pure-ASGI middleware for every request: request id, body size limit, rate-limit headers
-and Prometheus metrics. Pure ASGI (not BaseHTTPMiddleware) because it sits on the scan path."""
+"""One pure-ASGI middleware for every request: request id, body size limit, rate-limit headers,
+Prometheus metrics and the access log line. Pure ASGI (not BaseHTTPMiddleware) because it sits
+on the scan path."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import Any
 
+import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tapwork.kit.logging import request_line
+from tapwork.kit.metrics import method_label
+
+# Probes hit these every few seconds per replica: logged at debug, not info.
+_PROBES = frozenset({"/health", "/ready"})
 
 REQUESTS = Counter("tapwork_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -38,9 +47,17 @@ class _BodyTooLarge(Exception):
 
 class RequestMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, large_body_paths: dict[str, int]
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        large_body_paths: dict[str, int],
+        log_requests: bool = True,
+        metrics: bool = True,
     ) -> None:
         self.app = app
+        self.log_requests = log_requests
+        self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         # Some endpoints (CSV import) accept more than the default.
         self.large_body_paths = large_body_paths
@@ -58,13 +75,18 @@ class RequestMiddleware:
         request_id = incoming if incoming.isprintable() and incoming else uuid.uuid4().hex
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
+        # Every line logged while serving this request carries its id (ECS names); uvicorn runs
+        # each request in its own task, so the binding ends with it.
+        tokens = structlog.contextvars.bind_contextvars(
+            **{"trace.id": request_id, "http.request.id": request_id}
+        )
         limit = self._limit_for(scope["path"])
         declared = headers.get(b"content-length")
         status_holder = {"status": 500}
 
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject_too_large(send, limit, request_id)
-            self._observe(scope, 413, started)
+            self._finish(scope, 413, started, tokens)
             return
 
         received = 0
@@ -99,9 +121,29 @@ class RequestMiddleware:
                 await self._reject_too_large(send, limit, request_id)
             status_holder["status"] = 413
         except Exception:
-            self._observe(scope, 500, started)
+            self._finish(scope, 500, started, tokens)
             raise
-        self._observe(scope, status_holder["status"], started)
+        self._finish(scope, status_holder["status"], started, tokens)
+
+    def _finish(self, scope: Scope, status: int, started: float, tokens: Any) -> None:
+        elapsed = time.perf_counter() - started
+        if self.metrics:
+            self._observe(scope, status, elapsed)
+        if self.log_requests:
+            path = scope.get("path", "")
+            request_id = scope["state"]["request_id"]
+            request_line(
+                logging.DEBUG if path in _PROBES and status < 500 else logging.INFO,
+                {
+                    "http.request.method": scope.get("method", ""),
+                    "url.path": path,
+                    "http.response.status_code": status,
+                    "event.duration": int(elapsed * 1e9),
+                    "trace.id": request_id,
+                    "http.request.id": request_id,
+                },
+            )
+        structlog.contextvars.reset_contextvars(**tokens)
 
     @staticmethod
     async def _reject_too_large(send: Send, limit: int, request_id: str) -> None:
@@ -120,10 +162,49 @@ class RequestMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
-    def _observe(scope: Scope, status: int, started: float) -> None:
-        route = scope.get("route")
-        # Label by route template, never by raw path (ids would explode the cardinality).
-        template = getattr(route, "path_format", None) or "unmatched"
-        method = scope.get("method", "")
-        REQUESTS.labels(method, template, str(status)).inc()
-        LATENCY.labels(method, template).observe(time.perf_counter() - started)
+    def _observe(scope: Scope, status: int, elapsed: float) -> None:
+        key = (method_label(scope.get("method", "")), _route_template(scope), status)
+        children = _CHILDREN.get(key)
+        if children is None:
+            # labels() costs a lock and string work per call: look each series up once.
+            method, template, _ = key
+            children = (
+                REQUESTS.labels(method, template, str(status)),
+                LATENCY.labels(method, template),
+            )
+            _CHILDREN[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+
+
+# (method, route, status) -> its counter and histogram. Bounded: every part is.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+# Route -> its full template. Bounded by the number of routes.
+_TEMPLATES: dict[int, str] = {}
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's full path template, never the raw path (ids would make a series
+    each). FastAPI's route knows only its own part ("/users/{user_id}"); the router prefix in
+    front of it ("/api/v1") is what the requested path has before that part."""
+    route = scope.get("route")
+    own = getattr(route, "path_format", None)
+    if own is None:
+        return "unmatched"
+    known = _TEMPLATES.get(id(route))
+    if known is not None:
+        return known
+    path: str = scope.get("path", "")
+    params = scope.get("path_params") or {}
+    try:
+        rendered = own.format(**{k: str(v) for k, v in params.items()})
+    except (KeyError, IndexError, ValueError):
+        return str(own)
+    if not path.endswith(rendered):
+        return str(own)
+    # Our router prefixes are constant ("/api/v1"), so this is the same for every request.
+    template: str = path[: len(path) - len(rendered)] + own
+    _TEMPLATES[id(route)] = template
+    return template

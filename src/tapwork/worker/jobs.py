@@ -77,7 +77,10 @@ def unit_of_work() -> AbstractAsyncContextManager[AsyncSession]:
 async def open_app(settings: Settings, *, pool_size: int = 4) -> AsyncIterator[procrastinate.App]:
     """The App connected to `settings.libpq_url` (to run a worker or defer jobs)."""
     connector = procrastinate.PsycopgConnector(
-        conninfo=settings.libpq_url, min_size=1, max_size=pool_size
+        conninfo=settings.libpq_url,
+        min_size=1,
+        max_size=pool_size,
+        kwargs=settings.psycopg_options,
     )
     with app.replace_connector(connector):
         async with app.open_async():

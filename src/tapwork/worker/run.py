@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Callable
 from datetime import datetime
 
@@ -24,6 +23,7 @@ from tapwork.config import Settings
 from tapwork.db import create_engine, create_sessionmaker
 from tapwork.kit.clock import utcnow
 from tapwork.kit.logging import configure_logging
+from tapwork.monitoring import MAIL_FAILURES, MAILS_SENT
 from tapwork.notification.delivery import deliver_batch
 from tapwork.worker import jobs
 
@@ -34,31 +34,9 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 ERROR_PAUSE_SECONDS = 5.0
 
 
-def _route_stdlib_logging(settings: Settings) -> None:
-    """procrastinate and psycopg log through `logging`: render those lines like ours."""
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_json
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                renderer,
-            ],
-            foreign_pre_chain=[
-                structlog.stdlib.add_log_level,
-                structlog.stdlib.add_logger_name,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-            ],
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    # procrastinate is chatty at INFO (one line per job); keep it one notch quieter.
-    root.setLevel(settings.log_level.upper())
+def _quiet_procrastinate(settings: Settings) -> None:
+    # procrastinate logs through `logging` (rendered as ECS JSON by configure_logging) and is
+    # chatty at INFO (one line per job); keep it one notch quieter.
     logging.getLogger("procrastinate").setLevel(
         max(logging.getLevelName(settings.log_level.upper()), logging.WARNING)
     )
@@ -77,6 +55,9 @@ async def run_delivery(
             result = await deliver_batch(
                 sessionmaker, settings, clock=clock, should_stop=stop.is_set
             )
+            MAILS_SENT.inc(result.sent)
+            MAIL_FAILURES.labels("retrying").inc(result.retrying)
+            MAIL_FAILURES.labels("gave_up").inc(result.failed)
             pause = 0.0 if result.claimed >= settings.outbox_batch_size else None
         except Exception:
             log.exception("outbox_loop_error")
@@ -89,8 +70,8 @@ async def run_delivery(
 
 async def run_worker(settings: Settings, *, concurrency: int) -> None:
     """Run until SIGTERM/SIGINT (or until the surrounding task is cancelled)."""
-    configure_logging(settings.log_level, json=settings.log_json)
-    _route_stdlib_logging(settings)
+    configure_logging(settings.log_level, json=settings.log_json, service="tapwork-worker")
+    _quiet_procrastinate(settings)
     # A connection for each concurrent task and delivery loop; procrastinate has its own pool.
     engine = create_engine(
         settings, pool_size=concurrency + max(1, settings.outbox_connections), max_overflow=2
@@ -108,6 +89,9 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
                 install_signal_handlers=False,
                 shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
                 name="tapwork",
+                # LISTEN needs a session of its own, which a transaction pooler does not give:
+                # the worker polls instead (procrastinate's fetch_job_polling_interval).
+                listen_notify=not settings.behind_transaction_pooler,
             )
 
             def request_stop(signum: int) -> None:

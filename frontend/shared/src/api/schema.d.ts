@@ -33,7 +33,8 @@ export interface paths {
         };
         /**
          * Ready
-         * @description Readiness: the database answers and its schema is at the revision this code expects.
+         * @description Readiness: the process is not shutting down, the database answers and its schema is at
+         *     the revision this code expects.
          */
         get: operations["ready_ready_get"];
         put?: never;

@@ -60,8 +60,9 @@ from sqlalchemy.ext.asyncio import (
 
 from tapwork.attendance.scan import counts, sql, transaction
 from tapwork.attendance.scan.counts import KioskCounts
+from tapwork.attendance.scan.metrics import BATCH_SECONDS, BATCH_SIZE
 from tapwork.attendance.scan.request import Item, Outcome, ScanRequest, prepare
-from tapwork.attendance.scan.transaction import Lane, SessionLane
+from tapwork.attendance.scan.transaction import Lane, PooledLane, SessionLane
 from tapwork.config import Settings
 
 log = structlog.get_logger("tapwork.attendance.scan.group_commit")
@@ -84,9 +85,10 @@ class Waiter:
 class LanePool:
     """The lanes' connections in production: their own small pool on the app's database."""
 
-    def __init__(self, engine: AsyncEngine, size: int) -> None:
+    def __init__(self, engine: AsyncEngine, size: int, *, pooled: bool = False) -> None:
         self.engine = engine
         self.size = size
+        self.pooled = pooled
         # psycopg auto-prepares nothing on it (prepare_threshold None), so it never sends the
         # DEALLOCATE ALL it sends after a ROLLBACK on a connection with statements of its
         # own, which would take the lanes' PREPAREd statements along (the app pool's
@@ -95,29 +97,36 @@ class LanePool:
         # statistics from when a table was empty (a new deployment, the rate-limit counters
         # after a quiet night) cannot turn a probe into a scan of the table in the plan the
         # lane keeps (measured: 4x the database's CPU).
+        connect_args: dict[str, Any] = {
+            "prepare_threshold": None,
+            "application_name": LANE_APPLICATION,
+            "options": "-c enable_seqscan=off",
+        }
+        if pooled:
+            # Behind a transaction pooler: startup options do not survive it (PgBouncer
+            # refuses or drops them), and PooledLane sets what it needs per transaction.
+            del connect_args["options"]
         self.pool = create_async_engine(
             engine.url,
             pool_size=size,
             max_overflow=0,
             pool_pre_ping=False,
             pool_recycle=1800,
-            connect_args={
-                "prepare_threshold": None,
-                "application_name": LANE_APPLICATION,
-                "options": "-c enable_seqscan=off",
-            },
+            connect_args=connect_args,
         )
         self._conns: dict[int, SAConnection] = {}
 
     @contextlib.asynccontextmanager
-    async def lane(self) -> AsyncIterator[Lane]:
+    async def lane(self) -> AsyncIterator[Lane | PooledLane]:
         async with self.pool.connect() as conn:
             # Closing returns it to the pool, whose reset rolls back anything uncommitted (a
             # dead one is discarded).
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             assert isinstance(driver, AsyncConnection)
-            lane = await Lane.open(driver, raw.info)
+            lane: Lane | PooledLane = await (PooledLane if self.pooled else Lane).open(
+                driver, raw.info
+            )
             self._conns[id(lane)] = conn
             try:
                 yield lane
@@ -125,7 +134,7 @@ class LanePool:
                 del self._conns[id(lane)]
                 await lane.close()
 
-    async def disconnected(self, lane: Lane) -> None:
+    async def disconnected(self, lane: Lane | PooledLane) -> None:
         """Shown to SQLAlchemy, which drops every pooled connection older than now, as
         pre-ping would have found them."""
         await show_disconnect(self._conns[id(lane)])
@@ -298,6 +307,8 @@ class ScanBatcher:
                 pending[:] = again
                 return
             self._finish(pending, results)
+            BATCH_SIZE.observe(len(results))
+            BATCH_SECONDS.observe(time.monotonic() - started)
             # Let the answers go out, and new scans come in, before the next batch.
             await asyncio.sleep(0)
             await self._gather(len(results), time.monotonic() - started)
@@ -383,7 +394,11 @@ def for_app(state: Any, settings: Settings) -> ScanBatcher:
     if batcher is None or batcher.maker is not maker:
         bind = getattr(maker, "kw", {}).get("bind")
         lanes: Lanes = (
-            LanePool(bind, settings.scan_batch_connections)
+            LanePool(
+                bind,
+                settings.scan_batch_connections,
+                pooled=settings.behind_transaction_pooler,
+            )
             if isinstance(bind, AsyncEngine)
             else SessionLanes(maker)
         )

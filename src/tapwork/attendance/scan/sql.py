@@ -309,12 +309,18 @@ SELECT (SELECT count(*) FROM rec) AS applied
 """  # noqa: S608 - composed of constants; every value is a bound parameter
 
 
+def _prepare(conn: AsyncConnection[Any]) -> bool:
+    # Prepared from the first run: planning these joins costs more than running them. Not
+    # behind a transaction pooler, whose connections psycopg is told not to prepare on
+    # (`Settings.psycopg_options`: prepare_threshold None); the lanes prepare by name instead.
+    return conn.prepare_threshold is not None
+
+
 async def fetch_all(
-    conn: AsyncConnection[Any], sql: str, params: dict[str, Any]
+    conn: AsyncConnection[Any], sql: str, params: dict[str, Any], *, prepare: bool | None = None
 ) -> list[dict[str, Any]]:
     async with conn.cursor(row_factory=dict_row) as cur:
-        # Prepared from the first run: planning these joins costs more than running them.
-        await cur.execute(sql, params, prepare=True)
+        await cur.execute(sql, params, prepare=_prepare(conn) if prepare is None else prepare)
         return await cur.fetchall()
 
 
@@ -325,10 +331,14 @@ async def fetch_one(
     return rows[0] if rows else None
 
 
-async def write_many(conn: AsyncConnection[Any], params: dict[str, Any]) -> set[uuid.UUID]:
+async def write_many(
+    conn: AsyncConnection[Any], params: dict[str, Any], *, prepare: bool | None = None
+) -> set[uuid.UUID]:
     """Run `WRITE_MANY`; returns the ids of the records it inserted or closed."""
     async with conn.cursor() as cur:
-        await cur.execute(WRITE_MANY, params, prepare=True)
+        await cur.execute(
+            WRITE_MANY, params, prepare=_prepare(conn) if prepare is None else prepare
+        )
         return {row[0] for row in await cur.fetchall()}
 
 
@@ -365,6 +375,6 @@ def write_commit(params: dict[str, str]) -> str:
 async def execute(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> int:
     """Run `APPLY`; returns its `applied` count."""
     async with conn.cursor() as cur:
-        await cur.execute(sql, params, prepare=True)
+        await cur.execute(sql, params, prepare=_prepare(conn))
         row = await cur.fetchone()
         return int(row[0]) if row else 0

@@ -1,0 +1,172 @@
+"""The concurrency suite through nginx in front of three API processes and two workers, and a
+rolling restart of the three API processes under scan load (see tests/replicas/stack.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tapwork.attendance.models import AttendanceRecord, ScanEvent
+from tapwork.config import Settings
+from tests.attendance.test_concurrency import build_world
+from tests.replicas.stack import Stack
+from tests.support.smtp import SmtpServer
+
+URL = "/api/v1/attendance"
+# One stack for the module, in one xdist worker (`--dist loadgroup`); starting five service
+# processes and nginx takes minutes on a loaded 2-core box, so the budget is generous.
+pytestmark = [pytest.mark.xdist_group("replicas"), pytest.mark.timeout(900)]
+BADGE_LIMIT = 60  # above the 50 racing scans of one badge
+
+
+@pytest.fixture(scope="module")
+def stack(
+    database_url: str,
+    base_settings: Settings,
+    smtp: SmtpServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    env = {
+        **os.environ,
+        "TAPWORK_ENV": "test",
+        "DATABASE_URL": database_url,
+        "BADGE_SECRET": base_settings.badge_secret.get_secret_value(),
+        "JWT_SECRET": base_settings.jwt_secret.get_secret_value(),
+        "RATE_LIMIT_SCAN_PER_BADGE_PER_MINUTE": str(BADGE_LIMIT),
+        "RATE_LIMIT_SCAN_PER_KIOSK_PER_MINUTE": "100000",
+        "SHUTDOWN_DRAIN_SECONDS": "1",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_POOL_SIZE": "3",
+    }
+    stack = Stack(env=env, workdir=tmp_path_factory.mktemp("replicas"))
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def scan(client: httpx.AsyncClient, token: str, code: str, scan_id: str) -> httpx.Response:
+    body = {"code_data": code, "client_scan_id": scan_id}
+    return await client.post(URL, headers={"X-Kiosk-Token": token}, json=body)
+
+
+async def test_racing_scans_and_replays_across_replicas(
+    stack: Stack, committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
+) -> None:
+    world = await build_world(committed_db, base_settings, kiosks=2, users=2)
+    async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
+        race = await asyncio.gather(*(
+            scan(client, world.tokens[n % 2], world.codes[0], f"race-{n}")
+            for n in range(50)
+        ))  # fmt: skip
+        replays = await asyncio.gather(*(
+            scan(client, world.tokens[0], world.codes[1], "same-id")
+            for n in range(12)
+        ))  # fmt: skip
+    assert sorted(r.status_code for r in race) == [200] + [409] * 49
+    assert {r.status_code for r in replays} == {200}
+    assert all(r.json() == replays[0].json() for r in replays)
+    async with committed_db() as session:
+        for user_id in world.user_ids:
+            open_records = await session.scalar(
+                select(func.count())
+                .select_from(AttendanceRecord)
+                .where(AttendanceRecord.user_id == user_id, AttendanceRecord.check_out_at.is_(None))
+            )
+            assert open_records == 1
+        stored = await session.scalar(
+            select(func.count()).select_from(ScanEvent).where(ScanEvent.client_scan_id == "same-id")
+        )
+        assert stored == 1
+
+
+async def test_a_badge_rate_limit_holds_across_replicas(
+    stack: Stack, committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
+) -> None:
+    world = await build_world(committed_db, base_settings, kiosks=1, users=1)
+    answers = []
+    async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
+        for n in range(BADGE_LIMIT + 10):  # one after another: round-robin over the three
+            answers.append(await scan(client, world.tokens[0], world.codes[0], f"rl-{n}"))
+    statuses = Counter(r.status_code for r in answers)
+    limited = [r for r in answers if r.status_code == 429]
+    assert statuses[429] == 10, statuses  # not 3 x the limit: one budget for all replicas
+    assert all(r.headers["x-ratelimit-limit"] == str(BADGE_LIMIT) for r in limited)
+    assert all("retry-after" in r.headers for r in limited)
+    assert not [r for r in answers if r.status_code >= 500]
+
+
+async def test_periodic_jobs_are_deferred_once_per_period_by_two_workers(
+    stack: Stack, committed_db: async_sessionmaker[AsyncSession]
+) -> None:
+    assert all(w.poll() is None for w in stack.workers)
+    async with committed_db() as session:
+        duplicates = (
+            await session.execute(
+                text(
+                    "SELECT task_name, args->>'timestamp', count(*) FROM procrastinate_jobs "
+                    "WHERE args ? 'timestamp' GROUP BY 1, 2 HAVING count(*) > 1"
+                )
+            )
+        ).all()
+    assert duplicates == []
+
+
+async def test_rolling_restart_of_all_api_processes_fails_no_client_request(
+    stack: Stack, committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
+) -> None:
+    world = await build_world(committed_db, base_settings, kiosks=4, users=100)
+    stop = asyncio.Event()
+    outcomes: Counter[str] = Counter()
+    failures: list[str] = []
+
+    async def kiosk_client(n: int) -> None:
+        limits = httpx.Limits(max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=stack.url, timeout=60, limits=limits) as client:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    code = world.codes[n * 5 + i % 5]  # each client cycles its own 5 badges
+                    r = await scan(client, world.tokens[n % 4], code, f"roll-{n}-{i}")
+                except httpx.HTTPError as exc:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                outcomes[str(r.status_code)] += 1
+                if r.status_code >= 500:
+                    failures.append(f"{r.status_code}: {r.text[:200]}")
+                # 20 clients at ~4 scans/s each; a badge ~48 a minute, under its limit (a 429
+                # would be an answer, but not a scan).
+                await asyncio.sleep(0.25)
+
+    clients = [asyncio.create_task(kiosk_client(n)) for n in range(20)]
+    started = time.monotonic()
+    await asyncio.sleep(2)
+    out_of_service = []
+    for port in list(stack.api_ports):
+        out_of_service.append(await asyncio.to_thread(stack.restart_api, port))
+    await asyncio.sleep(2)
+    stop.set()
+    await asyncio.gather(*clients)
+    elapsed = time.monotonic() - started
+    total = sum(outcomes.values()) + len(failures)
+    report = (
+        f"{total} scans by 20 clients in {elapsed:.1f} s across 3 restarts "
+        f"(each back after {', '.join(f'{s:.1f}' for s in out_of_service)} s): "
+        f"{dict(outcomes)}, {len(failures)} failed"
+    )
+    print(report)  # the figures for the runbook (pytest -s shows them)
+    assert failures == [], report
+    assert set(outcomes) <= {"200", "409", "429"}, report
+    assert outcomes["200"] > 0
