@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # bound one connection.
     outbox_connections: int = 2
 
+    # The interactive API docs (/docs, /redoc): "on" or "off"; unset, on except in production.
+    # /openapi.json stays public either way (clients and schema tools read it).
+    api_docs: bool | None = None
+
     log_level: str = "INFO"
     log_json: bool = True
     frontend_dist: str = ""
@@ -179,6 +183,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
     @cached_property
     def libpq_url(self) -> str:

@@ -22,6 +22,9 @@ from tapwork.kit.logging import configure_logging
 from tapwork.kit.middleware import RequestMiddleware
 from tapwork.kit.security import PasswordHasher
 from tapwork.user.accounts import ACCOUNT_HOOKS
+from tapwork.user.router import IMPORT_MEDIA_TYPES
+
+IMPORT_PATH = "/api/v1/users/import"
 
 API_DESCRIPTION = """
 TAPWORK records employee attendance from signed badges scanned at kiosks.
@@ -60,8 +63,8 @@ def create_app(
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -102,6 +105,7 @@ def create_app(
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        large_body_paths={"/api/v1/users/import": settings.max_import_bytes},
+        large_body_paths={IMPORT_PATH: settings.max_import_bytes},
+        media_types={IMPORT_PATH: IMPORT_MEDIA_TYPES},
     )
     return app
