@@ -183,7 +183,7 @@ async def test_undeclared_method_on_a_literal_path_is_405(
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
 
-@pytest.mark.parametrize("path", ["/health", "/api/v1/auth/me", "/api/v1/no-such-thing"])
+@pytest.mark.parametrize("path", ["/health", "/api/v1/users/me", "/api/v1/no-such-thing"])
 async def test_security_headers_on_every_answer(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.headers["x-content-type-options"] == "nosniff"
