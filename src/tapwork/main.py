@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from tapwork import __version__
+from tapwork import __version__, openapi
 from tapwork.api import build_api_router
 from tapwork.attendance.router import SCAN_ROUTE
 from tapwork.attendance.scan.entry import ScanFastPath
@@ -75,6 +75,7 @@ def create_app(
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
     )
     install_error_handlers(app)
+    openapi.install(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
     # Innermost: the kiosk scan skips FastAPI's routing and DI (see attendance/scan/entry.py).
