@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # shutdown_timeout_seconds. Unset: 5 s in production, 0 elsewhere (Ctrl-C stays instant).
     shutdown_drain_seconds: float | None = Field(default=None, ge=0, le=300)
     shutdown_timeout_seconds: int = Field(default=25, ge=1, le=600)
+    # The interactive API docs (/docs, /redoc): "on" or "off"; unset, on except in production.
+    # /openapi.json stays public either way (clients and schema tools read it).
+    api_docs: bool | None = None
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -219,6 +222,10 @@ class Settings(BaseSettings):
         transaction pooler psycopg must not prepare statements on its own (after 5 runs of a
         query it would, and the next transaction may land on a server that lacks them)."""
         return {"prepare_threshold": None} if self.behind_transaction_pooler else {}
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
     @cached_property
     def libpq_url(self) -> str:

@@ -128,7 +128,7 @@ _HTTP_CODES = {
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, message = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", str(exc.detail)))
-    if exc.status_code not in _HTTP_CODES and isinstance(exc.detail, str):
+    if exc.status_code not in (404, 405) and isinstance(exc.detail, str):
         message = exc.detail
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 

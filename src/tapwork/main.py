@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from tapwork import __version__
+from tapwork import __version__, openapi
 from tapwork.api import build_api_router
 from tapwork.apidocs import install_api_docs
 from tapwork.attendance.router import SCAN_ROUTE
@@ -25,6 +25,9 @@ from tapwork.kit.metrics import instrument_pool, process_exited
 from tapwork.kit.middleware import RequestMiddleware
 from tapwork.kit.security import PasswordHasher
 from tapwork.user.accounts import ACCOUNT_HOOKS
+from tapwork.user.router import IMPORT_MEDIA_TYPES
+
+IMPORT_PATH = "/api/v1/users/import"
 
 API_DESCRIPTION = """
 TAPWORK records employee attendance from signed badges scanned at kiosks.
@@ -80,7 +83,9 @@ def create_app(
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
     )
     install_error_handlers(app)
-    install_api_docs(app)
+    openapi.install(app)
+    if settings.docs_enabled:
+        install_api_docs(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
     # Innermost: the kiosk scan skips FastAPI's routing and DI (see attendance/scan/entry.py).
@@ -111,7 +116,8 @@ def create_app(
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        large_body_paths={"/api/v1/users/import": settings.max_import_bytes},
+        large_body_paths={IMPORT_PATH: settings.max_import_bytes},
+        media_types={IMPORT_PATH: IMPORT_MEDIA_TYPES},
         log_requests=settings.log_requests,
         # METRICS_PORT=0: nothing serves them, so nothing counts them.
         metrics=settings.metrics_port != 0,

@@ -90,3 +90,18 @@ def test_a_shared_change_makes_every_package_stale(fake_build: Path) -> None:
     assert not frontend.is_stale(fake_build)
     os.utime(shared, (old + 10, old + 10))
     assert frontend.stale_packages(fake_build) == ["scanner", "portal"]
+
+
+@pytest.mark.parametrize("path", ["/", "/portal/", "/config.js", "/assets/app-abc123.js"])
+async def test_front_ends_carry_a_strict_policy(fake_build: Path, path: str) -> None:
+    settings = Settings(frontend_dist=str(fake_build), api_url="http://api.example:8000/")
+    response = await _get(settings, path)
+    policy = response.headers["content-security-policy"]
+    csp = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert csp["default-src"] == "'self'"
+    assert "'unsafe-inline'" not in csp["script-src"]  # no inline or foreign script
+    assert csp["connect-src"] == "'self' http://api.example:8000"
+    assert csp["frame-ancestors"] == "'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"

@@ -33,6 +33,7 @@ from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import InvalidInput
 from tapwork.kiosk.deps import KioskToken
 from tapwork.kit.pagination import Page, Pagination
+from tapwork.kit.types import Day
 from tapwork.permissions import P
 from tapwork.user.models import User
 
@@ -143,8 +144,8 @@ async def my_attendance(
     principal: Annotated[Principal, require(P.ATTENDANCE_READ_OWN)],
     session: DbSession,
     now: Now,
-    start_date: date | None = None,
-    end_date: date | None = None,
+    start_date: Day | None = None,
+    end_date: Day | None = None,
 ) -> MyAttendance:
     """Your own records between `start_date` and `end_date` (work dates, inclusive; default the
     last 30 days) with totals: days present, late count and minutes, worked, overtime."""
@@ -164,9 +165,9 @@ async def list_attendance(
     session: DbSession,
     pagination: Pagination,
     user_id: uuid.UUID | None = None,
-    date_: Annotated[date | None, Query(alias="date", description="one work date")] = None,
-    start_date: date | None = None,
-    end_date: date | None = None,
+    date_: Annotated[Day | None, Query(alias="date", description="one work date")] = None,
+    start_date: Day | None = None,
+    end_date: Day | None = None,
     status: Status = None,
     department_id: uuid.UUID | None = None,
 ) -> Page[RecordRead]:
@@ -241,7 +242,7 @@ async def review_queue(principal: Reviewer, session: DbSession) -> ReviewQueue:
     )
 
 
-@router.post("/review/{scan_id}/approve", response_model=ScanResult)
+@router.post("/review/{scan_id:uuid}/approve", response_model=ScanResult)
 async def approve_scan(
     scan_id: uuid.UUID, principal: Reviewer, session: DbSession, settings: AppSettings, now: Now
 ) -> dict[str, Any]:
@@ -250,7 +251,7 @@ async def approve_scan(
     return await review.approve(session, scan_id, actor=principal.actor, settings=settings, now=now)
 
 
-@router.post("/review/{scan_id}/reject", response_model=HeldScan)
+@router.post("/review/{scan_id:uuid}/reject", response_model=HeldScan)
 async def reject_scan(
     scan_id: uuid.UUID,
     principal: Reviewer,
@@ -280,14 +281,14 @@ async def create_correction(
     return await _read(session, record, await session.get(User, record.user_id))
 
 
-@router.get("/{record_id}", response_model=RecordRead)
+@router.get("/{record_id:uuid}", response_model=RecordRead)
 async def get_record(record_id: uuid.UUID, principal: Reader, session: DbSession) -> RecordRead:
     """One record: your own, one of your departments' (supervisors), or any (HR). Others 404."""
     record, user = await service.get_visible(session, principal, record_id)
     return await _read(session, record, user)
 
 
-@router.put("/{record_id}", response_model=RecordRead)
+@router.put("/{record_id:uuid}", response_model=RecordRead)
 async def update_record(
     record_id: uuid.UUID, body: RecordUpdate, principal: Corrector, session: DbSession, now: Now
 ) -> RecordRead:

@@ -4,9 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from tapwork.kit.types import Reason, StrictInput, no_nul
+from tapwork.kit.types import Instant, Reason, StrictInput, no_nul
 
 MAX_CODE_DATA = 128  # scan_events.code_data
 MAX_SCAN_ID = 64  # scan_events.client_scan_id
@@ -27,7 +27,7 @@ class ScanIn(StrictInput):
         description="Idempotency key chosen by the kiosk; a retry with the same id returns the "
         "first answer"
     )
-    captured_at: AwareDatetime | None = Field(
+    captured_at: Instant | None = Field(
         None, description="When the scan happened, for scans sent later from the offline queue"
     )
 
@@ -127,8 +127,8 @@ class Live(BaseModel):
 
 class CorrectionCreate(StrictInput):
     user_id: uuid.UUID
-    check_in_at: AwareDatetime
-    check_out_at: AwareDatetime | None = None
+    check_in_at: Instant
+    check_out_at: Instant | None = None
     location_id: uuid.UUID | None = None
     reason: Reason
     notes: Notes | None = None
@@ -139,8 +139,8 @@ class RecordUpdate(StrictInput):
 
     model_config = ConfigDict(extra="forbid")
 
-    check_in_at: AwareDatetime | None = None
-    check_out_at: AwareDatetime | None = None
+    check_in_at: Instant | None = None
+    check_out_at: Instant | None = None
     notes: Notes | None = None
     reason: Reason
 

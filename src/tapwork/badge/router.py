@@ -126,7 +126,7 @@ async def badge_sheet(
     )
 
 
-@router.get("/users/{user_id}/badge", responses=_BADGE_RESPONSES, response_class=Response)
+@router.get("/users/{user_id:uuid}/badge", responses=_BADGE_RESPONSES, response_class=Response)
 async def read_user_badge(
     user_id: uuid.UUID,
     principal: ReadAll,
@@ -141,7 +141,7 @@ async def read_user_badge(
     return _badge_response(badge, user, fmt)
 
 
-@router.post("/users/{user_id}/badge/regenerate", response_model=BadgeRead)
+@router.post("/users/{user_id:uuid}/badge/regenerate", response_model=BadgeRead)
 async def regenerate_user_badge(
     user_id: uuid.UUID,
     principal: Write,
@@ -162,7 +162,7 @@ async def regenerate_user_badge(
     return BadgeRead.model_validate(badge)
 
 
-@router.post("/users/{user_id}/badge/revoke", response_model=BadgeRead)
+@router.post("/users/{user_id:uuid}/badge/revoke", response_model=BadgeRead)
 async def revoke_user_badge(
     user_id: uuid.UUID, principal: Write, session: DbSession, now: Now
 ) -> BadgeRead:

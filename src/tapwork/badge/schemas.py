@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tapwork.kit.types import StrictInput
+from tapwork.kit.types import Instant, StrictInput
 
 BadgeFormat = Literal["png", "svg", "code128.png", "code128.svg", "json"]
 
@@ -23,6 +23,6 @@ class BadgeRead(BaseModel):
 
 
 class RegenerateRequest(StrictInput):
-    expires_at: datetime | None = Field(
+    expires_at: Instant | None = Field(
         None, description="expiry of the new badge; default from BADGE_VALID_DAYS (0 = never)"
     )

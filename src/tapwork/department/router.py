@@ -48,14 +48,14 @@ async def create_department(
     return (await service.describe(session, [department]))[0]
 
 
-@router.get("/{department_id}", response_model=DepartmentRead)
+@router.get("/{department_id:uuid}", response_model=DepartmentRead)
 async def get_department(_: Reader, session: DbSession, department_id: uuid.UUID) -> DepartmentRead:
     """One department (404 DEPARTMENT_NOT_FOUND)."""
     department = await service.get(session, department_id)
     return (await service.describe(session, [department]))[0]
 
 
-@router.put("/{department_id}", response_model=DepartmentRead)
+@router.put("/{department_id:uuid}", response_model=DepartmentRead)
 async def update_department(
     principal: Writer, session: DbSession, department_id: uuid.UUID, body: DepartmentUpdate
 ) -> DepartmentRead:
@@ -65,7 +65,7 @@ async def update_department(
     return (await service.describe(session, [department]))[0]
 
 
-@router.delete("/{department_id}", status_code=204)
+@router.delete("/{department_id:uuid}", status_code=204)
 async def delete_department(
     principal: Writer, session: DbSession, department_id: uuid.UUID
 ) -> Response:

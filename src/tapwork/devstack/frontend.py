@@ -20,14 +20,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tapwork.config import Settings
 
@@ -138,6 +140,60 @@ def _missing(package: str, directory: Path) -> Route:
     return Route("/{path:path}", explain)
 
 
+def content_security_policy(api_url: str) -> str:
+    """The kiosk's and the portal's policy: only their own files, the API, and what the camera
+    decoder needs (WebAssembly compiled from our own .wasm, camera frames as blobs). Style
+    attributes set by the code are allowed; no inline or foreign script is."""
+    parts = urlsplit(api_url)
+    api = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob: mediastream:",
+            "worker-src 'self' blob:",
+            f"connect-src 'self' {api}".strip(),
+            "font-src 'self' data:",
+            "manifest-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+class SecurityHeaders:
+    """The headers a browser needs to protect the front ends (pure ASGI around the static app);
+    the Scanner App image's web server must send the same (docs/frontend.md)."""
+
+    def __init__(self, app: ASGIApp, csp: str) -> None:
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(self.headers)
+        if scope.get("scheme") == "https":
+            extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_static_app(settings: Settings) -> Starlette:
     """The Scanner App at `/`, the portal at `/portal/`, and `/config.js` with the API URL."""
     root = frontend_root(settings)
@@ -162,7 +218,8 @@ def create_static_app(settings: Settings) -> Starlette:
             routes.append(Mount(prefix or "/", app=app))
         else:
             routes.append(Mount(prefix or "/", routes=[_missing(package, directory)]))
-    return Starlette(routes=routes)
+    csp = content_security_policy(settings.api_url)
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, csp=csp)])
 
 
 def openapi_document() -> dict[str, object]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -13,6 +12,7 @@ from tapwork.holiday.errors import invalid_field
 from tapwork.holiday.schemas import HolidayCreate, HolidayRead, HolidayUpdate
 from tapwork.holiday.service import HolidayFilter
 from tapwork.kit.pagination import Page, Pagination
+from tapwork.kit.types import MAX_DATE, MIN_DATE, Day
 from tapwork.permissions import P
 
 router = APIRouter(prefix="/holidays", tags=["holidays"])
@@ -26,9 +26,9 @@ async def list_holidays(
     _: Reader,
     session: DbSession,
     page: Pagination,
-    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
-    start_date: Annotated[date | None, Query(description="from this day, inclusive")] = None,
-    end_date: Annotated[date | None, Query(description="up to this day, inclusive")] = None,
+    year: Annotated[int | None, Query(ge=MIN_DATE.year, le=MAX_DATE.year)] = None,
+    start_date: Annotated[Day | None, Query(description="from this day, inclusive")] = None,
+    end_date: Annotated[Day | None, Query(description="up to this day, inclusive")] = None,
     location_id: Annotated[
         uuid.UUID | None, Query(description="holidays that apply at this location")
     ] = None,
@@ -59,14 +59,14 @@ async def create_holiday(principal: Writer, session: DbSession, body: HolidayCre
     return (await service.describe(session, [holiday]))[0]
 
 
-@router.get("/{holiday_id}", response_model=HolidayRead)
+@router.get("/{holiday_id:uuid}", response_model=HolidayRead)
 async def get_holiday(_: Reader, session: DbSession, holiday_id: uuid.UUID) -> HolidayRead:
     """One holiday (404 HOLIDAY_NOT_FOUND)."""
     holiday = await service.get(session, holiday_id)
     return (await service.describe(session, [holiday]))[0]
 
 
-@router.put("/{holiday_id}", response_model=HolidayRead)
+@router.put("/{holiday_id:uuid}", response_model=HolidayRead)
 async def update_holiday(
     principal: Writer, session: DbSession, holiday_id: uuid.UUID, body: HolidayUpdate
 ) -> HolidayRead:
@@ -76,7 +76,7 @@ async def update_holiday(
     return (await service.describe(session, [holiday]))[0]
 
 
-@router.delete("/{holiday_id}", status_code=204)
+@router.delete("/{holiday_id:uuid}", status_code=204)
 async def delete_holiday(principal: Writer, session: DbSession, holiday_id: uuid.UUID) -> Response:
     """Remove a holiday."""
     holiday = await service.get(session, holiday_id)

@@ -5,11 +5,11 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from tapwork.kit.types import Label, StrictInput
+from tapwork.kit.types import Day, Label, StrictInput
 
 
 class HolidayCreate(StrictInput):
-    holiday_date: date
+    holiday_date: Day
     name: Label
     location_id: uuid.UUID | None = Field(
         default=None, description="the location it applies to; null = every location"
@@ -20,7 +20,7 @@ class HolidayUpdate(StrictInput):
     """Only the fields sent change. `location_id: null` makes it apply everywhere; null
     elsewhere means unchanged."""
 
-    holiday_date: date | None = None
+    holiday_date: Day | None = None
     name: Label | None = None
     location_id: uuid.UUID | None = None
 

@@ -114,13 +114,13 @@ async def create_kiosk(
     )
 
 
-@router.get("/{kiosk_id}", response_model=KioskRead)
+@router.get("/{kiosk_id:uuid}", response_model=KioskRead)
 async def read_kiosk(kiosk_id: uuid.UUID, principal: Readers, session: DbSession) -> KioskRead:
     """One kiosk. 404 `KIOSK_NOT_FOUND`."""
     return KioskRead.of(await kiosk_service.get(session, kiosk_id))
 
 
-@router.put("/{kiosk_id}", response_model=KioskRead)
+@router.put("/{kiosk_id:uuid}", response_model=KioskRead)
 async def update_kiosk(
     kiosk_id: uuid.UUID, body: KioskUpdate, principal: Writers, session: DbSession
 ) -> KioskRead:
@@ -130,7 +130,7 @@ async def update_kiosk(
     return KioskRead.of(kiosk)
 
 
-@router.delete("/{kiosk_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{kiosk_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_kiosk(kiosk_id: uuid.UUID, principal: Writers, session: DbSession) -> Response:
     """Delete a kiosk that never scanned. One with scan history is 409 `KIOSK_IN_USE`: revoke
     it instead, so its scan log is kept."""
@@ -139,7 +139,7 @@ async def delete_kiosk(kiosk_id: uuid.UUID, principal: Writers, session: DbSessi
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{kiosk_id}/pairing-code", response_model=KioskEnrolled)
+@router.post("/{kiosk_id:uuid}/pairing-code", response_model=KioskEnrolled)
 async def new_pairing_code(
     kiosk_id: uuid.UUID, principal: Enrollers, session: DbSession, settings: AppSettings, now: Now
 ) -> KioskEnrolled:
@@ -160,7 +160,7 @@ async def new_pairing_code(
     )
 
 
-@router.post("/{kiosk_id}/revoke", response_model=KioskRead)
+@router.post("/{kiosk_id:uuid}/revoke", response_model=KioskRead)
 async def revoke_kiosk(
     kiosk_id: uuid.UUID, principal: Writers, session: DbSession, now: Now
 ) -> KioskRead:

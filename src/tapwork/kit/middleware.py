@@ -1,6 +1,6 @@
-"""One pure-ASGI middleware for every request: request id, body size limit, rate-limit headers,
-Prometheus metrics and the access log line. Pure ASGI (not BaseHTTPMiddleware) because it sits
-on the scan path."""
+"""One pure-ASGI middleware for every request: request id, body size and content-type checks,
+security and rate-limit headers, Prometheus metrics and the access log line. Pure ASGI (not
+BaseHTTPMiddleware) because it sits on the scan path."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tapwork.kit.logging import request_line
@@ -29,20 +30,62 @@ LATENCY = Histogram(
 )
 
 
-def _too_large_body(limit: int) -> bytes:
-    return json.dumps(
-        {
-            "error": {
-                "code": "PAYLOAD_TOO_LARGE",
-                "message": f"Request body exceeds {limit} bytes",
-                "details": {"max_bytes": limit},
-            }
-        }
-    ).encode()
+JSON = "application/json"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_UTF8 = frozenset({"utf-8", "utf8"})
+
+# Headers every answer carries. The API serves JSON only, so its policy allows nothing to load;
+# the interactive docs pages (/docs, /redoc) load FastAPI's Swagger UI and ReDoc from a CDN and
+# get no CSP (they are off in production unless API_DOCS says otherwise).
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+_DOC_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _error(code: str, message: str, details: dict[str, Any]) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message, "details": details}}).encode()
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive` when a body without Content-Length (chunked) passes the limit.
+    An HTTPException, so that FastAPI's body parsing re-raises it as it is (any other exception
+    there becomes a 400) and the app's handler answers 413 in the envelope."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body exceeds {limit} bytes")
+
+
+def unsupported_media_type(
+    content_type: bytes | None, has_body: bool, accepted: frozenset[str]
+) -> str | None:
+    """Why a request's body cannot be read (the 415 message), or None when it can: a body
+    needs a Content-Type the route accepts, and text in any charset but UTF-8 is refused."""
+    if not has_body:
+        return None  # nothing to read, whatever the header says
+    if content_type is None:
+        return "A request body needs a Content-Type header"
+    media, _, params = content_type.decode("latin-1").partition(";")
+    media = media.strip().lower()
+    if media not in accepted:
+        wanted = ", ".join(sorted(accepted))
+        return f"Content-Type {media or '(empty)'} is not accepted here; send {wanted}"
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _UTF8:
+            return "Only the UTF-8 charset is accepted"
+    return None
+
+
+_JSON_ONLY = frozenset({JSON})
+
+
+def _too_large(limit: int) -> bytes:
+    return _error("PAYLOAD_TOO_LARGE", f"Request body exceeds {limit} bytes", {"max_bytes": limit})
 
 
 class RequestMiddleware:
@@ -54,13 +97,17 @@ class RequestMiddleware:
         large_body_paths: dict[str, int],
         log_requests: bool = True,
         metrics: bool = True,
+        media_types: dict[str, frozenset[str]] | None = None,
+        checked_prefix: str = "/api/",
     ) -> None:
         self.app = app
         self.log_requests = log_requests
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
-        # Some endpoints (CSV import) accept more than the default.
+        # Some endpoints (CSV import) accept more than the default, or other media types.
         self.large_body_paths = large_body_paths
+        self.media_types = media_types or {}
+        self.checked_prefix = checked_prefix
 
     def _limit_for(self, path: str) -> int:
         return self.large_body_paths.get(path, self.max_body_bytes)
@@ -85,9 +132,22 @@ class RequestMiddleware:
         status_holder = {"status": 500}
 
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject_too_large(send, limit, request_id)
+            await self._reject(send, request_id, 413, _too_large(limit))
             self._finish(scope, 413, started, tokens)
             return
+        path: str = scope["path"]
+        if scope["method"] in _BODY_METHODS and path.startswith(self.checked_prefix):
+            has_body = (declared is not None and declared != b"0") or (
+                b"transfer-encoding" in headers
+            )
+            why = unsupported_media_type(
+                headers.get(b"content-type"), has_body, self.media_types.get(path, _JSON_ONLY)
+            )
+            if why is not None:
+                body = _error("UNSUPPORTED_MEDIA_TYPE", why, {})
+                await self._reject(send, request_id, 415, body)
+                self._finish(scope, 415, started, tokens)
+                return
 
         received = 0
 
@@ -97,7 +157,7 @@ class RequestMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(limit)
             return message
 
         response_started = False
@@ -107,7 +167,11 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status_holder["status"] = message["status"]
-                extra = [(b"x-request-id", request_id.encode())]
+                extra = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
+                if path not in _DOC_PATHS:
+                    extra.append(_API_CSP)
+                if scope.get("scheme") == "https":
+                    extra.append(_HSTS)
                 rate = state.get("ratelimit_headers")
                 if rate:
                     extra.extend((k.lower().encode(), v.encode()) for k, v in rate.items())
@@ -118,7 +182,7 @@ class RequestMiddleware:
             await self.app(scope, limited_receive, wrapped_send)
         except _BodyTooLarge:
             if not response_started:
-                await self._reject_too_large(send, limit, request_id)
+                await self._reject(send, request_id, 413, _too_large(limit))
             status_holder["status"] = 413
         except Exception:
             self._finish(scope, 500, started, tokens)
@@ -146,16 +210,17 @@ class RequestMiddleware:
         structlog.contextvars.reset_contextvars(**tokens)
 
     @staticmethod
-    async def _reject_too_large(send: Send, limit: int, request_id: str) -> None:
-        body = _too_large_body(limit)
+    async def _reject(send: Send, request_id: str, status: int, body: bytes) -> None:
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"x-request-id", request_id.encode()),
+                    *_SECURITY_HEADERS,
+                    _API_CSP,
                 ],
             }
         )

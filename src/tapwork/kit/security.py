@@ -12,7 +12,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -84,17 +84,53 @@ def encode_access_token(
     return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM)
 
 
-def decode_access_token(token: str, *, secret: str, now: datetime) -> dict[str, Any]:
-    """Raises `jwt.InvalidTokenError` on a bad signature, expiry or wrong type."""
-    payload: dict[str, Any] = jwt.decode(
-        token,
-        secret,
-        algorithms=[JWT_ALGORITHM],
-        options={"require": ["sub", "exp", "iat", "jti"], "verify_exp": False},
-    )
-    if payload.get("typ") != "access":
+def _int_claim(payload: dict[str, Any], name: str) -> int:
+    value = payload.get(name)
+    # bool is an int to Python; a float or a string is not what we sign.
+    if type(value) is not int:
+        raise jwt.InvalidTokenError(f"claim {name} is not an integer")
+    return value
+
+
+def _str_claim(payload: dict[str, Any], name: str) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise jwt.InvalidTokenError(f"claim {name} is not a string")
+    return value
+
+
+def decode_access_token(token: str, *, secret: str, now: datetime) -> AccessClaims:
+    """The token's claims, each of the type we sign it with. Raises `jwt.InvalidTokenError`
+    (or its subclass `ExpiredSignatureError`) on a bad signature, a claim of the wrong type,
+    expiry or a token that is not an access token: a signed token is still client input."""
+    try:
+        payload: Any = jwt.decode(
+            token,
+            secret,
+            algorithms=[JWT_ALGORITHM],
+            # Checked below with types enforced: PyJWT's own checks let a list or a string
+            # `exp` or `iat` through to `int()` (a TypeError, not an InvalidTokenError).
+            options={
+                "require": ["sub", "exp", "iat", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise jwt.InvalidTokenError("malformed token") from exc
+    if not isinstance(payload, dict) or payload.get("typ") != "access":
         raise jwt.InvalidTokenError("not an access token")
+    exp, iat = _int_claim(payload, "exp"), _int_claim(payload, "iat")
+    try:
+        sub = uuid.UUID(_str_claim(payload, "sub"))
+        expires, issued = (datetime.fromtimestamp(t, UTC) for t in (exp, iat))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise jwt.InvalidTokenError("malformed claim") from exc
     # Expiry is checked against the injected clock, so tests control time.
-    if int(payload["exp"]) <= int(now.timestamp()):
+    if exp <= int(now.timestamp()):
         raise jwt.ExpiredSignatureError("token expired")
-    return payload
+    role = payload.get("role", "")
+    if not isinstance(role, str):
+        raise jwt.InvalidTokenError("claim role is not a string")
+    return AccessClaims(sub=sub, role=role, jti=_str_claim(payload, "jti"), iat=issued, exp=expires)

@@ -43,14 +43,14 @@ async def create_location(
     return (await service.describe(session, [location]))[0]
 
 
-@router.get("/{location_id}", response_model=LocationRead)
+@router.get("/{location_id:uuid}", response_model=LocationRead)
 async def get_location(_: Reader, session: DbSession, location_id: uuid.UUID) -> LocationRead:
     """One location (404 LOCATION_NOT_FOUND)."""
     location = await service.get(session, location_id)
     return (await service.describe(session, [location]))[0]
 
 
-@router.put("/{location_id}", response_model=LocationRead)
+@router.put("/{location_id:uuid}", response_model=LocationRead)
 async def update_location(
     principal: Writer, session: DbSession, location_id: uuid.UUID, body: LocationUpdate
 ) -> LocationRead:
@@ -60,7 +60,7 @@ async def update_location(
     return (await service.describe(session, [location]))[0]
 
 
-@router.delete("/{location_id}", status_code=204)
+@router.delete("/{location_id:uuid}", status_code=204)
 async def delete_location(
     principal: Writer, session: DbSession, location_id: uuid.UUID
 ) -> Response:

@@ -54,7 +54,7 @@ async def list_notifications(
     return Page(items=items, total=total, page=page.page, limit=page.limit)
 
 
-@router.post("/{notification_id}/retry", response_model=NotificationRead)
+@router.post("/{notification_id:uuid}/retry", response_model=NotificationRead)
 async def retry_notification(
     principal: Admin, session: DbSession, now: Now, notification_id: uuid.UUID
 ) -> NotificationRead:

@@ -43,14 +43,14 @@ async def create_role(principal: Writer, session: DbSession, body: RoleCreate) -
     return (await service.describe(session, [role]))[0]
 
 
-@router.get("/{role_id}", response_model=RoleRead)
+@router.get("/{role_id:uuid}", response_model=RoleRead)
 async def get_role(_: Reader, session: DbSession, role_id: uuid.UUID) -> RoleRead:
     """One role (404 ROLE_NOT_FOUND)."""
     role = await service.get(session, role_id)
     return (await service.describe(session, [role]))[0]
 
 
-@router.put("/{role_id}", response_model=RoleRead)
+@router.put("/{role_id:uuid}", response_model=RoleRead)
 async def update_role(
     principal: Writer, session: DbSession, role_id: uuid.UUID, body: RoleUpdate
 ) -> RoleRead:
@@ -61,7 +61,7 @@ async def update_role(
     return (await service.describe(session, [role]))[0]
 
 
-@router.delete("/{role_id}", status_code=204)
+@router.delete("/{role_id:uuid}", status_code=204)
 async def delete_role(principal: Writer, session: DbSession, role_id: uuid.UUID) -> Response:
     """Delete a custom role nobody holds (409 ROLE_IN_USE otherwise; 409 SYSTEM_ROLE for the
     seeded roles)."""

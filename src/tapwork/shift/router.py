@@ -42,14 +42,14 @@ async def create_shift(principal: Writer, session: DbSession, body: ShiftCreate)
     return (await service.describe(session, [shift]))[0]
 
 
-@router.get("/{shift_id}", response_model=ShiftRead)
+@router.get("/{shift_id:uuid}", response_model=ShiftRead)
 async def get_shift(_: Reader, session: DbSession, shift_id: uuid.UUID) -> ShiftRead:
     """One shift (404 SHIFT_NOT_FOUND)."""
     shift = await service.get(session, shift_id)
     return (await service.describe(session, [shift]))[0]
 
 
-@router.put("/{shift_id}", response_model=ShiftRead)
+@router.put("/{shift_id:uuid}", response_model=ShiftRead)
 async def update_shift(
     principal: Writer, session: DbSession, shift_id: uuid.UUID, body: ShiftUpdate
 ) -> ShiftRead:
@@ -60,7 +60,7 @@ async def update_shift(
     return (await service.describe(session, [shift]))[0]
 
 
-@router.delete("/{shift_id}", status_code=204)
+@router.delete("/{shift_id:uuid}", status_code=204)
 async def delete_shift(principal: Writer, session: DbSession, shift_id: uuid.UUID) -> Response:
     """Delete a shift no user works; 409 SHIFT_IN_USE otherwise. Past attendance records keep
     their times and status."""

@@ -128,6 +128,10 @@ _IMPORT_BODY = {
 }
 
 
+# What the import accepts (RequestMiddleware answers 415 to anything else, main.py).
+IMPORT_MEDIA_TYPES = frozenset({"multipart/form-data", "text/csv", "text/plain", "application/csv"})
+
+
 async def _csv_bytes(request: Request) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
@@ -175,13 +179,13 @@ async def import_users(
     )
 
 
-@router.get("/{user_id}", response_model=UserRead)
+@router.get("/{user_id:uuid}", response_model=UserRead)
 async def read_user(user_id: uuid.UUID, principal: Readers, session: DbSession) -> UserRead:
     """One user. Outside the departments you manage (without `users:read_all`): 404."""
     return UserRead.of(await user_service.get_visible(session, principal.actor, user_id))
 
 
-@router.put("/{user_id}", response_model=UserRead)
+@router.put("/{user_id:uuid}", response_model=UserRead)
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, principal: Writers, session: DbSession, now: Now
 ) -> UserRead:
@@ -193,7 +197,7 @@ async def update_user(
     return UserRead.of(user)
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{user_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_user(
     user_id: uuid.UUID,
     principal: Annotated[Principal, require(P.USERS_DELETE)],
@@ -206,7 +210,7 @@ async def delete_user(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{user_id}/resend-invite", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{user_id:uuid}/resend-invite", status_code=status.HTTP_202_ACCEPTED)
 async def resend_invite(
     user_id: uuid.UUID,
     principal: Writers,

@@ -31,6 +31,7 @@ from tapwork.attendance.scan.request import Outcome, ScanRequest
 from tapwork.attendance.schemas import MAX_CODE_DATA, MAX_SCAN_ID, ScanIn
 from tapwork.kiosk.deps import plausible_token
 from tapwork.kiosk.errors import KioskUnauthorized
+from tapwork.kit.types import MAX_INSTANT, MIN_INSTANT
 
 SCAN_PATH = "/api/v1/attendance"
 _FIELDS = frozenset(ScanIn.model_fields)
@@ -61,9 +62,11 @@ def _captured_at(value: Any) -> datetime | bool | None:
     if not isinstance(value, str) or _ISO.fullmatch(value) is None:
         return False
     try:
-        return datetime.fromisoformat(value)
+        at = datetime.fromisoformat(value)
     except ValueError:
         return False
+    # Outside `Instant`'s window the route answers 422.
+    return at if MIN_INSTANT <= at < MAX_INSTANT else False
 
 
 def parse(scope: Scope, body: bytes) -> ScanRequest | None:
