@@ -138,7 +138,7 @@ async def test_hr_creates_and_edits_a_record_with_reason(
     text = render("correction_notice", context, settings=org.settings).text
     assert "- Check-out: — -> 27 Feb 2026, 17:20" in text
     assert "Times are local time at Madrid HQ (Europe/Madrid)." in text
-    assert f"{org.hr.full_name} corrected your attendance record for 2026-02-27" in text
+    assert f"{org.hr.full_name} corrected your attendance record for 27 Feb 2026" in text
 
 
 async def test_corrections_refuse_future_times(
