@@ -33,7 +33,7 @@ from tapwork.db import create_engine, create_sessionmaker
 from tapwork.kit.clock import utcnow
 from tapwork.kit.logging import configure_logging
 from tapwork.monitoring import MAIL_FAILURES, MAILS_SENT
-from tapwork.notification.delivery import deliver_batch
+from tapwork.notification.delivery import Owner, deliver_batch
 from tapwork.worker import jobs
 
 log = structlog.get_logger("tapwork.worker")
@@ -91,10 +91,29 @@ async def run_delivery(
     """Deliver outbox mail until `stop` is set: drain while batches come back full, else poll.
     Errors (the database restarting) pause it with backoff; WorkerGaveUp past the limit."""
     backoff = Backoff(settings.worker_give_up_seconds)
+    owner = Owner(settings.libpq_url)
+    try:
+        await _deliver_until(sessionmaker, settings, stop, clock, backoff, owner)
+    finally:
+        await owner.close()
+
+
+async def _deliver_until(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime],
+    backoff: Backoff,
+    owner: Owner,
+) -> None:
     while not stop.is_set():
         try:
             result = await deliver_batch(
-                sessionmaker, settings, clock=clock, should_stop=stop.is_set
+                sessionmaker,
+                settings,
+                clock=clock,
+                should_stop=stop.is_set,
+                owner=await owner.ensure(),
             )
             MAILS_SENT.inc(result.sent)
             MAIL_FAILURES.labels("retrying").inc(result.retrying)
