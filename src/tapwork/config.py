@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     # SMTP connections each worker sends over at once; a remote relay's round trips, not CPU,
     # bound one connection.
     outbox_connections: int = 2
+    # How long `tapwork worker` keeps retrying an unreachable database (restart, failover)
+    # before it exits with code 1 for its supervisor to restart it.
+    worker_give_up_seconds: float = 600.0
 
     # Prometheus scrape endpoint of `tapwork api` and `tapwork worker` (0 = none); a port of
     # its own, so the public API port (and any ingress in front of it) never serves metrics.

@@ -55,12 +55,11 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     options: dict[str, Any] = {
         "pool_size": settings.database_pool_size,
         "max_overflow": settings.database_pool_size,
-        # No pre-ping: it is a round trip on every checkout (the scan path's fifth). Instead
-        # connections are recycled before server/proxy idle timeouts, and a connection found
-        # dead mid-request invalidates the pool (SQLAlchemy's disconnect handling), so after a
-        # database restart a request fails once per stale connection and the next ones
-        # reconnect; the scan retries such a failure itself (attendance/scan/group_commit.py).
-        "pool_pre_ping": False,
+        # Pre-ping: a connection that died while pooled (a database restart or failover) is
+        # found and replaced at checkout, so no request fails on it (issue 12). It costs a
+        # round trip per checkout on this pool only: the scan path runs on its own lanes
+        # (attendance/scan/group_commit.LanePool), which find a dead connection themselves.
+        "pool_pre_ping": True,
         "pool_recycle": 1800,
         "connect_args": settings.psycopg_options,
     }

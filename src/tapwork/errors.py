@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("tapwork.errors")
@@ -82,6 +84,16 @@ class RateLimited(AppError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class DatabaseUnavailable(AppError):
+    status_code = 503
+    code = "DATABASE_UNAVAILABLE"
+
+
+# How long a client is told to wait while the database is unreachable: a restart or failover
+# takes seconds, and a shorter hint would only add load while it comes back.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -143,6 +155,38 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _is_outage(exc: Exception) -> bool:
+    """The database cannot be reached (down, restarting, refusing connections, a connection
+    lost mid-request, no pooled connection free): not the request's fault, not a bug."""
+    if isinstance(exc, (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, (OperationalError, InterfaceError)
+        )
+    return False
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not _is_outage(exc):
+        return await _unhandled(request, exc)
+    log.warning(
+        "database_unavailable",
+        request_id=_request_id(request),
+        path=request.url.path,
+        error=type(exc).__name__,
+    )
+    return JSONResponse(
+        error_body(
+            DatabaseUnavailable.code,
+            "The database is unavailable; retry shortly",
+            {"retry_after_seconds": DATABASE_RETRY_AFTER_SECONDS},
+        ),
+        status_code=DatabaseUnavailable.status_code,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     request_id = _request_id(request)
     log.exception("unhandled_error", request_id=request_id, path=request.url.path)
@@ -159,4 +203,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
+    # Database outages: 503 with Retry-After, never a 500 (the scan fast path looks these up
+    # by the exception's class too, so it answers the same).
+    for outage in (DBAPIError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError):
+        app.add_exception_handler(outage, _database_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -1,7 +1,7 @@
 """Rate limits for routes: the `rate_limits` table and the route dependencies, on the
 PostgreSQL limiter of `kit/ratelimit.py` (plain SQL; kit knows no settings, errors or tables).
 
-    @router.post("/login", dependencies=[auth_limit("auth.login", by_ip(), by_body("email"))])
+    @router.post("/login", dependencies=[auth_limit("auth.login", by_ip(), by_email())])
 
 Put the dependency in the route's `dependencies=[...]`: FastAPI resolves those before the
 endpoint's own parameters, so the hit is counted (and committed in its own transaction) before
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Depends, Request
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +32,7 @@ from tapwork.db import Base, unit_of_work
 from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import RateLimited
 from tapwork.kit import ratelimit
+from tapwork.kit.types import Email
 
 MINUTE = timedelta(minutes=1)
 
@@ -66,17 +69,44 @@ def by_body(field: str) -> KeyPart:
     """Count per value of a top-level JSON body field, case-insensitively (e.g. the email)."""
 
     async def part(request: Request) -> str | None:
-        try:
-            # Starlette caches the body, so FastAPI's own parsing reads the same bytes.
-            body = json.loads(await request.body() or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        value = body.get(field) if isinstance(body, dict) else None
-        if not isinstance(value, str) or not value.strip():
-            return None
-        return f"{field}:{_digest(value.strip().lower())}"
+        value = await _body_field(request, field)
+        return f"{field}:{_digest(value.strip().lower())}" if value is not None else None
 
     return part
+
+
+_EMAIL: TypeAdapter[str] = TypeAdapter(Email)
+
+
+def by_email(field: str = "email") -> KeyPart:
+    """Count per account, keyed on the address exactly as login and registration read it
+    (`kit.types.Email`: IDNA/Unicode normalisation, lower case), so spellings that reach the
+    same account (full-width letters, an upper-case domain) share one budget. Text that is no
+    address falls back to NFKC + casefold, which folds those spellings the same way."""
+
+    async def part(request: Request) -> str | None:
+        raw = await _body_field(request, field)
+        if raw is None:
+            return None
+        try:
+            value = _EMAIL.validate_python(raw)
+        except ValidationError:
+            value = unicodedata.normalize("NFKC", raw).strip().casefold()
+        return f"{field}:{_digest(value)}"
+
+    return part
+
+
+async def _body_field(request: Request, field: str) -> str | None:
+    try:
+        # Starlette caches the body, so FastAPI's own parsing reads the same bytes.
+        body = json.loads(await request.body() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = body.get(field) if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value
 
 
 def by_header(name: str) -> KeyPart:

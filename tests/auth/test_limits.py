@@ -138,3 +138,20 @@ async def test_limits_hold_across_api_processes(two_apps: tuple[FastAPI, FastAPI
             for client in (a, b, a, b)
         ]
     assert statuses == [401, 401, 401, 429]
+
+
+async def test_spellings_of_one_address_share_one_budget(app: FastAPI) -> None:
+    """Login reads full-width letters and an upper-case domain as the same account, so the
+    limit does too: a thousand spellings are not a thousand budgets (issue 12)."""
+    spellings = [
+        "victim@example.com",
+        "victim@ＥＸＡＭＰＬＥ.com",  # full-width domain letters  # noqa: RUF001
+        "VICTIM@Example.COM",
+        "victim@exａmple.com",  # noqa: RUF001
+    ]
+    statuses = []
+    for n, email in enumerate(spellings):
+        # Each from its own address, so only the per-account key can refuse the last one.
+        async with _client(app, ip=f"198.51.100.{n + 1}") as client:
+            statuses.append((await client.post(LOGIN, json=_attempt(email))).status_code)
+    assert statuses == [401] * LIMIT + [429]

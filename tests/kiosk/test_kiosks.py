@@ -280,6 +280,10 @@ async def test_pair_is_rate_limited_per_ip(client: httpx.AsyncClient, org: Org) 
     assert [r.status_code for r in codes] == [400, 400, 400, 429]
     assert codes[-1].json()["error"]["code"] == "RATE_LIMITED"
     assert int(codes[-1].headers["Retry-After"]) > 0
+    # Every limited answer, the 429 too, says where the caller stands.
+    assert [r.headers["X-RateLimit-Remaining"] for r in codes] == ["2", "1", "0", "0"]
+    assert codes[-1].headers["X-RateLimit-Limit"] == "3"
+    assert int(codes[-1].headers["X-RateLimit-Reset"]) > 0
     # A new window lets the device try again.
     org.clock.advance(minutes=1)
     assert (await _pair(client, "WRONGCODE")).status_code == 400

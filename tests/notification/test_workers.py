@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -282,3 +283,78 @@ async def test_sigterm_finishes_the_current_send_and_hands_back_the_rest(
     assert statuses.count("queued") == 20 - sent
     assert all(attempts == 0 for status, attempts in rows if status == "queued")
     assert any(e["message"] == "worker_stopped" for e in _events(log))
+
+
+# A killed worker's mail waits for a new worker to start (seconds on a loaded box, bounded by
+# START_TIMEOUT), then for the sends themselves: not for the 300 s lease.
+KILLED_WORKER_BOUND = 60.0
+
+
+@pytest.mark.timeout(300)
+async def test_a_killed_workers_mail_is_delivered_promptly_and_resent_at_most_once(
+    committed_db: Maker,
+    database_url: str,
+    slow_smtp: tuple[int, SlowHandler],
+    tmp_path: Path,
+) -> None:
+    port, relay = slow_smtp
+    env = {
+        **os.environ,
+        "TAPWORK_ENV": "test",
+        "DATABASE_URL": database_url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "LOG_LEVEL": "INFO",
+        "LOG_JSON": "true",
+        "OUTBOX_CONNECTIONS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    logs = [tmp_path / "killed.log", tmp_path / "next.log"]
+    first = _spawn(env, logs[0])
+    second: subprocess.Popen[bytes] | None = None
+    try:
+
+        async def up(worker: subprocess.Popen[bytes], log: Path) -> bool:
+            assert worker.poll() is None, log.read_text()  # noqa: ASYNC240 (a failure's log)
+            return any(e["message"] == "worker_started" for e in _events(log))
+
+        await _until(lambda: up(first, logs[0]), START_TIMEOUT, "the first worker to start")
+        addresses = [f"kill{n}@example.com" for n in range(20)]
+        async with committed_db() as session:
+            for address in addresses:
+                await enqueue(session, Kind.ADMIN_ALERT, to=address, context={})
+            await session.commit()
+
+        async def some_accepted() -> bool:
+            return len(relay.accepted) >= 3
+
+        await _until(some_accepted, 30, "the relay to accept a few mails")
+        first.kill()  # SIGKILL: no handing back, no recording of what was sent
+        first.wait()
+        killed = time.monotonic()
+        second = _spawn(env, logs[1])
+
+        async def all_sent() -> bool:
+            async with committed_db() as session:
+                waiting = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxEmail)
+                    .where(OutboxEmail.status != "sent")
+                )
+            return waiting == 0
+
+        await _until(all_sent, KILLED_WORKER_BOUND + START_TIMEOUT, "every mail to be sent")
+        took = time.monotonic() - killed
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=30)
+
+    # Every mail arrived; one the relay accepted before the kill but the dead worker had not
+    # recorded may arrive twice, never more (it carries the same Message-ID both times).
+    assert set(relay.accepted) == set(addresses)
+    assert max(relay.accepted.count(a) for a in addresses) <= 2
+    assert len(relay.accepted) - len(addresses) <= delivery.MARK_SENT_EVERY
+    assert took < KILLED_WORKER_BOUND + START_TIMEOUT
+    print(f"\nkill -9 → all 20 mails sent in {took:.1f}s ({len(relay.accepted) - 20} resent)")

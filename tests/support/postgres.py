@@ -30,6 +30,27 @@ class ThrowawayPostgres:
     _stop: list[str] | None = None
     _dir: str | None = None
     _pgserver: object | None = None
+    # pg_ctl with its user and data directory, and the server's options: to take the server
+    # down and bring it back on the same port and data (the outage tests).
+    _ctl: list[str] | None = None
+
+    def halt(self) -> None:
+        """Stop the server as a restart or failover does: sessions are cut, data is kept."""
+        assert self._ctl is not None
+        subprocess.run([*self._ctl, "-w", "-m", "fast", "stop"], check=True, capture_output=True)
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port and data."""
+        assert self._ctl is not None
+        assert self._dir is not None
+        # `restart` on a stopped server starts it with the options it last ran with
+        # (postmaster.opts), whoever chose them (us or pgserver).
+        subprocess.run(
+            [*self._ctl, "-w", "-l", f"{self._dir}/restart.log", "restart"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if self._stop:
@@ -44,11 +65,15 @@ def start() -> ThrowawayPostgres:
     bin_dir = _bin_dir()
     if bin_dir is None:
         import pgserver
+        from pgserver._commands import POSTGRES_BIN_PATH
 
         data = tempfile.mkdtemp(prefix="tapwork-pgserver-")
         server = pgserver.get_server(data, cleanup_mode="stop")  # type: ignore[attr-defined]
         uri = server.get_uri()
-        return ThrowawayPostgres(url=uri, _dir=data, _pgserver=server)
+        user = server.system_user
+        ctl = [*(["runuser", "-u", user, "--"] if user else []), str(POSTGRES_BIN_PATH / "pg_ctl")]
+        # pgserver started it with its own options, which pg_ctl keeps in postmaster.opts.
+        return ThrowawayPostgres(url=uri, _dir=data, _pgserver=server, _ctl=[*ctl, "-D", data])
 
     root = os.geteuid() == 0
     prefix = ["runuser", "-u", "postgres", "--"] if root else []
@@ -93,5 +118,8 @@ def start() -> ThrowawayPostgres:
     )
     stop = [*prefix, str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"]
     return ThrowawayPostgres(
-        url=f"postgresql://postgres@127.0.0.1:{port}/postgres", _stop=stop, _dir=data
+        url=f"postgresql://postgres@127.0.0.1:{port}/postgres",
+        _stop=stop,
+        _dir=data,
+        _ctl=[*prefix, str(bin_dir / "pg_ctl"), "-D", data],
     )

@@ -23,7 +23,7 @@ from tapwork.auth.schemas import (
 from tapwork.auth.sessions import IssuedSession
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
-from tapwork.limits import auth_limit, by_body, by_ip
+from tapwork.limits import auth_limit, by_email, by_ip
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -56,7 +56,7 @@ def _session_out(issued: IssuedSession) -> SessionOut:
 @router.post(
     "/register",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[auth_limit("auth.register", by_ip(), by_body("email"))],
+    dependencies=[auth_limit("auth.register", by_ip(), by_email())],
 )
 async def register(
     request: Request,
@@ -107,7 +107,7 @@ async def verify_email(
     return Verified(message="Email address confirmed; you can sign in now.")
 
 
-@router.post("/login", dependencies=[auth_limit("auth.login", by_ip(), by_body("email"))])
+@router.post("/login", dependencies=[auth_limit("auth.login", by_ip(), by_email())])
 async def login(
     body: LoginIn,
     session: DbSession,
@@ -167,7 +167,7 @@ async def logout(body: RefreshIn, session: DbSession, now: Now, client: RequestC
 @router.post(
     "/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[auth_limit("auth.password_reset", by_ip(), by_body("email"))],
+    dependencies=[auth_limit("auth.password_reset", by_ip(), by_email())],
 )
 async def request_password_reset(
     body: PasswordResetIn,

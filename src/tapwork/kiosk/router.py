@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from tapwork.auth.deps import Principal, require
 from tapwork.db import DbSession
-from tapwork.deps import AppSettings, Now, client_ip
-from tapwork.errors import RateLimited
+from tapwork.deps import AppSettings, Now
 from tapwork.kiosk import service as kiosk_service
 from tapwork.kiosk.deps import CurrentKiosk
 from tapwork.kiosk.errors import RevokedKioskNeedsAdmin
@@ -26,8 +24,8 @@ from tapwork.kiosk.schemas import (
     PairRequest,
     PairResponse,
 )
-from tapwork.kit import ratelimit
 from tapwork.kit.pagination import Page, Pagination
+from tapwork.limits import by_ip, rate_limit
 from tapwork.permissions import P
 
 router = APIRouter(prefix="/kiosks", tags=["kiosks"])
@@ -56,25 +54,20 @@ async def read_me(kiosk: CurrentKiosk, now: Now) -> KioskMe:
     )
 
 
-@router.post("/pair", response_model=PairResponse)
-async def pair(
-    body: PairRequest, request: Request, session: DbSession, settings: AppSettings, now: Now
-) -> PairResponse:
+@router.post(
+    "/pair",
+    response_model=PairResponse,
+    dependencies=[
+        rate_limit("kiosk_pair", by_ip(), limit=lambda s: s.rate_limit_kiosk_pair_per_minute)
+    ],
+)
+async def pair(body: PairRequest, session: DbSession, now: Now) -> PairResponse:
     """Exchange a one-time pairing code for this device's token (no other authentication).
 
     The code works once and expires (`PAIRING_CODE_INVALID`, `PAIRING_CODE_EXPIRED`, both 400).
-    Attempts are limited per IP address (429 `RATE_LIMITED`).
+    Attempts are limited per IP address (429 `RATE_LIMITED`, with `Retry-After` and
+    `X-RateLimit-*` like every limited answer).
     """
-    limit = await ratelimit.hit(
-        request.app.state.sessionmaker,
-        f"kiosk_pair:{client_ip(request) or 'unknown'}",
-        limit=settings.rate_limit_kiosk_pair_per_minute,
-        window=timedelta(minutes=1),
-        now=now,
-    )
-    if limit.exceeded:
-        retry = max(1, int((limit.reset_at - now).total_seconds()))
-        raise RateLimited("Too many pairing attempts; wait and retry", retry_after=retry)
     kiosk, token = await kiosk_service.pair(
         session, body.pairing_code, app_version=body.app_version, now=now
     )

@@ -1,6 +1,7 @@
 """Fixed-window rate limits stored in PostgreSQL, so they hold across API replicas.
 
-Each hit is one upsert in its own short transaction: a limit must count attempts even when the
+Each hit is one upsert, in a short transaction of the caller's (`tapwork.limits.rate_limit`
+opens its own with `tapwork.db.unit_of_work`): a limit must count attempts even when the
 request that made them fails and rolls back (a wrong password is exactly such a request).
 """
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 _HIT = text(
     """
@@ -57,21 +58,6 @@ async def hit_in(
     return RateLimitState(
         limit=limit, remaining=max(0, limit - hits), reset_at=reset, exceeded=hits > limit
     )
-
-
-async def hit(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    key: str,
-    *,
-    limit: int,
-    window: timedelta,
-    now: datetime,
-) -> RateLimitState:
-    """Count one hit in its own committed transaction."""
-    async with sessionmaker() as session:
-        state = await hit_in(session, key, limit=limit, window=window, now=now)
-        await session.commit()
-    return state
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

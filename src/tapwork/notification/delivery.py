@@ -3,14 +3,18 @@
 Exactly-once between workers comes from the lease: claiming (`FOR UPDATE SKIP LOCKED`, then
 status `sending` + `locked_until`) commits before any SMTP traffic, so other workers skip the
 row until the lease ends, and no transaction stays open while a slow server answers. A worker
-that dies mid-batch leaves `sending` rows whose lease expires; the next claim takes them again
-(at-least-once in that one case: the mail may have gone out just before the crash).
+that dies mid-batch leaves `sending` rows; the next claim takes them again as soon as their
+owner's advisory lock is gone (`Owner`: a killed process's session ends and its lock with it),
+or else when the lease expires. At-least-once in that one case: a mail the relay accepted just
+before the crash, and not yet recorded (at most `MARK_SENT_EVERY` of them), is sent once more,
+with the same Message-ID (the row's id), so the duplicate is recognisable.
 
 Every function takes `now` (or a clock) so tests move time instead of sleeping.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import uuid
@@ -20,8 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import aiosmtplib
+import psycopg
 import structlog
-from sqlalchemy import Table, and_, delete, or_, select, text, update
+from sqlalchemy import Table, and_, delete, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
@@ -65,6 +70,59 @@ class BatchResult:
     released: int = 0
 
 
+# The advisory locks of delivery loops: (OWNER_LOCK_CLASS, owner key), one per live loop.
+OWNER_LOCK_CLASS = 5527375  # 0x54574F, "TWO": TAPWORK outbox; spelled out in _OWNER_GONE
+_OWNER_GONE: Any = literal_column(
+    "email_outbox.claimed_by NOT IN (SELECT objid::bigint FROM pg_locks WHERE locktype = "
+    "'advisory' AND classid = 5527375 AND objsubid = 2 AND granted)"
+)
+
+
+class Owner:
+    """A delivery loop's liveness, as PostgreSQL sees it: a session holding the advisory lock
+    (OWNER_LOCK_CLASS, key) for as long as the loop lives. A process that is killed loses
+    the session and so the lock; its claimed rows are then taken back at the next claim."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self.key = random.randrange(1, 2**31)
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def ensure(self) -> int:
+        """The key, its lock held (again, after a database restart). Raises when the
+        database cannot be reached."""
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            try:
+                await self._conn.execute("SELECT 1")
+                return self.key
+            except psycopg.Error:
+                await self.close()
+        conn = await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, application_name="tapwork-outbox-owner"
+        )
+        try:
+            while True:
+                row = await (
+                    await conn.execute(
+                        "SELECT pg_try_advisory_lock(%s, %s)", (OWNER_LOCK_CLASS, self.key)
+                    )
+                ).fetchone()
+                if row is not None and row[0]:
+                    break
+                self.key = random.randrange(1, 2**31)  # taken by another loop: pick again
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        return self.key
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await self._conn.close()
+            self._conn = None
+
+
 def backoff(attempts: int, settings: Settings, rng: random.Random | None = None) -> timedelta:
     """Delay before attempt `attempts + 1`: exponential, capped, with equal jitter.
 
@@ -79,6 +137,17 @@ def backoff(attempts: int, settings: Settings, rng: random.Random | None = None)
     return timedelta(seconds=nominal / 2 + jitter)
 
 
+def _abandoned(now: datetime) -> Any:
+    """Leased rows whose lease ran out, or whose owner's lock is gone (it died)."""
+    return and_(
+        OutboxEmail.status == "sending",
+        or_(
+            OutboxEmail.locked_until < now,
+            and_(OutboxEmail.claimed_by.is_not(None), _OWNER_GONE),
+        ),
+    )
+
+
 def _due(now: datetime) -> Any:
     # Never-attempted mail is due at once whatever clock wrote it (rows get the database's
     # now() on insert; retries are scheduled on the worker's clock).
@@ -87,7 +156,7 @@ def _due(now: datetime) -> Any:
             OutboxEmail.status == "queued",
             or_(OutboxEmail.attempts == 0, OutboxEmail.next_attempt_at <= now),
         ),
-        and_(OutboxEmail.status == "sending", OutboxEmail.locked_until < now),
+        _abandoned(now),
     )
 
 
@@ -106,7 +175,12 @@ _MARK_SENT = text(
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, limit: int, settings: Settings
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    settings: Settings,
+    owner: int | None = None,
 ) -> list[Claimed]:
     """Lease up to `limit` due rows to the caller. Commit right after: the lease is the lock."""
     # A lease that expired on its last allowed attempt: the worker died sending it, give up.
@@ -114,11 +188,7 @@ async def claim(
     # more CPU per batch than the SQL itself.
     await session.execute(
         update(_OUTBOX)
-        .where(
-            _OUTBOX.c.status == "sending",
-            _OUTBOX.c.locked_until < now,
-            _OUTBOX.c.attempts >= settings.outbox_max_attempts,
-        )
+        .where(_abandoned(now), _OUTBOX.c.attempts >= settings.outbox_max_attempts)
         .values(
             status="failed",
             locked_until=None,
@@ -142,6 +212,7 @@ async def claim(
             status="sending",
             locked_until=now + timedelta(seconds=settings.outbox_lease_seconds),
             attempts=_OUTBOX.c.attempts + 1,
+            claimed_by=owner,
         )
         .returning(
             _OUTBOX.c.id,
@@ -236,12 +307,14 @@ async def deliver_batch(
     clock: Callable[[], datetime],
     should_stop: Callable[[], bool] = lambda: False,
     rng: random.Random | None = None,
+    owner: int | None = None,
 ) -> BatchResult:
-    """Claim one batch of due mail and try each once. Safe to run in many workers at once."""
+    """Claim one batch of due mail and try each once. Safe to run in many workers at once.
+    `owner`: the caller's `Owner` key (None: the lease alone guards the claim)."""
     result = BatchResult()
     async with sessionmaker() as session:
         pending = await claim(
-            session, now=clock(), limit=settings.outbox_batch_size, settings=settings
+            session, now=clock(), limit=settings.outbox_batch_size, settings=settings, owner=owner
         )
         await session.commit()
     result.claimed = len(pending)

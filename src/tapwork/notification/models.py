@@ -33,6 +33,9 @@ class OutboxEmail(UUIDPk, Base):
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
     # A worker that claims a row leases it; a crashed worker's lease expires and another retries.
     locked_until: Mapped[datetime | None]
+    # The advisory-lock key of the delivery loop holding the lease (delivery.Owner): once that
+    # lock is gone (its worker died), the row is taken back without waiting for the lease.
+    claimed_by: Mapped[int | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

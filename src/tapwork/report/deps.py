@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from tapwork.auth.deps import CurrentUser, Principal, require
+from tapwork.db import unit_of_work
 from tapwork.deps import AppSettings, Now
 from tapwork.errors import RateLimited
 from tapwork.kit import ratelimit
@@ -26,13 +27,15 @@ async def count_generation(
     """One generation per call, counted per user in its own committed transaction (after the
     permission gate, so refused calls do not use up the caller's hour)."""
     limit = settings.rate_limit_reports_per_hour
-    state = await ratelimit.hit(
-        request.app.state.sessionmaker,
-        f"reports.generate:user:{principal.user.id}",
-        limit=limit,
-        window=HOUR,
-        now=now,
-    )
+    # Its own unit of work: the hit counts even if the report's request rolls back.
+    async with unit_of_work(request.app.state.sessionmaker) as session:
+        state = await ratelimit.hit_in(
+            session,
+            f"reports.generate:user:{principal.user.id}",
+            limit=limit,
+            window=HOUR,
+            now=now,
+        )
     request.scope.setdefault("state", {})["ratelimit_headers"] = state.headers(now)
     if state.exceeded:
         retry_after = max(1, int((state.reset_at - now).total_seconds()))

@@ -4,6 +4,12 @@ period across all of them, and every mail is leased to exactly one.
 
 SIGTERM/SIGINT stop both cleanly: the mail being sent is finished and recorded, the rest of the
 claimed batch is handed back, running tasks get `shutdown_grace_seconds` to finish.
+
+A database restart or failover does not stop it: the delivery loops and the procrastinate
+worker each wait with capped exponential backoff and go on when the database answers again
+(procrastinate stops its worker when its listener connection dies, so a new one is started).
+Only an outage longer than `worker_give_up_seconds` ends the process, with exit code 1
+(`WorkerGaveUp`), so a supervisor that restarts on failure restarts it.
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import signal
+import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import structlog
 from procrastinate.worker import Worker
@@ -24,14 +33,44 @@ from tapwork.db import create_engine, create_sessionmaker
 from tapwork.kit.clock import utcnow
 from tapwork.kit.logging import configure_logging
 from tapwork.monitoring import MAIL_FAILURES, MAILS_SENT
-from tapwork.notification.delivery import deliver_batch
+from tapwork.notification.delivery import Owner, deliver_batch
 from tapwork.worker import jobs
 
 log = structlog.get_logger("tapwork.worker")
 
 SHUTDOWN_GRACE_SECONDS = 30.0
-# After a database or other unexpected error, wait this long before polling again.
-ERROR_PAUSE_SECONDS = 5.0
+# After a database or other unexpected error, wait this long before trying again, doubling
+# on each failure in a row up to the cap (with jitter, so workers do not retry in step).
+ERROR_PAUSE_SECONDS = 0.5
+ERROR_PAUSE_MAX_SECONDS = 10.0
+
+
+class WorkerGaveUp(RuntimeError):
+    """The database stayed unreachable for longer than `worker_give_up_seconds`."""
+
+
+class Backoff:
+    """Failures in a row: the pause before the next try, and whether to give up."""
+
+    def __init__(self, give_up_after: float) -> None:
+        self.give_up_after = give_up_after
+        self.failures = 0
+        self.failing_since: float | None = None
+
+    def succeeded(self) -> None:
+        self.failures, self.failing_since = 0, None
+
+    def failed(self, what: str) -> float:
+        """The pause before the next try; raises WorkerGaveUp past `give_up_after`."""
+        now = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = now
+        self.failures += 1
+        down_for = now - self.failing_since
+        if down_for > self.give_up_after:
+            raise WorkerGaveUp(f"{what}: failing for {down_for:.0f}s, giving up")
+        nominal = min(ERROR_PAUSE_MAX_SECONDS, ERROR_PAUSE_SECONDS * 2 ** (self.failures - 1))
+        return float(nominal / 2 + random.uniform(0, nominal / 2))
 
 
 def _quiet_procrastinate(settings: Settings) -> None:
@@ -49,23 +88,81 @@ async def run_delivery(
     *,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
-    """Deliver outbox mail until `stop` is set: drain while batches come back full, else poll."""
+    """Deliver outbox mail until `stop` is set: drain while batches come back full, else poll.
+    Errors (the database restarting) pause it with backoff; WorkerGaveUp past the limit."""
+    backoff = Backoff(settings.worker_give_up_seconds)
+    owner = Owner(settings.libpq_url)
+    try:
+        await _deliver_until(sessionmaker, settings, stop, clock, backoff, owner)
+    finally:
+        await owner.close()
+
+
+async def _deliver_until(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime],
+    backoff: Backoff,
+    owner: Owner,
+) -> None:
     while not stop.is_set():
         try:
             result = await deliver_batch(
-                sessionmaker, settings, clock=clock, should_stop=stop.is_set
+                sessionmaker,
+                settings,
+                clock=clock,
+                should_stop=stop.is_set,
+                owner=await owner.ensure(),
             )
             MAILS_SENT.inc(result.sent)
             MAIL_FAILURES.labels("retrying").inc(result.retrying)
             MAIL_FAILURES.labels("gave_up").inc(result.failed)
             pause = 0.0 if result.claimed >= settings.outbox_batch_size else None
-        except Exception:
-            log.exception("outbox_loop_error")
-            pause = ERROR_PAUSE_SECONDS
+            if backoff.failures:
+                log.info("outbox_loop_recovered", failures=backoff.failures)
+            backoff.succeeded()
+        except Exception as exc:
+            pause = backoff.failed("outbox delivery")
+            log.warning("outbox_loop_error", error=repr(exc)[:300], retry_in=round(pause, 2))
         if pause == 0.0:
             continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=pause or settings.outbox_poll_seconds)
+
+
+async def run_queue(
+    app: Any, settings: Settings, stop: asyncio.Event, *, concurrency: int, current: list[Worker]
+) -> None:
+    """Run procrastinate workers until `stop` is set, a new one whenever one stops by itself
+    (it does when its listener or heartbeat loses the database), after a backoff."""
+    backoff = Backoff(settings.worker_give_up_seconds)
+    while not stop.is_set():
+        worker = Worker(
+            app=app,
+            concurrency=concurrency,
+            install_signal_handlers=False,
+            shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
+            name="tapwork",
+            # LISTEN needs a session of its own, which a transaction pooler does not give:
+            # the worker polls instead (procrastinate's fetch_job_polling_interval).
+            listen_notify=not settings.behind_transaction_pooler,
+        )
+        current[:] = [worker]
+        started = time.monotonic()
+        try:
+            await worker.run()  # type: ignore[no-untyped-call]
+            error = "stopped by itself"
+        except Exception as exc:
+            error = repr(exc)[:300]
+        if stop.is_set():
+            return
+        if time.monotonic() - started > ERROR_PAUSE_MAX_SECONDS * 3:
+            backoff.succeeded()  # it ran a good while: a new outage, not the same one
+        pause = backoff.failed("procrastinate worker")
+        log.warning("queue_worker_restarting", error=error, retry_in=round(pause, 2))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=pause)
 
 
 async def run_worker(settings: Settings, *, concurrency: int) -> None:
@@ -83,21 +180,16 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
     try:
         async with jobs.open_app(settings, pool_size=concurrency + 3) as app:
             app.perform_import_paths()  # type: ignore[no-untyped-call]
-            worker = Worker(
-                app=app,
-                concurrency=concurrency,
-                install_signal_handlers=False,
-                shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
-                name="tapwork",
-                # LISTEN needs a session of its own, which a transaction pooler does not give:
-                # the worker polls instead (procrastinate's fetch_job_polling_interval).
-                listen_notify=not settings.behind_transaction_pooler,
-            )
+            current: list[Worker] = []
+
+            def stop_all() -> None:
+                stop.set()
+                for worker in current:
+                    worker.stop()  # type: ignore[no-untyped-call]
 
             def request_stop(signum: int) -> None:
                 log.info("worker_stopping", signal=signal.Signals(signum).name)
-                stop.set()
-                worker.stop()  # type: ignore[no-untyped-call]
+                stop_all()
 
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, request_stop, signum)
@@ -113,13 +205,17 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
                 asyncio.create_task(run_delivery(sessionmaker, settings, stop))
                 for _ in range(max(1, settings.outbox_connections))
             ]
-            parts.append(asyncio.create_task(worker.run()))  # type: ignore[no-untyped-call]
+            parts.append(
+                asyncio.create_task(
+                    run_queue(app, settings, stop, concurrency=concurrency, current=current)
+                )
+            )
             try:
                 await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
-                # Any part ending on its own (a crash) stops the rest: a half-working worker
-                # that looks alive is worse than a restart by the supervisor.
-                stop.set()
-                worker.stop()  # type: ignore[no-untyped-call]
+                # Any part ending on its own (it gave up, or a bug) stops the rest: a
+                # half-working worker that looks alive is worse than a restart by the
+                # supervisor, and the error it raised makes the exit code non-zero.
+                stop_all()
                 await asyncio.gather(*parts)
             finally:
                 for task in parts:

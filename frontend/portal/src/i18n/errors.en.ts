@@ -17,6 +17,7 @@ export const errorsEn = {
   "portal.error.REGISTRATION_DISABLED": "Accounts are created by HR. Ask them for an invitation.",
   "portal.error.INVALID_TOKEN": "This link is invalid or has expired. Ask for a new one.",
   "portal.error.RATE_LIMITED": "Too many attempts. Wait a minute and try again.",
+  "portal.error.DATABASE_UNAVAILABLE": "The service is briefly unavailable. Try again in a few seconds.",
   "portal.error.NOT_FOUND": "Not found, or not visible to you.",
   "portal.error.FORBIDDEN": "You are not allowed to do this.",
   "portal.error.CONFLICT": "Someone changed this meanwhile. Reload the page and try again.",

@@ -15,6 +15,7 @@ export const errorsEs: Record<keyof typeof errorsEn, string> = {
   "portal.error.REGISTRATION_DISABLED": "Las cuentas las crea RR. HH. Pídeles una invitación.",
   "portal.error.INVALID_TOKEN": "Este enlace no es válido o ha caducado. Pide uno nuevo.",
   "portal.error.RATE_LIMITED": "Demasiados intentos. Espera un minuto y vuelve a intentarlo.",
+  "portal.error.DATABASE_UNAVAILABLE": "El servicio no está disponible por un momento. Vuelve a intentarlo en unos segundos.",
   "portal.error.NOT_FOUND": "No encontrado, o no visible para ti.",
   "portal.error.FORBIDDEN": "No tienes permiso para hacer esto.",
   "portal.error.CONFLICT": "Alguien lo ha cambiado mientras tanto. Recarga la página e inténtalo de nuevo.",

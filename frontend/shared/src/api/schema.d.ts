@@ -1031,7 +1031,8 @@ export interface paths {
          * @description Exchange a one-time pairing code for this device's token (no other authentication).
          *
          *     The code works once and expires (`PAIRING_CODE_INVALID`, `PAIRING_CODE_EXPIRED`, both 400).
-         *     Attempts are limited per IP address (429 `RATE_LIMITED`).
+         *     Attempts are limited per IP address (429 `RATE_LIMITED`, with `Retry-After` and
+         *     `X-RateLimit-*` like every limited answer).
          */
         post: operations["pair_api_v1_kiosks_pair_post"];
         delete?: never;
