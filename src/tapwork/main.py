@@ -24,10 +24,12 @@ from tapwork.kit.logging import configure_logging
 from tapwork.kit.metrics import instrument_pool, process_exited
 from tapwork.kit.middleware import RequestMiddleware
 from tapwork.kit.security import PasswordHasher
+from tapwork.notification.router import ONE_CLICK_MEDIA_TYPES
 from tapwork.user.accounts import ACCOUNT_HOOKS
 from tapwork.user.router import IMPORT_MEDIA_TYPES
 
 IMPORT_PATH = "/api/v1/users/import"
+UNSUBSCRIBE_PATH = "/api/v1/notifications/unsubscribe"
 
 API_DESCRIPTION = """
 TAPWORK records employee attendance from signed badges scanned at kiosks.
@@ -117,7 +119,7 @@ def create_app(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
         large_body_paths={IMPORT_PATH: settings.max_import_bytes},
-        media_types={IMPORT_PATH: IMPORT_MEDIA_TYPES},
+        media_types={IMPORT_PATH: IMPORT_MEDIA_TYPES, UNSUBSCRIBE_PATH: ONE_CLICK_MEDIA_TYPES},
         log_requests=settings.log_requests,
         # METRICS_PORT=0: nothing serves them, so nothing counts them.
         metrics=settings.metrics_port != 0,

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -42,9 +43,9 @@ def _through(bouncer: PgBouncer, database_url: str) -> str:
     return bouncer.url(database_url.rsplit("/", 1)[1])
 
 
-async def _run_queries(settings: Settings) -> None:
+async def _run_queries(settings: Settings, **engine_options: Any) -> None:
     """The same statement many times on several pooled connections, as a busy API does."""
-    engine = create_engine(settings, pool_size=3, max_overflow=0)
+    engine = create_engine(settings, pool_size=3, max_overflow=0, **engine_options)
     try:
 
         async def one(n: int) -> None:
@@ -58,15 +59,17 @@ async def _run_queries(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def test_the_engine_needs_and_gets_pooler_safe_settings(
+async def test_the_engine_gets_pooler_safe_settings(
     pgbouncer: PgBouncer, settings: Settings, database_url: str
 ) -> None:
     settings.database_url = _through(pgbouncer, database_url)
-    settings.database_pooler = Pooler.NONE
-    with pytest.raises(Exception, match="prepared statement"):
-        await _run_queries(settings)  # what happens without the setting
-
+    # Without the setting psycopg prepares a statement after its fifth run, and the pooler may
+    # hand the next transaction a server that lacks it ("prepared statement ... does not
+    # exist"). Whether it does depends on which server PgBouncer picks, so that failure is not
+    # asserted here; what is asserted is that with the setting nothing is prepared and the
+    # same load goes through.
     settings.database_pooler = Pooler.TRANSACTION
+    assert settings.psycopg_options == {"prepare_threshold": None}
     await _run_queries(settings)
 
 

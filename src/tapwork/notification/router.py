@@ -113,6 +113,11 @@ async def unsubscribe_form(
     return await _unsubscribe_page(session, settings, client, user_id, kind, signature, apply=False)
 
 
+# RFC 8058: mail clients POST `List-Unsubscribe=One-Click` form-encoded; the page's button
+# posts its form. The request middleware accepts these media types on this path only.
+ONE_CLICK_MEDIA_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 @router.post("/unsubscribe", response_class=HTMLResponse)
 async def unsubscribe_one_click(
     session: DbSession,
