@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tapwork.embedded_pg import free_port
+from tapwork.devstack.embedded_pg import free_port
 from tests.biometric.conftest import KEY, SECRET
 
 

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork import jobs
 from tapwork.audit.models import AuditLog
 from tapwork.badge import service as badge_service
 from tapwork.biometric import service as biometric_service
@@ -21,6 +20,7 @@ from tapwork.biometric.models import BiometricConsent, BiometricTemplate
 from tapwork.biometric.notice import NOTICE_VERSION
 from tapwork.config import Settings
 from tapwork.kit.actor import SYSTEM
+from tapwork.worker import jobs
 from tests.biometric import images as im
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org

@@ -84,6 +84,7 @@ async def scan(
         pending = await biometric_scan.before_scan(
             request.app.state.sessionmaker,
             face_client,
+            settings=request.app.state.settings,
             kiosk_token=token,
             code_data=body.code_data,
             image=body.face_image,

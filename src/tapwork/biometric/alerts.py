@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tapwork.biometric.models import BiometricServiceState
 from tapwork.notification import service as notification_service
 from tapwork.notification.kinds import Kind
+from tapwork.permissions import P
 from tapwork.role.models import Role
-from tapwork.role.permissions import P
 from tapwork.user.models import User
 
 

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import structlog
 
-from tapwork import jobs
 from tapwork.biometric import service
-from tapwork.jobs import app
 from tapwork.kit.actor import SYSTEM
+from tapwork.worker import jobs
+from tapwork.worker.jobs import app
 
 log = structlog.get_logger("tapwork.biometric")
 

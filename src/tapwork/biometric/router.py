@@ -29,7 +29,7 @@ from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
 from tapwork.kiosk.deps import CurrentKiosk, kiosk_actor
 from tapwork.kit.pagination import Page, Pagination
-from tapwork.role.permissions import P
+from tapwork.permissions import P
 from tapwork.user import service as user_service
 
 router = APIRouter(prefix="/biometric", tags=["biometric"])
@@ -125,13 +125,14 @@ async def kiosk_enroll(
     kiosk: CurrentKiosk,
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     client: Biometrics,
     now: Now,
     body: KioskEnrollRequest,
 ) -> EnrollRead:
     """At the kiosk, right after a scan: enrol the badge holder from 3-5 camera frames. Only for
     an employee who consented in self-service and has no template yet."""
-    _, user = await badge_service.resolve_with_user(session, body.code_data, now=now)
+    user = await service.badge_holder(session, body.code_data, settings=settings, now=now)
     template = await service.enroll(
         session, enabled(client), user, body.images, actor=kiosk_actor(kiosk, request), now=now
     )
@@ -145,6 +146,7 @@ async def kiosk_verify(
     kiosk: CurrentKiosk,
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     client: Biometrics,
     now: Now,
     body: KioskVerifyRequest,
@@ -152,7 +154,7 @@ async def kiosk_verify(
     """Retry a flagged check with a new frame: a match clears the flag (`review_status:
     resolved`); a mismatch leaves it for HR. The scan itself already stands."""
     check = await service.get_check(session, body.check_id)
-    _, user = await badge_service.resolve_with_user(session, body.code_data, now=now)
+    user = await service.badge_holder(session, body.code_data, settings=settings, now=now)
     if check.user_id != user.id or check.kiosk_id != kiosk.id or check.review_status != "pending":
         raise CheckNotFound("No pending check for this badge at this kiosk")
     check = await service.retry_check(

@@ -16,10 +16,11 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork.badge import service as badge_service
 from tapwork.biometric import alerts, service
 from tapwork.biometric.client import BiometricClient
 from tapwork.biometric.errors import FaceNotFound, InvalidImage, ServiceUnavailable
+from tapwork.config import Settings
+from tapwork.db import unit_of_work
 from tapwork.errors import AppError
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.actor import Actor
@@ -134,6 +135,7 @@ async def before_scan(
     sessionmaker: async_sessionmaker[AsyncSession],
     client: BiometricClient,
     *,
+    settings: Settings,
     kiosk_token: str,
     code_data: str,
     image: str | None,
@@ -142,7 +144,7 @@ async def before_scan(
     """Verify before the scan is decided, in a short read-only unit of work of its own (the
     scan's transaction never waits on the face service). None when there is nothing to do:
     an unknown kiosk or badge (the scan refuses it anyway), or no face asked for here."""
-    async with sessionmaker() as session:
+    async with unit_of_work(sessionmaker) as session:
         kiosk = await session.scalar(
             select(Kiosk).where(
                 Kiosk.token_hash == hash_token(kiosk_token), Kiosk.revoked_at.is_(None)
@@ -151,15 +153,14 @@ async def before_scan(
         if kiosk is None:
             return None
         try:
-            _, user = await badge_service.resolve_with_user(session, code_data, now=now)
+            user = await service.badge_holder(session, code_data, settings=settings, now=now)
         except AppError:
             return None
+        # A match restarts the template's retention clock (and a verify under an old key
+        # re-seals it): the unit of work keeps that.
         result = await verify_for_scan(
             session, client, user, location_id=kiosk.location_id, image=image, now=now
         )
-        # A match restarted the template's retention clock (and a verify under an old key
-        # re-sealed it): keep that.
-        await session.commit()
     if result is None:
         return None
     return Pending(user.id, kiosk.id, kiosk.name, result)
@@ -184,7 +185,7 @@ async def after_scan(
     actor = Actor(
         type="kiosk", id=pending.kiosk_id, label=pending.kiosk_label, ip=ip, request_id=request_id
     )
-    async with sessionmaker() as session:
+    async with unit_of_work(sessionmaker) as session:
         step = await record_for_scan(
             session,
             pending.result,
@@ -194,5 +195,4 @@ async def after_scan(
             actor=actor,
             now=now,
         )
-        await session.commit()
     return step.as_answer()

@@ -10,11 +10,16 @@ import base64
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from tapwork.audit import service as audit
+from tapwork.badge import codec
+from tapwork.badge import keys as badge_keys
+from tapwork.badge import service as badge_service
+from tapwork.badge.models import Badge
 from tapwork.biometric.client import BiometricClient
 from tapwork.biometric.errors import (
     AlreadyEnrolled,
@@ -33,10 +38,42 @@ from tapwork.biometric.models import (
 from tapwork.biometric.notice import NOTICE_VERSION, notice_text
 from tapwork.biometric.protocol import SealedTemplate
 from tapwork.biometric.schemas import BiometricStatus, ConsentRead, PolicyRead, PolicyUpdate
+from tapwork.config import Settings
 from tapwork.errors import InvalidInput
 from tapwork.kit.actor import Actor
 from tapwork.kit.pagination import PageParams, paginate
 from tapwork.user.models import User
+
+
+async def badge_holder(
+    session: AsyncSession, code_data: str, *, settings: Settings, now: datetime
+) -> User:
+    """The holder of a badge just scanned at a kiosk, with the scan's own checks (signature,
+    known, not revoked or superseded, not expired): InvalidQrCode, BadgeRevoked, ..."""
+    badge_id = codec.verify(code_data, badge_keys.keyring(settings))
+    newer = aliased(Badge)
+    superseded = (
+        exists()
+        .where(newer.user_id == Badge.user_id, newer.revoked_at.is_(None), newer.id != Badge.id)
+        .label("superseded")
+    )
+    row = (await session.execute(select(Badge, superseded).where(Badge.id == badge_id))).first()
+    badge, is_superseded = row if row is not None else (None, False)
+    badge_service.check_scanned(
+        code_data,
+        {
+            "id": badge.id if badge else None,
+            "code_data": badge.code_data if badge else None,
+            "revoked_at": badge.revoked_at if badge else None,
+            "superseded": is_superseded,
+            "expires_at": badge.expires_at if badge else None,
+        },
+        now=now,
+    )
+    assert badge is not None
+    user = await session.get(User, badge.user_id)
+    assert user is not None  # badges go with their user
+    return user
 
 
 async def active_consent(session: AsyncSession, user_id: uuid.UUID) -> BiometricConsent | None:
