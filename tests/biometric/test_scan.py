@@ -277,7 +277,11 @@ async def test_nothing_of_the_frame_reaches_the_api_logs(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     capture = LogCapture()
-    monkeypatch.setattr(biometric_scan, "log", structlog.wrap_logger(None, processors=[capture]))
+    monkeypatch.setattr(
+        biometric_scan,
+        "log",
+        structlog.wrap_logger(None, processors=[capture], wrapper_class=structlog.BoundLogger),
+    )
     await kiosk.scan(STRANGER)
     later()
     app.state.biometric_client = BiometricClient(

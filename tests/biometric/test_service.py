@@ -174,7 +174,11 @@ async def test_nothing_of_an_image_is_logged(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     capture = LogCapture()
-    monkeypatch.setattr(server, "log", structlog.wrap_logger(None, processors=[capture]))
+    monkeypatch.setattr(
+        server,
+        "log",
+        structlog.wrap_logger(None, processors=[capture], wrapper_class=structlog.BoundLogger),
+    )
     template = (await _enroll(service, user_id))["template"]
     await _verify(service, user_id, template, im.astronaut_variants()["flip"])
     logs = capture.entries
