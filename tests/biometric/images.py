@@ -25,7 +25,7 @@ def b64(data: bytes) -> str:
 
 @cache
 def astronaut() -> Image.Image:
-    return Image.fromarray(data.astronaut())
+    return Image.fromarray(data.astronaut())  # type: ignore[no-untyped-call]  # skimage.data is unannotated
 
 
 def astronaut_variants() -> dict[str, bytes]:
@@ -54,7 +54,7 @@ def enrolment_images() -> list[bytes]:
 @cache
 def other_people() -> list[bytes]:
     """The LFW subset's 100 faces (25x25 grey), scaled up to kiosk size."""
-    faces = data.lfw_subset()[:100]
+    faces = data.lfw_subset()[:100]  # type: ignore[no-untyped-call]  # skimage.data is unannotated
     out = []
     for face in faces:
         grey = Image.fromarray((face * 255).astype(np.uint8)).resize(

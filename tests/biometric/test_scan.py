@@ -12,7 +12,7 @@ import httpx
 import pytest
 import structlog
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.testing import LogCapture
 
@@ -243,7 +243,7 @@ async def test_without_consent_the_badge_alone_works(
 async def test_no_step_where_it_is_not_required(
     kiosk: Kiosk, enrolled: None, session: AsyncSession
 ) -> None:
-    await session.execute(BiometricRequirement.__table__.delete())
+    await session.execute(delete(BiometricRequirement))
     answer = await kiosk.scan(STRANGER)
     assert answer["action"] == "check_in"
     assert answer.get("biometric") is None

@@ -27,7 +27,7 @@ from tests.biometric import images as im
 from tests.biometric.conftest import SECRET
 from tests.biometric.processes import service_process
 from tests.e2e import clips
-from tests.e2e.conftest import Kiosks, Staff, launch, screenshot
+from tests.e2e.conftest import Kiosks, MakeStaff, Staff, launch, screenshot
 
 Db = async_sessionmaker[AsyncSession]
 pytestmark = pytest.mark.timeout(240)
@@ -77,7 +77,7 @@ async def _template(db: Db, staff: Staff) -> BiometricTemplate | None:
 async def test_the_kiosk_enrols_then_verifies_a_face(
     playwright: Playwright,
     kiosks: Kiosks,
-    make_staff,  # type: ignore[no-untyped-def]
+    make_staff: MakeStaff,
     e2e_db: Db,
     face_service: None,
     tmp_path: Path,
@@ -88,13 +88,15 @@ async def test_the_kiosk_enrols_then_verifies_a_face(
         user = await session.get(type(staff.user), staff.user.id)
         assert user is not None
         actor = Actor(type="user", id=user.id, label=user.full_name)
+        paired_at = staff.kiosk.paired_at
+        assert paired_at is not None
         await biometric_service.give_consent(
             session,
             user,
             notice_version=NOTICE_VERSION,
             retention_days=365,
             actor=actor,
-            now=staff.kiosk.paired_at,
+            now=paired_at,
         )
         await session.commit()
     # The badge is shown for 2 s, then lowered for 4 s (the kiosk scans a code again only after

@@ -100,9 +100,7 @@ export class KioskApi {
 
   /** Whether to send a camera frame with each online scan (face verification is on here). */
   async captureFace(): Promise<boolean> {
-    const body = await settle(
-      this.client.GET("/api/v1/biometric/kiosk/config", { signal: AbortSignal.timeout(TIMEOUT_MS) }),
-    );
+    const body = await settle(this.client.GET("/api/v1/biometric/kiosk/config", { signal: AbortSignal.timeout(TIMEOUT_MS) }));
     return body.capture_face;
   }
 

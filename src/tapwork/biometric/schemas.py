@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from tapwork.kit.types import no_nul
+from tapwork.kit.types import StrictInput, no_nul
 
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
@@ -40,7 +40,7 @@ class NoticeRead(BaseModel):
     retention_days: int
 
 
-class ConsentCreate(BaseModel):
+class ConsentCreate(StrictInput):
     notice_version: Annotated[str, AfterValidator(no_nul)] = Field(
         min_length=1, max_length=32, description="The version of the notice the user read"
     )
@@ -65,7 +65,7 @@ class BiometricStatus(BaseModel):
     required: bool = Field(description="Whether a kiosk of the user's department asks for it")
 
 
-class EnrollRequest(BaseModel):
+class EnrollRequest(StrictInput):
     user_id: uuid.UUID
     images: list[Base64Image] = Field(min_length=3, max_length=5)
 
@@ -87,12 +87,12 @@ class KioskConfig(BaseModel):
     capture_face: bool = Field(description="Send one camera frame (`face_image`) with each scan")
 
 
-class KioskEnrollRequest(BaseModel):
+class KioskEnrollRequest(StrictInput):
     code_data: CodeData = Field(description="The badge just scanned")
     images: list[Base64Image] = Field(min_length=3, max_length=5)
 
 
-class KioskVerifyRequest(BaseModel):
+class KioskVerifyRequest(StrictInput):
     check_id: uuid.UUID = Field(description="The flagged check the scan answered with")
     code_data: CodeData
     image: Base64Image
@@ -124,6 +124,6 @@ class PolicyRead(BaseModel):
     department_ids: list[uuid.UUID]
 
 
-class PolicyUpdate(BaseModel):
+class PolicyUpdate(StrictInput):
     location_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
     department_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
