@@ -108,13 +108,14 @@ async def test_the_kiosk_enrols_then_verifies_a_face(
     try:
         context = await kiosks.context(browser)
         page = await kiosks.open_paired(context, staff)
-        # A scan of the consenting, not yet enrolled holder: the kiosk enrols her face.
-        await page.wait_for_function("window.__tapwork?.face === 'enrolled'", timeout=90_000)
+        # A scan of the consenting, not yet enrolled holder: the kiosk enrols her face. The
+        # predicates are functions: a bare expression is eval'd in the page, which its CSP forbids.
+        await page.wait_for_function("() => window.__tapwork?.face === 'enrolled'", timeout=90_000)
         template = await _template(e2e_db, staff)
         assert template is not None
         assert template.enrolled_by_label == staff.kiosk.name
         # A later scan of the same badge sends a frame and the face is verified.
-        await page.wait_for_function("window.__tapwork?.face === 'verified'", timeout=90_000)
+        await page.wait_for_function("() => window.__tapwork?.face === 'verified'", timeout=90_000)
         await screenshot(page, "kiosk_face_verified")
     finally:
         await browser.close()
