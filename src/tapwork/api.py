@@ -8,6 +8,7 @@ from tapwork.attendance.router import router as attendance_router
 from tapwork.audit.router import router as audit_router
 from tapwork.auth.router import router as auth_router
 from tapwork.badge.router import router as badge_router
+from tapwork.biometric.router import router as biometric_router
 from tapwork.department.router import router as department_router
 from tapwork.holiday.router import router as holiday_router
 from tapwork.kiosk.router import router as kiosk_router
@@ -37,6 +38,7 @@ def build_api_router() -> APIRouter:
         kiosk_router,
         attendance_router,
         report_router,
+        biometric_router,
     ):
         api.include_router(router)
     return api

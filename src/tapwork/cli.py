@@ -102,6 +102,19 @@ def worker(
 
 
 @app.command()
+def biometric(
+    host: Annotated[str, typer.Option()] = "0.0.0.0",  # noqa: S104 - a container listens on all
+    port: Annotated[int, typer.Option()] = 8100,
+) -> None:
+    """Run the face verification service (needs the `biometric` extra). Internal only."""
+    import uvicorn
+
+    from tapwork.biometric.server import create_service_app
+
+    uvicorn.run(create_service_app(), host=host, port=port, access_log=False)
+
+
+@app.command()
 def up(
     data_dir: Annotated[Path | None, typer.Option(help="where the embedded database lives")] = None,
     demo: Annotated[bool, typer.Option(help="also run seed-demo (idempotent)")] = False,

@@ -16,7 +16,14 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SECRET_FIELDS = ("jwt_secret", "badge_secret", "smtp_password", "biometric_key")
+SECRET_FIELDS = (
+    "jwt_secret",
+    "badge_secret",
+    "smtp_password",
+    "biometric_key",
+    "biometric_previous_keys",
+    "biometric_secret",
+)
 PLACEHOLDER_SECRETS = frozenset(
     {
         "",
@@ -75,6 +82,10 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("")
     badge_secret: SecretStr = SecretStr("")
     biometric_key: SecretStr = SecretStr("")
+    # Keys that sealed older templates, comma-separated: read only, re-sealed on next use.
+    biometric_previous_keys: SecretStr = SecretStr("")
+    # Shared secret the API presents to the biometric service (and the service checks).
+    biometric_secret: SecretStr = SecretStr("")
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -158,6 +169,16 @@ class Settings(BaseSettings):
     # /openapi.json stays public either way (clients and schema tools read it).
     api_docs: bool | None = None
 
+    # Face verification at the kiosk (issue 16): off unless this is set.
+    biometric_enabled: bool = False
+    biometric_url: str = "http://127.0.0.1:8100"
+    # The scan waits at most this long for the service, then proceeds on the badge alone.
+    biometric_timeout_seconds: float = Field(default=1.5, gt=0, le=10)
+    # Euclidean distance between dlib descriptors at or under which two faces match.
+    biometric_threshold: float = Field(default=0.5, gt=0, lt=2)
+    # Templates unused for this long are deleted (BIPA allows at most three years).
+    biometric_retention_days: int = Field(default=365, ge=1, le=1095)
+
     log_level: str = "INFO"
     log_json: bool = True
     # One ECS line per request (probes at debug); off only to trade the audit trail for speed.
@@ -192,11 +213,14 @@ class Settings(BaseSettings):
         if self.shutdown_drain_seconds is None:
             self.shutdown_drain_seconds = 5.0 if self.is_production else 0.0
         if self.environment is not Environment.PRODUCTION:
-            for name in ("jwt_secret", "badge_secret", "biometric_key"):
+            for name in ("jwt_secret", "badge_secret", "biometric_key", "biometric_secret"):
                 if not getattr(self, name).get_secret_value():
                     setattr(self, name, SecretStr(f"{DEV_SECRET}-{name}-not-for-production"))
             return self
-        for name in ("jwt_secret", "badge_secret"):
+        required = ["jwt_secret", "badge_secret"]
+        if self.biometric_enabled:  # the key is the face service's alone (ServiceSettings)
+            required.append("biometric_secret")
+        for name in required:
             value = getattr(self, name).get_secret_value()
             env_name = name.upper()
             if not value:

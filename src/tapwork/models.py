@@ -4,6 +4,13 @@ from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.audit.models import AuditLog
 from tapwork.auth.models import ActionToken, RefreshToken
 from tapwork.badge.models import Badge, BadgeKey
+from tapwork.biometric.models import (
+    BiometricCheck,
+    BiometricConsent,
+    BiometricRequirement,
+    BiometricServiceState,
+    BiometricTemplate,
+)
 from tapwork.db import Base
 from tapwork.department.models import Department
 from tapwork.holiday.models import Holiday
@@ -22,6 +29,11 @@ __all__ = [
     "Badge",
     "BadgeKey",
     "Base",
+    "BiometricCheck",
+    "BiometricConsent",
+    "BiometricRequirement",
+    "BiometricServiceState",
+    "BiometricTemplate",
     "Department",
     "Holiday",
     "Kiosk",

@@ -38,6 +38,7 @@ class P(StrEnum):
     AUDIT_READ = "audit:read"
     NOTIFICATIONS_READ = "notifications:read"
     SETTINGS_WRITE = "settings:write"
+    BIOMETRIC_MANAGE = "biometric:manage"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in P)
@@ -70,6 +71,7 @@ _HR = _SUPERVISOR | {
     P.ATTENDANCE_REVIEW,
     P.REPORTS_READ_ALL,
     P.NOTIFICATIONS_READ,
+    P.BIOMETRIC_MANAGE,
 }
 
 SYSTEM_ROLES: dict[str, tuple[str, frozenset[str]]] = {

@@ -15,6 +15,15 @@ export type KioskInfo = PairAnswer["kiosk"];
 export type KioskLocation = KioskInfo["location"];
 export type ScanRequest = Json<ScanOp["requestBody"]>;
 export type ScanAnswer = Json<ScanOp["responses"][200]>;
+type FaceVerifyOp = paths["/api/v1/biometric/kiosk/verify"]["post"];
+export type FaceCheck = Json<FaceVerifyOp["responses"][200]>;
+/** The scan answer's face step (present when biometrics are on). */
+export interface FaceStep {
+  outcome: "match" | "mismatch" | "unavailable" | "no_image" | null;
+  check_id: string | null;
+  retry: boolean;
+  enroll_available: boolean;
+}
 
 export class NetworkError extends Error {
   constructor(cause: unknown) {
@@ -87,6 +96,30 @@ export class KioskApi {
     const server = Date.parse(body.server_time);
     const offsetMs = Number.isNaN(server) ? null : Math.round(server - (sent + received) / 2);
     return { kiosk: { ...body.kiosk, location: body.location ?? body.kiosk.location }, offsetMs };
+  }
+
+  /** Whether to send a camera frame with each online scan (face verification is on here). */
+  async captureFace(): Promise<boolean> {
+    const body = await settle(this.client.GET("/api/v1/biometric/kiosk/config", { signal: AbortSignal.timeout(TIMEOUT_MS) }));
+    return body.capture_face;
+  }
+
+  enrollFace(codeData: string, images: string[]): Promise<unknown> {
+    return settle(
+      this.client.POST("/api/v1/biometric/kiosk/enroll", {
+        body: { code_data: codeData, images },
+        signal: AbortSignal.timeout(30_000),
+      }),
+    );
+  }
+
+  verifyFace(checkId: string, codeData: string, image: string): Promise<FaceCheck> {
+    return settle(
+      this.client.POST("/api/v1/biometric/kiosk/verify", {
+        body: { check_id: checkId, code_data: codeData, image },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      }),
+    );
   }
 
   scan(request: ScanRequest): Promise<ScanAnswer> {

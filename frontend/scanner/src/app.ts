@@ -1,7 +1,7 @@
 // The kiosk controller: which screen is up, where scans come from (camera and keyboard wedge
 // at the same time), where they go (API now, or the offline queue), and what the person sees.
 import { createI18n, runtimeConfig, svg, type I18n } from "@tapwork/shared";
-import { ApiError, KioskApi, NetworkError, isRetryable, type KioskInfo } from "./api";
+import { ApiError, KioskApi, NetworkError, isRetryable, type FaceStep, type KioskInfo } from "./api";
 import { CameraScanner, listCameras, prepareDecoder, type CameraChoice, type Detection } from "./camera";
 import { CodeDebouncer } from "./debounce";
 import { clockNotice, feedbackForAnswer, feedbackForError, feedbackQueued, type Feedback } from "./feedback";
@@ -15,6 +15,9 @@ const FEEDBACK_MS = 3500;
 const REJECT_FEEDBACK_MS = 5000;
 const DEBOUNCE_MS = 3000;
 const ME_REFRESH_MS = 5 * 60_000;
+const FACE_RETRY_DELAY_MS = 900;
+const ENROL_FRAMES = 3;
+const ENROL_FRAME_GAP_MS = 350;
 
 type Screen = { kind: "pairing"; error: string | null; busy: boolean } | { kind: "revoked" | "unpaired" } | { kind: "ready" };
 
@@ -26,6 +29,8 @@ interface Metrics {
   lastFrameToFeedbackMs?: number;
   lastApiMs?: number;
   decoderReadyMs?: number;
+  /** The last face step: verified | flagged | enrolled | enroll_failed | retrying. */
+  face?: string;
 }
 
 declare global {
@@ -50,6 +55,10 @@ export class KioskApp {
   private readonly overlay = h("div", { id: "feedback", role: "status", "aria-live": "assertive", hidden: true });
   private readonly camera = new CameraScanner(this.video, (d) => this.onCameraCode(d));
   private cameraState: "starting" | "on" | "none" | "denied" = "starting";
+  /** Send a frame with each online scan (from GET /biometric/kiosk/config). */
+  private captureFace = false;
+  /** While a face retry or enrolment runs, the person is at the kiosk: no new scans. */
+  private faceBusy = false;
   private feedbackTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly metrics: Metrics = { scans: 0 };
 
@@ -234,6 +243,7 @@ export class KioskApp {
     if (!this.pairing || this.screen.kind !== "ready") return;
     try {
       const me = await this.api.me();
+      this.captureFace = await this.api.captureFace().catch(() => false);
       this.offsetMs = me.offsetMs;
       saveOffset(me.offsetMs);
       if (me.kiosk?.name) {
@@ -268,7 +278,7 @@ export class KioskApp {
   }
 
   private async onCode(text: string, source: "camera" | "wedge", frameAt: number): Promise<void> {
-    if (this.screen.kind !== "ready" || !this.queue) return;
+    if (this.screen.kind !== "ready" || !this.queue || this.faceBusy) return;
     if (this.debouncer.isRepeat(text, Date.now())) return;
     this.metrics.lastSource = source;
     // Capture time on the server's clock: a kiosk whose clock drifted would otherwise record
@@ -283,10 +293,18 @@ export class KioskApp {
     }
     try {
       const sent = performance.now();
-      const answer = await this.api.scan({ code_data: scan.code_data, client_scan_id: scan.client_scan_id });
+      // The frame goes only with an online scan; queued (offline) scans carry none.
+      const face = this.captureFace ? await this.camera.snapshot() : null;
+      const answer = await this.api.scan({
+        code_data: scan.code_data,
+        client_scan_id: scan.client_scan_id,
+        ...(face ? { face_image: face } : {}),
+      });
       this.metrics.lastApiMs = Math.round(performance.now() - sent);
       this.setOnline(true);
       this.show(feedbackForAnswer(this.i18n, answer, this.timeZone()), frameAt);
+      const step = (answer as { biometric?: FaceStep | null }).biometric;
+      if (step) void this.faceFollowUp(scan.code_data, step);
     } catch (error) {
       if (isRetryable(error)) {
         if (error instanceof NetworkError) this.setOnline(false, false);
@@ -299,6 +317,48 @@ export class KioskApp {
       this.show(feedback, frameAt);
       if (feedback.kiosk) setTimeout(() => this.block(feedback.kiosk!), REJECT_FEEDBACK_MS);
     }
+  }
+
+  // ---- face verification (optional) -----------------------------------------------------
+
+  /** After the scan's feedback: retry a mismatch once with a fresh frame, or enrol a holder
+   * who consented and has no template yet. The scan itself already counts either way. */
+  private async faceFollowUp(codeData: string, step: FaceStep): Promise<void> {
+    this.faceBusy = true;
+    try {
+      if (step.retry && step.check_id) {
+        this.faceStatus("retrying", this.i18n.t("scanner.face.retry"));
+        await sleep(FACE_RETRY_DELAY_MS);
+        const frame = await this.camera.snapshot();
+        const check = frame ? await this.api.verifyFace(step.check_id, codeData, frame) : null;
+        if (check?.outcome === "match") this.faceStatus("verified", this.i18n.t("scanner.face.verified"));
+        else this.faceStatus("flagged", this.i18n.t("scanner.face.flagged"));
+      } else if (step.outcome === "match") {
+        this.faceStatus("verified", this.i18n.t("scanner.face.verified"));
+      } else if (step.enroll_available && this.cameraState === "on") {
+        this.faceStatus("enrolling", this.i18n.t("scanner.face.enrolling"));
+        const frames: string[] = [];
+        for (let i = 0; i < ENROL_FRAMES; i++) {
+          const frame = await this.camera.snapshot();
+          if (frame) frames.push(frame);
+          await sleep(ENROL_FRAME_GAP_MS);
+        }
+        await this.api.enrollFace(codeData, frames);
+        this.faceStatus("enrolled", this.i18n.t("scanner.face.enrolled"));
+      }
+    } catch (error) {
+      console.warn("face step failed", error);
+      this.faceStatus(step.retry ? "flagged" : "enroll_failed", this.i18n.t(step.retry ? "scanner.face.flagged" : "scanner.face.enrollFailed"));
+    } finally {
+      this.faceBusy = false;
+    }
+  }
+
+  private faceStatus(state: string, text: string): void {
+    this.metrics.face = state;
+    this.toast(text);
+    const toast = document.getElementById("toast");
+    if (toast) toast.dataset.face = state;
   }
 
   private async enqueue(scan: { client_scan_id: string; code_data: string; captured_at: string }): Promise<void> {
@@ -401,4 +461,8 @@ export class KioskApp {
     notice.textContent = text;
     notice.dataset.offsetMs = String(offset);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -73,6 +73,21 @@ export class CameraScanner {
     this.stream = null;
   }
 
+  /** One frame as a base64 JPEG (no data: prefix) at most `maxWidth` wide, for the face
+   * check; never stored by the kiosk. Null while the camera has no picture. */
+  async snapshot(maxWidth = 640, quality = 0.85): Promise<string | null> {
+    const { videoWidth: w, videoHeight: h } = this.video;
+    if (!w || !h) return null;
+    const canvas = document.createElement("canvas");
+    const scale = Math.min(1, maxWidth / w);
+    canvas.width = Math.round(w * scale);
+    canvas.height = Math.round(h * scale);
+    canvas.getContext("2d")?.drawImage(this.video, 0, 0, canvas.width, canvas.height);
+    const url = canvas.toDataURL("image/jpeg", quality);
+    const comma = url.indexOf(",");
+    return url.startsWith("data:image/jpeg") && comma > 0 ? url.slice(comma + 1) : null;
+  }
+
   private grab(): ImageData | null {
     const { videoWidth: w, videoHeight: h } = this.video;
     if (!w || !h) return null;

@@ -4,6 +4,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,8 @@ from tapwork.attendance.schemas import (
     Totals,
 )
 from tapwork.auth.deps import Principal, require
+from tapwork.biometric import deps as biometric_deps
+from tapwork.biometric import scan as biometric_scan
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import InvalidInput
@@ -69,6 +72,24 @@ async def scan(
     `{"action": "held", "reason": ...}`. Rejections use the error envelope with the codes
     listed below, and are recorded too.
     """
+    # The optional face step (docs/biometric.md): verified before, filed after the scan. Only
+    # scans carrying `face_image` come here for it (the fast path hands them on).
+    face_client = biometric_deps.client_for(request)
+    pending = None
+    if (
+        face_client is not None
+        and body.captured_at is None
+        and "face_image" in body.model_fields_set
+    ):
+        pending = await biometric_scan.before_scan(
+            request.app.state.sessionmaker,
+            face_client,
+            settings=request.app.state.settings,
+            kiosk_token=token,
+            code_data=body.code_data,
+            image=body.face_image,
+            now=now,
+        )
     # The fast path (`attendance.scan.entry`) takes every scan it can answer exactly as this
     # route would; what it hands on arrives here, and goes the same way once validated.
     outcome = await entry.submit(
@@ -85,8 +106,22 @@ async def scan(
             request_id=getattr(request.state, "request_id", None),
         ),
     )
+    answer = outcome.body
+    # Answers are sent only after their batch committed: the record the check refers to exists.
+    if pending is not None and outcome.http_status == 200:
+        decided = orjson.loads(answer)
+        step = await biometric_scan.after_scan(
+            request.app.state.sessionmaker,
+            pending,
+            answer=decided,
+            now=now,
+            ip=client_ip(request),
+            request_id=getattr(request.state, "request_id", None),
+        )
+        if step is not None:
+            answer = orjson.dumps({**decided, "biometric": step})
     return Response(
-        outcome.body,
+        answer,
         status_code=outcome.http_status,
         media_type="application/json",
         headers=entry.send_headers(request.scope, outcome) or None,

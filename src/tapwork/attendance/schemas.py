@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from tapwork.biometric.schemas import Base64Image, FaceStepRead
 from tapwork.kit.types import Instant, Reason, StrictInput, no_nul
 
 MAX_CODE_DATA = 128  # scan_events.code_data
@@ -30,6 +31,11 @@ class ScanIn(StrictInput):
     captured_at: Instant | None = Field(
         None, description="When the scan happened, for scans sent later from the offline queue"
     )
+    face_image: Base64Image | None = Field(
+        None,
+        description="One camera frame (base64 JPEG) where face verification is on "
+        "(GET /biometric/kiosk/config); never stored. Online scans only.",
+    )
 
 
 class Employee(BaseModel):
@@ -51,6 +57,7 @@ class ScanResult(BaseModel):
     source: str | None = None
     work_date: date | None = None
     reason: str | None = Field(None, description="Why a held scan awaits HR review")
+    biometric: FaceStepRead | None = Field(None, description="The face step, when one applies")
 
 
 class RecordRead(BaseModel):

@@ -30,6 +30,7 @@ PORT_ENV = {
     "smtp": ("TAPWORK_UP_SMTP_PORT", 1025),
     "inbox": ("TAPWORK_UP_INBOX_PORT", 8025),
     "web": ("TAPWORK_UP_WEB_PORT", 3000),
+    "biometric": ("TAPWORK_UP_BIOMETRIC_PORT", 8100),
 }
 DB_PORT_ENV = "TAPWORK_UP_DB_PORT"
 DATA_DIR_ENV = "TAPWORK_DATA_DIR"
@@ -49,6 +50,7 @@ class Ports:
     smtp: int = 1025
     inbox: int = 8025
     web: int = 3000
+    biometric: int = 8100  # the face service, started only with BIOMETRIC_ENABLED
     db: int | None = None  # None: 5432 when free, else any free port
 
     @classmethod
@@ -84,6 +86,8 @@ def load_secrets(data_dir: Path) -> dict[str, str]:
         "badge_secret": lambda: secrets.token_urlsafe(48),
         # Fernet-shaped (url-safe base64 of 32 bytes) in case the key feeds a cipher.
         "biometric_key": lambda: urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # Shared by the API and the face service (only started with BIOMETRIC_ENABLED).
+        "biometric_secret": lambda: secrets.token_urlsafe(48),
         "postgres_password": lambda: secrets.token_urlsafe(24),
     }
     missing = {name: make() for name, make in wanted.items() if name not in stored}

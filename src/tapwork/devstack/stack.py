@@ -129,6 +129,14 @@ class Stack:
             self.urls["inbox"] = f"http://localhost:{p.inbox}/"
         self.urls["smtp"] = f"{os.environ['SMTP_HOST']}:{os.environ.get('SMTP_PORT', '25')}"
         self._child_environment(secret_values)
+        if Settings().biometric_enabled:
+            # The optional face service (docs/biometric.md): before the API, which calls it.
+            os.environ.setdefault("BIOMETRIC_URL", f"http://{HOST}:{p.biometric}")
+            self._spawn(
+                "face service",
+                tapwork_argv("biometric", "--host", HOST, "--port", str(p.biometric)),
+            )
+            self.urls["face service"] = os.environ["BIOMETRIC_URL"]
         # The API imports while the migrations run; /ready stays 503 until they are done.
         self._spawn(
             "API", uvicorn_argv("tapwork.asgi:app", p.api, "--timeout-graceful-shutdown", "5")
@@ -167,7 +175,7 @@ class Stack:
 
     def _child_environment(self, secret_values: dict[str, str]) -> None:
         # What the user exported wins; the rest is filled for a working local stack.
-        for name in ("JWT_SECRET", "BADGE_SECRET", "BIOMETRIC_KEY"):
+        for name in ("JWT_SECRET", "BADGE_SECRET", "BIOMETRIC_KEY", "BIOMETRIC_SECRET"):
             if not os.environ.get(name) and not os.environ.get(f"{name}_FILE"):
                 os.environ[name] = secret_values[name.lower()]
         web = f"http://localhost:{self.ports.web}"

@@ -37,4 +37,5 @@ DESCRIPTIONS: dict[str, str] = {
     P.AUDIT_READ: "Read the audit log",
     P.NOTIFICATIONS_READ: "See email delivery status",
     P.SETTINGS_WRITE: "Change system settings",
+    P.BIOMETRIC_MANAGE: "Enrol faces, delete face templates and review flagged face checks",
 }

@@ -96,6 +96,8 @@ def parse(scope: Scope, body: bytes) -> ScanRequest | None:
         return None
     if not isinstance(data, dict) or not data.keys() <= _FIELDS:
         return None
+    if "face_image" in data:  # the face step runs in the route (biometric/scan.py)
+        return None
     code = _text(data.get("code_data"), MAX_CODE_DATA)
     scan_id = _text(data.get("client_scan_id"), MAX_SCAN_ID)
     captured_at = _captured_at(data.get("captured_at"))
