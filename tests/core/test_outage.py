@@ -225,7 +225,10 @@ async def test_a_database_restart_under_scan_load_loses_nothing_and_recovers(
     after = [(at, s) for at, _, s, _ in load.answers if at > resumed]
     assert 500 not in statuses, [a for a in load.answers if a[2] >= 500 and a[2] != 503][:5]
     assert during
-    assert set(during) == {503}, sorted(set(during))
+    # Answers are timed when they arrive: one sent just before the halt may still arrive in
+    # the window with its committed 200 or 409, so the window is asserted to hold the outage's
+    # 503s, and below every acknowledged scan is checked to be stored.
+    assert 503 in during, sorted(set(during))
     first_ok = min(at for at, s in after if s == 200)
     # Once a request got through, every later one did: no dead pooled connection failed one.
     assert all(s != 503 for at, s in after if at > first_ok), "a 503 after recovery"
@@ -262,7 +265,9 @@ async def test_a_worker_that_cannot_reach_the_database_for_too_long_exits_non_ze
         await _queue_mail(own, f"up-{tag}@example.com")
         await _arrived(smtp, f"up-{tag}@example.com", START_TIMEOUT)
         await asyncio.to_thread(own.server.halt)
-        code = await asyncio.to_thread(worker.wait, 60)
+        # Give-up is counted from the first failure; each try may wait out a connect timeout
+        # on a loaded box, so allow well over WORKER_GIVE_UP_SECONDS for the exit.
+        code = await asyncio.to_thread(worker.wait, 200)
     finally:
         if worker.poll() is None:
             worker.kill()
