@@ -164,7 +164,7 @@ async def committed_db(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[
         await conn.execute(
             text(
                 "TRUNCATE scan_events, attendance_records, badges, kiosks, email_outbox, "
-                "refresh_tokens, action_tokens, audit_logs, rate_limits, holidays, "
+                "refresh_tokens, action_tokens, audit_logs, rate_limits, login_failures, holidays, "
                 "procrastinate_jobs CASCADE"
             )
         )

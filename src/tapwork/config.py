@@ -120,6 +120,17 @@ class Settings(BaseSettings):
     password_max_length: int = 128
 
     rate_limit_auth_per_minute: int = 5
+    # Sign-in (auth/throttle.py, decision 0007): every attempt per client address a minute
+    # (each costs an argon2 hash), and waits after failed ones only: free failures per account
+    # from one client, per client over all accounts, per account from anywhere; then a wait of
+    # the base, doubling per failure up to the max; counters forget after a quiet window.
+    rate_limit_login_per_minute: int = Field(default=60, ge=1)
+    login_free_failures_per_pair: int = Field(default=5, ge=1)
+    login_free_failures_per_client: int = Field(default=30, ge=1)
+    login_free_failures_per_account: int = Field(default=10, ge=1)
+    login_backoff_base_seconds: int = Field(default=30, ge=1)
+    login_backoff_max_seconds: int = Field(default=900, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
     rate_limit_scan_per_badge_per_minute: int = 10
     rate_limit_scan_per_kiosk_per_minute: int = 600
     rate_limit_general_per_minute: int = 100

@@ -82,6 +82,13 @@ class RateLimited(AppError):
     def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
         super().__init__(message, retry_after_seconds=retry_after, **details)
         self.headers = {"Retry-After": str(retry_after)}
+        if "limit" in details:
+            # The refusing limit's own headers; they replace any a passed limiter noted.
+            self.headers |= {
+                "X-RateLimit-Limit": str(details["limit"]),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(retry_after),
+            }
 
 
 class DatabaseUnavailable(AppError):
@@ -113,6 +120,8 @@ def field_errors(errors: Any) -> list[dict[str, Any]]:
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    if isinstance(exc, RateLimited) and exc.headers and "X-RateLimit-Limit" in exc.headers:
+        request.scope.get("state", {}).pop("ratelimit_headers", None)
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details),
         status_code=exc.status_code,

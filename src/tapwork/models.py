@@ -3,6 +3,7 @@
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.audit.models import AuditLog
 from tapwork.auth.models import ActionToken, RefreshToken
+from tapwork.auth.throttle import LoginFailure
 from tapwork.badge.models import Badge, BadgeKey
 from tapwork.biometric.models import (
     BiometricCheck,
@@ -38,6 +39,7 @@ __all__ = [
     "Holiday",
     "Kiosk",
     "Location",
+    "LoginFailure",
     "OutboxEmail",
     "RateLimit",
     "RefreshToken",

@@ -57,7 +57,7 @@ def two_workers(
     )
     api, metrics = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{metrics_port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # two uvicorn workers on a loaded 2-core box
         _wait_for(f"{api}/health", deadline)
         _wait_for(f"{metrics}/metrics", deadline)
         yield api, metrics, multiproc

@@ -114,6 +114,10 @@ def e2e_settings(e2e_database_url: str, smtp: SmtpServer, e2e_ports: tuple[int, 
         database_pool_size=5,
         # Wide enough that "scan again at once" is a duplicate even on a loaded machine.
         scan_debounce_seconds=60,
+        # Every browser of this worker is 127.0.0.1: invitations, resets and refreshes of a
+        # whole suite in a minute are not a brute force (tests/auth test the limits). Sign-in
+        # needs nothing here: only failed sign-ins are slowed (auth/throttle.py).
+        rate_limit_auth_per_minute=1000,
     )
 
 

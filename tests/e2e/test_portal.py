@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,16 +27,6 @@ from tests.support.smtp import SmtpServer
 
 Db = async_sessionmaker[AsyncSession]
 ACCEPT_URL = re.compile(r"https?://127\.0\.0\.1:\d+/portal/accept-invite\?token=[A-Za-z0-9_\-]+")
-
-
-@pytest.fixture(autouse=True)
-def generous_sign_in_limit(e2e_settings: Settings) -> Iterator[None]:
-    """A dozen sign-ins a minute from 127.0.0.1 are this suite, not a brute force (the limit
-    itself is tested in tests/auth); restored after each test."""
-    before = e2e_settings.rate_limit_auth_per_minute
-    e2e_settings.rate_limit_auth_per_minute = 1000
-    yield
-    e2e_settings.rate_limit_auth_per_minute = before
 
 
 @dataclass

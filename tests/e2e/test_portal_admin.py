@@ -17,11 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.badge.models import Badge
 from tests.e2e.conftest import Kiosks, Staff, screenshot
-from tests.e2e.test_portal import generous_sign_in_limit, make_org, nav_to, sign_in
+from tests.e2e.test_portal import make_org, nav_to, sign_in
 
 Db = async_sessionmaker[AsyncSession]
 MakeStaff = Callable[[str], Awaitable[Staff]]
-__all__ = ["generous_sign_in_limit"]  # the autouse fixture applies here too
 
 
 async def test_main_pages_in_english_and_spanish(

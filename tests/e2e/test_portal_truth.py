@@ -26,13 +26,12 @@ from tapwork.devstack.mailcatcher import MailStore, create_inbox_app
 from tapwork.user.models import User
 from tests.e2e.conftest import LOCAL_HOSTS, Kiosks, screenshot
 from tests.e2e.servers import ThreadedServer
-from tests.e2e.test_portal import generous_sign_in_limit, nav_to, sign_in
+from tests.e2e.test_portal import nav_to, sign_in
 from tests.support import factories as f
 
 Db = async_sessionmaker[AsyncSession]
 NEW_YORK = ZoneInfo("America/New_York")
 VIEWER = {"timezone_id": "Europe/Madrid"}
-__all__ = ["generous_sign_in_limit"]  # the autouse fixture applies here too
 
 
 @dataclass

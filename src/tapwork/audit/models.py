@@ -18,7 +18,7 @@ class AuditLog(UUIDPk, Base):
     __tablename__ = "audit_logs"
 
     actor_id: Mapped[uuid.UUID | None]
-    actor_type: Mapped[str] = mapped_column(String(16))  # user | kiosk | system
+    actor_type: Mapped[str] = mapped_column(String(16))  # user | kiosk | system | anonymous
     actor_label: Mapped[str] = mapped_column(String(320), default="", server_default="")
     action: Mapped[str] = mapped_column(String(64))
     resource_type: Mapped[str] = mapped_column(String(64))

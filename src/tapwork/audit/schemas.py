@@ -15,7 +15,9 @@ class AuditRead(BaseModel):
     actor_id: uuid.UUID | None = Field(
         description="null for the system; kept if the user is deleted"
     )
-    actor_type: str = Field(description="user | kiosk | system")
+    actor_type: str = Field(
+        description="user | kiosk | system | anonymous (a client before it proved who it is)"
+    )
     actor_label: str = Field(description="the actor's email (or kiosk name) at the time")
     action: str = Field(examples=["department.update"])
     resource_type: str

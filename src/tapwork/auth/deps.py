@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
+from tapwork.auth import refusals
 from tapwork.auth.hooks import AccountHooks
 from tapwork.auth.sessions import Client
 from tapwork.db import DbSession
@@ -55,6 +56,12 @@ async def current_principal(
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("Access token expired", reason="expired") from exc
     except jwt.InvalidTokenError as exc:
+        # Forged, tampered or malformed: noted (bounded), and kept although the answer is 401.
+        await refusals.note(
+            session, kind="access", reason="invalid", ip=client_ip(request),
+            request_id=getattr(request.state, "request_id", None), now=now,
+        )  # fmt: skip
+        await session.commit()
         raise Unauthorized("Invalid access token", reason="invalid") from exc
     user = await session.scalar(select(User).where(User.id == claims.sub))
     if user is None or not user.is_active:

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from tapwork.auth import registration, service
 from tapwork.auth.deps import CurrentUser, Hasher, Hooks, RequestClient
-from tapwork.auth.errors import RefreshTokenReused
+from tapwork.auth.errors import InvalidCredentials, RefreshTokenReused
 from tapwork.auth.schemas import (
     Accepted,
     AcceptInviteIn,
@@ -23,7 +23,7 @@ from tapwork.auth.schemas import (
 from tapwork.auth.sessions import IssuedSession
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
-from tapwork.limits import auth_limit, by_email, by_ip
+from tapwork.limits import auth_limit, by_email, by_ip, rate_limit
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -107,7 +107,10 @@ async def verify_email(
     return Verified(message="Email address confirmed; you can sign in now.")
 
 
-@router.post("/login", dependencies=[auth_limit("auth.login", by_ip(), by_email())])
+@router.post(
+    "/login",
+    dependencies=[rate_limit("auth.login", by_ip(), limit=lambda s: s.rate_limit_login_per_minute)],
+)
 async def login(
     body: LoginIn,
     session: DbSession,
@@ -119,12 +122,19 @@ async def login(
     """Sign in with email and password.
 
     401 `INVALID_CREDENTIALS` for a wrong email or password (the same answer for both);
-    403 `EMAIL_NOT_VERIFIED` or `ACCOUNT_DISABLED` after a correct password. Limited per
-    client IP and per email address (429 `RATE_LIMITED` with `Retry-After`).
+    403 `EMAIL_NOT_VERIFIED` or `ACCOUNT_DISABLED` after a correct password. After repeated
+    failures a client waits before it may try again (429 `RATE_LIMITED` with `Retry-After`,
+    doubling per failure); a client that has not failed is never refused for others' guesses.
     """
-    issued = await service.login(
-        session, body.email, body.password, hasher=hasher, settings=settings, now=now, client=client
-    )
+    try:
+        issued = await service.login(
+            session, body.email, body.password, hasher=hasher, settings=settings, now=now,
+            client=client,
+        )  # fmt: skip
+    except InvalidCredentials:
+        # The failure's count and audit entry must outlive this error answer.
+        await session.commit()
+        raise
     return _session_out(issued)
 
 

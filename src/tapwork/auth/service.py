@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit import service as audit
 from tapwork.auth import password as policy
-from tapwork.auth import sessions, tokens
+from tapwork.auth import sessions, throttle, tokens
 from tapwork.auth.errors import (
     AccountDisabled,
     EmailNotVerified,
@@ -89,11 +89,27 @@ async def login(
     now: datetime,
     client: Client,
 ) -> IssuedSession:
+    """Sign in; a failure is counted and audited in `session`, which the caller must commit
+    before answering (the error would roll it back otherwise)."""
+    keys, policy = throttle.Keys.of(email, client.ip), throttle.Policy.of(settings)
+    await throttle.check(session, keys, policy=policy, now=now)
     user = await session.scalar(select(User).where(User.email == email))
     # An unknown address verifies against a dummy hash: same error, same time.
     valid, upgraded = await _verify(hasher, password, user.password_hash if user else None)
     if user is None or not valid:
+        wait = await throttle.record_failure(session, keys, policy=policy, now=now)
+        await audit.record(
+            session,
+            client.anonymous(),
+            "auth.login_failed",
+            "user",
+            user.id if user else None,
+            # Never the address typed: it may be a password typed in the wrong field.
+            new={"reason": "wrong_password" if user else "unknown_account",
+                 "wait_seconds": int(wait.total_seconds())},
+        )  # fmt: skip
         raise InvalidCredentials("Email or password is incorrect")
+    await throttle.record_success(session, keys)
     # Only now, with the password proven, may the answer say more about the account.
     if not user.is_active:
         raise AccountDisabled("This account is deactivated; contact HR")

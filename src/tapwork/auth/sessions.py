@@ -32,6 +32,11 @@ class Client:
     user_agent: str = ""
     request_id: str | None = None
 
+    def anonymous(self) -> Actor:
+        """The client before it proved who it is (a failed sign-in, a refused token)."""
+        return Actor(type="anonymous", id=None, label=self.ip or "unknown client", ip=self.ip,
+                     request_id=self.request_id)  # fmt: skip
+
     def actor(self, user: User) -> Actor:
         return Actor(
             type="user",

@@ -13,6 +13,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy import select
 
+from tapwork.auth import refusals
 from tapwork.db import DbSession
 from tapwork.deps import Now, client_ip
 from tapwork.kiosk import telemetry
@@ -74,10 +75,13 @@ async def current_kiosk(
     x_kiosk_time: Annotated[str | None, Header()] = None,
 ) -> Kiosk:
     kiosk = await session.scalar(select(Kiosk).where(Kiosk.token_hash == hash_token(token)))
-    if kiosk is None:
-        raise KioskUnauthorized()
-    if kiosk.revoked_at is not None:
-        raise KioskRevoked()
+    if kiosk is None or kiosk.revoked_at is not None:
+        await refusals.note(
+            session, kind="kiosk", reason="unknown" if kiosk is None else "revoked",
+            ip=client_ip(request), request_id=getattr(request.state, "request_id", None), now=now,
+        )  # fmt: skip
+        await session.commit()  # the note outlives the error answer
+        raise KioskUnauthorized() if kiosk is None else KioskRevoked()
     record_telemetry(kiosk, now=now, version=x_kiosk_version, kiosk_time=x_kiosk_time)
     request.state.kiosk = kiosk
     return kiosk

@@ -72,7 +72,7 @@ Token = Annotated[
 class StrictInput(BaseModel):
     """Base of every request body: an unknown key is a 422 naming it, never silently dropped
     (a typo like `grace_period_minutes` would otherwise create a record with the default).
-    `tests/core/test_strict_bodies.py` fails for a body model that does not inherit this."""
+    `tests/permissions/test_bad_input.py` fails for a body model that does not inherit this."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -31,7 +31,12 @@ from tapwork.config import Settings
 from tapwork.kit.clock import utcnow
 
 # Every domain module that declares tasks: the worker imports them before it runs.
-JOB_MODULES = ["tapwork.notification.jobs", "tapwork.attendance.jobs", "tapwork.biometric.jobs"]
+JOB_MODULES = [
+    "tapwork.notification.jobs",
+    "tapwork.attendance.jobs",
+    "tapwork.biometric.jobs",
+    "tapwork.auth.jobs",
+]
 
 
 # The connector carries no address here: importing the App must not read settings (a

@@ -106,8 +106,9 @@ export interface paths {
          * @description Sign in with email and password.
          *
          *     401 `INVALID_CREDENTIALS` for a wrong email or password (the same answer for both);
-         *     403 `EMAIL_NOT_VERIFIED` or `ACCOUNT_DISABLED` after a correct password. Limited per
-         *     client IP and per email address (429 `RATE_LIMITED` with `Retry-After`).
+         *     403 `EMAIL_NOT_VERIFIED` or `ACCOUNT_DISABLED` after a correct password. After repeated
+         *     failures a client waits before it may try again (429 `RATE_LIMITED` with `Retry-After`,
+         *     doubling per failure); a client that has not failed is never refused for others' guesses.
          */
         post: operations["login_api_v1_auth_login_post"];
         delete?: never;
@@ -1727,7 +1728,7 @@ export interface components {
             actor_id: string | null;
             /**
              * Actor Type
-             * @description user | kiosk | system
+             * @description user | kiosk | system | anonymous (a client before it proved who it is)
              */
             actor_type: string;
             /**

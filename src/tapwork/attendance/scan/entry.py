@@ -29,8 +29,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tapwork.attendance.scan import group_commit
 from tapwork.attendance.scan.request import Outcome, ScanRequest
 from tapwork.attendance.schemas import MAX_CODE_DATA, MAX_SCAN_ID, ScanIn
+from tapwork.auth import refusals
+from tapwork.db import unit_of_work
 from tapwork.kiosk.deps import plausible_token
-from tapwork.kiosk.errors import KioskUnauthorized
+from tapwork.kiosk.errors import KioskRevoked, KioskUnauthorized
 from tapwork.kit.types import MAX_INSTANT, MIN_INSTANT
 
 SCAN_PATH = "/api/v1/attendance"
@@ -156,8 +158,16 @@ def _handler(app: Any, exc: Exception) -> Handler | None:
 
 async def submit(app: Any, req: ScanRequest) -> Outcome:
     """One scan, by either door: its answer once its batch has committed (the app's
-    `group_commit.ScanBatcher`); kiosk errors are raised."""
-    return await group_commit.for_app(app.state, app.state.settings).submit(req)
+    `group_commit.ScanBatcher`); kiosk errors are raised, an unknown or revoked kiosk token
+    noted in the audit log first (bounded, `auth.refusals`)."""
+    try:
+        return await group_commit.for_app(app.state, app.state.settings).submit(req)
+    except (KioskUnauthorized, KioskRevoked) as exc:
+        reason = "revoked" if isinstance(exc, KioskRevoked) else "unknown"
+        async with unit_of_work(app.state.sessionmaker) as session:
+            await refusals.note(session, kind="kiosk", reason=reason, ip=req.ip,
+                                request_id=req.request_id, now=req.now)  # fmt: skip
+        raise
 
 
 def send_headers(scope: Scope, outcome: Outcome) -> dict[str, str]:
