@@ -30,7 +30,8 @@ async def note(
     now: datetime,
 ) -> bool:
     """Audit one refused `kind` token ("access", "kiosk") in `session`, unless this client
-    already had one of that kind and reason noted this minute; the caller commits. Returns whether it wrote one."""
+    already had one of that kind and reason noted this minute; the caller commits. Returns
+    whether it wrote one."""
     state = await ratelimit.hit_in(
         session, f"audit.refused:{kind}:{reason}:{ip or '-'}", limit=1, window=WINDOW, now=now
     )
