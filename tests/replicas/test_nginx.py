@@ -95,13 +95,23 @@ async def test_a_badge_rate_limit_holds_across_replicas(
     stack: Stack, committed_db: async_sessionmaker[AsyncSession], base_settings: Settings
 ) -> None:
     world = await build_world(committed_db, base_settings, kiosks=1, users=1)
-    answers = []
+    # The limit counts per clock minute: start early in one, so the burst (about a second on a
+    # quiet box) fits in it; a box loaded enough to push it into the next is judged below.
+    if time.time() % 60 > 40:
+        await asyncio.sleep(60.2 - time.time() % 60)
+    window = int(time.time() // 60)
+    answers, in_window = [], []
     async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
         for n in range(BADGE_LIMIT + 10):  # one after another: round-robin over the three
             answers.append(await scan(client, world.tokens[0], world.codes[0], f"rl-{n}"))
+            if int(time.time() // 60) == window:  # answered, so also counted, in the window
+                in_window.append(answers[-1])
     statuses = Counter(r.status_code for r in answers)
     limited = [r for r in answers if r.status_code == 429]
-    assert statuses[429] == 10, statuses  # not 3 x the limit: one budget for all replicas
+    if len(in_window) == len(answers):
+        assert statuses[429] == 10, statuses  # not 3 x the limit: one budget for all replicas
+    else:
+        assert sum(r.status_code != 429 for r in in_window) <= BADGE_LIMIT, statuses
     assert all(r.headers["x-ratelimit-limit"] == str(BADGE_LIMIT) for r in limited)
     assert all("retry-after" in r.headers for r in limited)
     assert not [r for r in answers if r.status_code >= 500]
