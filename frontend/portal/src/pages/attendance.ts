@@ -2,7 +2,7 @@
 // and to the employee's correction notice), and the HR review list.
 import { h, field, formValues } from "../dom";
 import type { Schemas } from "../session";
-import { isoDate } from "../stats";
+import { isoDate } from "../clock";
 import { readFilters, writeFilters } from "../filters";
 import { fromZonedInput, toZonedInput, viewerZone, zoneCity } from "../time";
 import {

@@ -5,8 +5,8 @@
 import { attendanceChart } from "../chart";
 import { h } from "../dom";
 import type { Schemas } from "../session";
-import type { DayCounts } from "../stats";
-import { isoDate } from "../stats";
+import type { DayCounts } from "../clock";
+import { isoDate } from "../clock";
 import { fmtTime, pageHeader, table, type Ctx } from "../ui";
 
 const POLL_MS = 15_000;

@@ -4,7 +4,7 @@ import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, formValues, download } from "../dom";
 import { LANGUAGES, LANGUAGE_NAMES } from "@tapwork/shared";
 import type { Schemas, SessionOut } from "../session";
-import { isoDate } from "../stats";
+import { isoDate } from "../clock";
 import { weekdayName } from "../crud";
 import { alertBox, button, confirmAction, correctedMark, errorText, fmtAt, fmtMinutes, pageHeader, roleLabel, statusLabel, table, type Ctx } from "../ui";
 

@@ -2,7 +2,7 @@
 import { crudPage, type FieldSpec, type Option, weekdayName } from "../crud";
 import { h } from "../dom";
 import type { Schemas } from "../session";
-import { thresholds } from "../stats";
+import { thresholds } from "../clock";
 import { fetchAll, type Ctx, type Route } from "../ui";
 
 type Dept = Schemas["DepartmentRead"];

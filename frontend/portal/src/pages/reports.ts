@@ -4,8 +4,8 @@
 // Each preview or download is one report generation (10 per hour per user, see docs/reports.md).
 import { attendanceChart } from "../chart";
 import { download, h } from "../dom";
-import type { DayCounts } from "../stats";
-import { isoDate } from "../stats";
+import type { DayCounts } from "../clock";
+import { isoDate } from "../clock";
 import { button, errorText, fetchAll, pageHeader, table, type Ctx } from "../ui";
 import type { Schemas } from "../session";
 
