@@ -125,6 +125,10 @@ async def test_out_of_range_offline_scans_are_held_for_review(
     hr = org.headers(org.hr)
     queue = (await client.get("/api/v1/attendance/review", headers=hr)).json()
     assert len(queue["held_scans"]) == 2
+    # Each held scan names the kiosk's place and zone, so HR reads its times where it happened.
+    assert {(e["location_name"], e["timezone"]) for e in queue["held_scans"]} == {
+        (org.location.name, "Europe/Madrid")
+    }
     old_event = next(e for e in queue["held_scans"] if e["reason"] == "OFFLINE_TOO_OLD")
     approved = await client.post(f"/api/v1/attendance/review/{old_event['id']}/approve", headers=hr)
     assert approved.status_code == 200, approved.text

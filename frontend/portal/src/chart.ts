@@ -1,7 +1,7 @@
 // A small stacked-bar SVG chart (no chart library): on time / late / absent per day. Each bar
 // carries a <title> for pointer users; the figure also gets a text summary for screen readers.
 import { h, svg } from "./dom";
-import type { DayCounts } from "./stats";
+import type { DayCounts } from "./clock";
 
 export interface ChartLabels {
   title: string;
@@ -9,6 +9,10 @@ export interface ChartLabels {
   late: string;
   absent: string;
 }
+
+/** Widest date label in em, and the chart's font size on a phone (style.css, in viewBox units). */
+const LABEL_EM = 4;
+const PHONE_FONT = 18;
 
 const COLORS = { onTime: "#15803d", late: "#b45309", absent: "#b91c1c" } as const;
 
@@ -21,6 +25,9 @@ export function attendanceChart(days: DayCounts[], labels: ChartLabels, lang: st
   const max = Math.max(1, ...days.map((d) => d.onTime + d.late + d.absent));
   const slot = innerW / Math.max(1, days.length);
   const barW = Math.max(2, slot * 0.7);
+  // Date labels a week apart, further when the days are narrow: a label ("30 Nov", "30 nov")
+  // is at most LABEL_EM em wide at the phone's larger type (style.css), so none overlap.
+  const step = 7 * Math.max(1, Math.ceil((LABEL_EM * PHONE_FONT) / (7 * slot)));
   const scale = (n: number) => (n / max) * innerH;
   const fmt = (date: string) => new Date(`${date}T12:00:00`).toLocaleDateString(lang, { day: "numeric", month: "short" });
 
@@ -53,8 +60,16 @@ export function attendanceChart(days: DayCounts[], labels: ChartLabels, lang: st
       group.append(svg("rect", { x, y, width: barW, height: hgt, fill: COLORS[key] }));
     }
     chart.append(group);
-    if (i % 7 === 0 || i === days.length - 1) {
-      chart.append(svg("text", { x: x + barW / 2, y: height - 8, "text-anchor": "middle", "font-size": 10, fill: "currentColor" }, fmt(d.date)));
+    // Counted back from the last day (today), so the last label never sits beside another one.
+    if ((days.length - 1 - i) % step === 0) {
+      const last = i === days.length - 1;
+      chart.append(
+        svg(
+          "text",
+          { class: "date", x: last ? x + barW : x + barW / 2, y: height - 8, "text-anchor": last ? "end" : "middle", "font-size": 10, fill: "currentColor" },
+          fmt(d.date),
+        ),
+      );
     }
   });
   const legend = h(

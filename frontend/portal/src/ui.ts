@@ -184,10 +184,23 @@ function labelOr(ctx: Ctx, key: string, raw: string): string {
 
 /** System roles in words ("HR manager"); custom roles keep the name their admin gave them. */
 export const roleLabel = (ctx: Ctx, name: string): string => labelOr(ctx, `portal.roleName.${name}`, name);
+/** System roles' descriptions in the viewer's language; custom roles keep their admin's words. */
+export function roleDescription(ctx: Ctx, name: string, isSystem: boolean, raw: string): string {
+  const key = `portal.roleDescription.${name}`;
+  return isSystem && ctx.i18n.has(key) ? ctx.t(key) : raw;
+}
+/** Why a scan was held for review ("The previous day was never checked out"). */
+export const heldReasonLabel = (ctx: Ctx, code: string): string => labelOr(ctx, `portal.heldReason.${code}`, code);
 export const sourceLabel = (ctx: Ctx, source: string): string => labelOr(ctx, `portal.source.${source}`, source);
 export const mailKindLabel = (ctx: Ctx, kind: string): string => labelOr(ctx, `portal.mailKind.${kind}`, kind);
 export const actionLabel = (ctx: Ctx, action: string): string => labelOr(ctx, `portal.action.${action}`, action);
 export const fieldNameLabel = (ctx: Ctx, name: string): string => labelOr(ctx, `portal.fieldName.${name}`, name);
+
+/** A permission in words ("See every employee"); an unknown one keeps the API's description. */
+export function permissionLabel(i18n: PortalI18n, name: string, description?: string): string {
+  const key = `portal.perm.${name}`;
+  return i18n.has(key) ? i18n.t(key) : (description ?? name);
+}
 
 /** The "Corrected" mark on a record changed or added by hand. */
 export function correctedMark(ctx: Ctx, corrected: boolean | undefined): HTMLElement | null {

@@ -29,10 +29,12 @@ from tapwork.user.models import User
 
 async def queue(
     session: AsyncSession,
-) -> tuple[list[tuple[ScanEvent, User | None]], list[tuple[AttendanceRecord, User]]]:
+) -> tuple[list[tuple[ScanEvent, User | None, Kiosk]], list[tuple[AttendanceRecord, User]]]:
+    """Held scans with their kiosk (whose location's zone their times are read in), oldest first."""
     held = (
         await session.execute(
-            select(ScanEvent, User)
+            select(ScanEvent, User, Kiosk)
+            .join(Kiosk, Kiosk.id == ScanEvent.kiosk_id)
             .outerjoin(User, User.id == ScanEvent.user_id)
             .where(ScanEvent.review_status == "pending")
             .order_by(ScanEvent.received_at)
@@ -49,7 +51,7 @@ async def queue(
             .order_by(AttendanceRecord.check_in_at)
         )
     ).all()
-    return [(e, u) for e, u in held], [(r, u) for r, u in flagged]
+    return [(e, u, k) for e, u, k in held], [(r, u) for r, u in flagged]
 
 
 async def _pending(session: AsyncSession, scan_id: uuid.UUID) -> ScanEvent:

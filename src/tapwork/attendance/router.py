@@ -270,8 +270,10 @@ async def review_queue(principal: Reviewer, session: DbSession) -> ReviewQueue:
                 received_at=e.received_at,
                 reason=e.error_code,
                 review_status=e.review_status,
+                location_name=k.location.name,
+                timezone=k.location.timezone,
             )
-            for e, u in held
+            for e, u, k in held
         ],
         missing_checkouts=await _reads(session, [(r, u) for r, u in flagged]),
     )

@@ -165,6 +165,10 @@ class HeldScan(BaseModel):
     received_at: datetime
     reason: str | None
     review_status: str | None
+    location_name: str | None = Field(None, description="Where the kiosk that held it stands")
+    timezone: str = Field(
+        "UTC", description="IANA zone of the kiosk's location: its times are shown in this zone"
+    )
 
 
 class ReviewQueue(BaseModel):

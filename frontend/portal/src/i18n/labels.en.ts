@@ -11,6 +11,16 @@ export const labelsEn = {
   "portal.roleName.hr_manager": "HR manager",
   "portal.roleName.admin": "Administrator",
 
+  "portal.roleDescription.employee": "Scans at kiosks; sees their own badge and history",
+  "portal.roleDescription.supervisor": "An employee who also sees the attendance and reports of the departments they manage",
+  "portal.roleDescription.hr_manager": "A supervisor for everyone, who also manages people, the organisation and corrections",
+  "portal.roleDescription.admin": "Everything, including roles, kiosks, settings and the audit log",
+
+  "portal.heldReason.OFFLINE_TOO_OLD": "Sent too long after it was scanned offline",
+  "portal.heldReason.OFFLINE_IN_FUTURE": "Scanned at a time in the future (the kiosk's clock is wrong)",
+  "portal.heldReason.OFFLINE_OUT_OF_ORDER": "Scanned offline before a scan that already counts",
+  "portal.heldReason.STALE_OPEN_RECORD": "The previous day was never checked out",
+
   "portal.source.online": "Kiosk",
   "portal.source.offline": "Kiosk (sent later, offline)",
   "portal.source.manual": "Added by hand",

@@ -12,6 +12,16 @@ export const labelsEs: Record<keyof typeof labelsEn, string> = {
   "portal.roleName.hr_manager": "Responsable de RR. HH.",
   "portal.roleName.admin": "Administrador",
 
+  "portal.roleDescription.employee": "Ficha en los quioscos; ve su credencial y su historial",
+  "portal.roleDescription.supervisor": "Un empleado que además ve la asistencia y los informes de los departamentos que dirige",
+  "portal.roleDescription.hr_manager": "Un supervisor de todos, que además gestiona personas, la organización y las correcciones",
+  "portal.roleDescription.admin": "Todo, incluidos roles, quioscos, ajustes y el registro de auditoría",
+
+  "portal.heldReason.OFFLINE_TOO_OLD": "Enviada demasiado tiempo después de leerse sin conexión",
+  "portal.heldReason.OFFLINE_IN_FUTURE": "Leída a una hora futura (el reloj del quiosco está mal)",
+  "portal.heldReason.OFFLINE_OUT_OF_ORDER": "Leída sin conexión antes de una lectura que ya cuenta",
+  "portal.heldReason.STALE_OPEN_RECORD": "El día anterior nunca se cerró con una salida",
+
   "portal.source.online": "Quiosco",
   "portal.source.offline": "Quiosco (enviado después, sin conexión)",
   "portal.source.manual": "Añadido a mano",

@@ -185,6 +185,7 @@ export const portalEn = {
   "portal.role.new": "New role",
   "portal.role.permissions": "Permissions",
   "portal.role.system": "system",
+  "portal.role.rawNames": "Names in the API",
   "portal.att.from": "From",
   "portal.att.to": "To",
   "portal.att.open": "Open",

@@ -186,6 +186,7 @@ export const portalEs: Record<keyof typeof portalEn, string> = {
   "portal.role.new": "Nuevo rol",
   "portal.role.permissions": "Permisos",
   "portal.role.system": "sistema",
+  "portal.role.rawNames": "Nombres en la API",
   "portal.att.from": "Desde",
   "portal.att.to": "Hasta",
   "portal.att.open": "Abierto",

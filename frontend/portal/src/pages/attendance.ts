@@ -8,9 +8,10 @@ import { fromZonedInput, toZonedInput, viewerZone, zoneCity } from "../time";
 import {
   button,
   correctedMark,
+  errorText,
+  heldReasonLabel,
   fetchAll,
   fmtAt,
-  fmtDateTime,
   fmtMinutes,
   modalForm,
   pageHeader,
@@ -231,7 +232,6 @@ export async function attendancePage(ctx: Ctx, route: Route): Promise<Node> {
 
 export async function reviewPage(ctx: Ctx): Promise<Node> {
   const box = h("div", {});
-  const lang = ctx.i18n.lang;
   const load = async () => {
     const queue = await ctx.session.call<Schemas["ReviewQueue"]>("GET", "/attendance/review");
     const decide = (scan: Held, verdict: "approve" | "reject") => async () => {
@@ -239,7 +239,7 @@ export async function reviewPage(ctx: Ctx): Promise<Node> {
         await ctx.session.call("POST", `/attendance/review/${scan.id}/${verdict}`);
         ctx.announce(ctx.t(verdict === "approve" ? "portal.review.approved" : "portal.review.rejected"));
       } catch (err) {
-        ctx.announce(String((err as Error).message), "error");
+        ctx.announce(errorText(ctx, err), "error");
       }
       void load();
     };
@@ -250,9 +250,11 @@ export async function reviewPage(ctx: Ctx): Promise<Node> {
         ctx.t("portal.review.held", { count: queue.held_scans.length }),
         [
           { label: ctx.t("portal.col.employee"), value: (s: Held) => s.employee_name ?? "—" },
-          { label: ctx.t("portal.review.captured"), value: (s: Held) => fmtDateTime(s.captured_at, lang) },
-          { label: ctx.t("portal.review.received"), value: (s: Held) => fmtDateTime(s.received_at, lang) },
-          { label: ctx.t("portal.att.reason"), value: (s: Held) => s.reason ?? "—" },
+          // Read where the kiosk stands, labelled when this browser's clock would say otherwise.
+          { label: ctx.t("portal.col.location"), value: (s: Held) => s.location_name ?? "—" },
+          { label: ctx.t("portal.review.captured"), value: (s: Held) => fmtAt(ctx, s.captured_at, s.timezone) },
+          { label: ctx.t("portal.review.received"), value: (s: Held) => fmtAt(ctx, s.received_at, s.timezone) },
+          { label: ctx.t("portal.att.reason"), value: (s: Held) => (s.reason ? heldReasonLabel(ctx, s.reason) : "—") },
           {
             label: ctx.t("portal.col.actions"),
             value: (s: Held) =>

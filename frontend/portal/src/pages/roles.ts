@@ -1,15 +1,31 @@
 // Roles and their permissions. System roles are shown but not editable (the API refuses).
 import { h, field, formValues } from "../dom";
 import type { Schemas } from "../session";
-import { button, confirmAction, fetchAll, modalForm, pageHeader, roleLabel, table, type Ctx } from "../ui";
+import { button, confirmAction, fetchAll, modalForm, pageHeader, permissionLabel, roleDescription, roleLabel, table, type Ctx } from "../ui";
 
 type Role = Schemas["RoleRead"];
 type Permission = Schemas["PermissionRead"];
+
+/** A role's permissions in words, with the names the API uses one click away. */
+function permissionCell(ctx: Ctx, names: string[], describe: (name: string) => string): HTMLElement {
+  return h(
+    "div",
+    { class: "perm-list" },
+    h(
+      "ul",
+      {},
+      names.map((name) => h("li", { "data-permission": name }, describe(name))),
+    ),
+    names.length ? h("details", { class: "raw" }, h("summary", {}, ctx.t("portal.role.rawNames")), h("code", {}, names.join(", "))) : null,
+  );
+}
 
 export async function rolesPage(ctx: Ctx): Promise<Node> {
   const canWrite = ctx.session.can("roles:write");
   const catalogue = await ctx.session.call<Permission[]>("GET", "/roles/permissions");
   const box = h("div", { "aria-live": "polite" });
+  const described = new Map(catalogue.map((p) => [p.name, p.description]));
+  const describe = (name: string) => permissionLabel(ctx.i18n, name, described.get(name));
 
   const open = (role: Role | null) =>
     modalForm(
@@ -27,9 +43,8 @@ export async function rolesPage(ctx: Ctx): Promise<Node> {
               "label",
               {},
               h("input", { type: "checkbox", name: "permissions", value: p.name, checked: role?.permissions.includes(p.name) ?? false }),
-              h("code", {}, p.name),
-              " ",
-              h("span", { class: "muted" }, p.description),
+              h("span", { class: "perm-words" }, permissionLabel(ctx.i18n, p.name, p.description)),
+              h("code", { class: "perm-raw" }, p.name),
             ),
           ),
         ),
@@ -55,8 +70,8 @@ export async function rolesPage(ctx: Ctx): Promise<Node> {
             label: ctx.t("portal.col.name"),
             value: (r: Role) => h("span", {}, roleLabel(ctx, r.name), r.is_system ? h("span", { class: "pill" }, ctx.t("portal.role.system")) : null),
           },
-          { label: ctx.t("portal.col.description"), value: (r: Role) => r.description },
-          { label: ctx.t("portal.role.permissions"), value: (r: Role) => h("span", { class: "perm-list" }, r.permissions.join(", ")) },
+          { label: ctx.t("portal.col.description"), value: (r: Role) => roleDescription(ctx, r.name, r.is_system, r.description) },
+          { label: ctx.t("portal.role.permissions"), value: (r: Role) => permissionCell(ctx, r.permissions, describe) },
           { label: ctx.t("portal.col.people"), value: (r: Role) => r.user_count },
           {
             label: ctx.t("portal.col.actions"),

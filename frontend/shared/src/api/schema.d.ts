@@ -2063,6 +2063,17 @@ export interface components {
             reason: string | null;
             /** Review Status */
             review_status: string | null;
+            /**
+             * Location Name
+             * @description Where the kiosk that held it stands
+             */
+            location_name?: string | null;
+            /**
+             * Timezone
+             * @description IANA zone of the kiosk's location: its times are shown in this zone
+             * @default UTC
+             */
+            timezone: string;
         };
         /** HolidayCreate */
         HolidayCreate: {
