@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from tapwork.report.schemas import Dashboard
 from tests.report.conftest import Acme
 from tests.support.personas import Org
 
@@ -187,5 +188,10 @@ async def test_dashboard_days_and_today_in_each_locations_zone(
     # Wednesday: Nora absent, Paco late.
     wednesday = next(d for d in operations["days"] if d["days_ago"] == 1)
     assert (wednesday["late"], wednesday["absent"]) == (1, 1)
+    # The SQL's JSON is what the OpenAPI document promises (the portal is typed from it).
+    for answer in (body, operations):
+        documented = Dashboard.model_validate(answer).model_dump(mode="json")
+        assert documented["days"] == answer["days"]
+        assert set(documented) == set(answer)
     # Reading the dashboard is not a report generation.
     assert "X-RateLimit-Limit" not in response.headers

@@ -1,5 +1,6 @@
 // A generic list + create/edit/delete page for the organisation's simple resources
 // (departments, shifts, locations, holidays). Field specs build both the form and the body.
+import type { Body, Op, Row } from "./api-types";
 import type { PortalKey as MessageKey } from "./i18n";
 import { h, field, formValues, type Child } from "./dom";
 import { button, confirmAction, modalForm, pageHeader, pager, table, type Column, type Ctx } from "./ui";
@@ -9,8 +10,10 @@ export interface Option {
   label: string;
 }
 
-export interface FieldSpec {
-  name: string;
+/** One form field; `N` is the body's keys (`keyof Schemas["UserCreate"]`), so a field the API
+ *  renames or drops fails `tsc` where the page declares it. */
+export interface FieldSpec<N extends string = string> {
+  name: N;
   label: MessageKey;
   type: "text" | "email" | "number" | "time" | "date" | "select" | "days" | "textarea";
   required?: boolean;
@@ -71,6 +74,9 @@ export function control(ctx: Ctx, spec: FieldSpec, value: unknown): HTMLElement 
 }
 
 /** Form values → a JSON body: numbers as numbers, days as a list, empty optionals as null. */
+export function bodyFrom(form: HTMLFormElement, specs: FieldSpec[], editing: boolean): Record<string, unknown>;
+/** …typed as the API's body `B`, whose keys the specs were checked against. */
+export function bodyFrom<B extends object>(form: HTMLFormElement, specs: FieldSpec<keyof B & string>[], editing: boolean): B;
 export function bodyFrom(form: HTMLFormElement, specs: FieldSpec[], editing: boolean): Record<string, unknown> {
   const values = formValues(form);
   const body: Record<string, unknown> = {};
@@ -92,13 +98,15 @@ export function bodyFrom(form: HTMLFormElement, specs: FieldSpec[], editing: boo
 
 /** The simple resources this page edits: `${api}/${id}` is then a typed item path too. */
 export type CrudApi = "/departments" | "/shifts" | "/locations" | "/holidays";
+/** The keys of what creating one takes (the edit form shows the same fields). */
+type CreateKeys<A extends CrudApi> = keyof Body<Op<A, "POST">> & string;
 
-export interface CrudSpec<T extends { id: string }> {
+export interface CrudSpec<A extends CrudApi, T = Row<A>> {
   title: MessageKey;
-  api: CrudApi;
+  api: A;
   writePermission: string;
   columns: Column<T>[];
-  fields: () => Promise<FieldSpec[]>;
+  fields: () => Promise<FieldSpec<CreateKeys<A>>[]>;
   searchable?: boolean;
   query?: () => Record<string, string>;
   /** Extra content inside the form (the shift threshold preview). */
@@ -109,7 +117,11 @@ export interface CrudSpec<T extends { id: string }> {
   name: (row: T) => string;
 }
 
-export async function crudPage<T extends { id: string }>(ctx: Ctx, spec: CrudSpec<T>): Promise<Node> {
+export async function crudPage<A extends CrudApi>(ctx: Ctx, spec: CrudSpec<A>): Promise<Node> {
+  type T = Row<A>;
+  // Every CRUD row has an id; TypeScript cannot see it through the generic `Row<A>`.
+  const idOf = (row: T) => (row as unknown as { id: string }).id;
+  const item = (row: T): `${CrudApi}/${string}` => `${spec.api}/${idOf(row)}`;
   const canWrite = ctx.session.can(spec.writePermission);
   const fields = await spec.fields();
   const listBox = h("div", { "aria-live": "polite" });
@@ -121,8 +133,8 @@ export async function crudPage<T extends { id: string }>(ctx: Ctx, spec: CrudSpe
     const body: Child[] = fields.map((f) => control(ctx, f, row ? (row as Record<string, unknown>)[f.name] : f.initial));
     const dialog = modalForm(ctx, ctx.t(row ? "portal.edit" : spec.newLabel), body, ctx.t("portal.save"), async (form) => {
       const payload = bodyFrom(form, fields, row !== null);
-      if (row) await ctx.session.call("PUT", `${spec.api}/${row.id}`, { body: payload });
-      else await ctx.session.call("POST", spec.api, { body: payload });
+      if (row) await ctx.session.callForm("PUT", item(row), payload);
+      else await ctx.session.callForm("POST", spec.api, payload);
       ctx.announce(ctx.t("portal.saved"));
       void load();
     });
@@ -134,9 +146,9 @@ export async function crudPage<T extends { id: string }>(ctx: Ctx, spec: CrudSpe
   };
 
   const load = async (): Promise<void> => {
-    const answer = await ctx.session.call<{ items: T[]; total: number }>("GET", spec.api, {
-      query: { page, limit, search: spec.searchable && search ? search : undefined, ...(spec.query?.() ?? {}) },
-    });
+    const query = { page, limit, search: spec.searchable && search ? search : undefined, ...(spec.query?.() ?? {}) };
+    // The answer of a generic path is not resolved by TypeScript; its rows are `Row<A>`.
+    const answer = (await ctx.session.call("GET", spec.api as CrudApi, { query })) as unknown as { items: T[]; total: number };
     const columns: Column<T>[] = [...spec.columns];
     if (canWrite || spec.rowActions) {
       columns.push({
@@ -152,7 +164,7 @@ export async function crudPage<T extends { id: string }>(ctx: Ctx, spec: CrudSpe
                   ctx.t("portal.delete"),
                   () =>
                     confirmAction(ctx, ctx.t("portal.confirmDelete", { name: spec.name(row) }), ctx.t("portal.delete"), async () => {
-                      await ctx.session.call("DELETE", `${spec.api}/${row.id}`);
+                      await ctx.session.call("DELETE", item(row));
                       ctx.announce(ctx.t("portal.deleted"));
                       void load();
                     }),

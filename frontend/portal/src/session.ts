@@ -2,16 +2,10 @@
 // a 401 the refresh token is traded once for a new pair (the server rotates it and revokes the
 // family if an old one is replayed), then the request is retried once. Concurrent 401s share
 // one refresh, or the second refresh would replay a rotated token and sign everyone out.
-import { ApiError, toApiError, type components, type paths } from "@tapwork/shared";
+import { ApiError, toApiError } from "@tapwork/shared";
+import type { Answer, ApiPath, BaseOptions, CallArgs, MethodOf, Op, Query, Schemas } from "./api-types";
 
-export type Schemas = components["schemas"];
-
-// Every path the portal calls is checked against the API's generated OpenAPI paths: a renamed
-// or removed endpoint fails `tsc`, not the browser. `/users/{user_id}` accepts `/users/${id}`.
-type Stripped<K> = K extends `/api/v1${infer Rest}` ? Rest : never;
-type Template<S extends string> = S extends `${infer Head}{${string}}${infer Tail}` ? `${Head}${string}${Template<Tail>}` : S;
-type Templates<S> = S extends string ? Template<S> : never;
-export type ApiPath = Templates<Stripped<keyof paths>>;
+export type { ApiPath, Query, Schemas } from "./api-types";
 export type SessionOut = Schemas["SessionOut"];
 export type SessionUser = Schemas["SessionUser"];
 
@@ -21,14 +15,9 @@ export interface StoredSession {
   user: SessionUser;
 }
 
-export type Query = Record<string, string | number | boolean | null | undefined>;
-export interface CallOptions {
-  query?: Query;
+/** What goes over the wire: a JSON body of any shape (the typed `call` decides which). */
+interface WireOptions extends BaseOptions {
   body?: unknown;
-  /** Raw body (CSV upload) sent as-is with this content type. */
-  raw?: { data: BodyInit; type: string };
-  /** Skip the Authorization header and the refresh (sign-in pages). */
-  anonymous?: boolean;
 }
 
 const STORAGE_KEY = "tapwork.portal.session";
@@ -75,7 +64,7 @@ export class Session {
   }
 
   async login(email: string, password: string): Promise<void> {
-    this.adopt(await this.call<SessionOut>("POST", "/auth/login", { body: { email, password }, anonymous: true }));
+    this.adopt(await this.call("POST", "/auth/login", { body: { email, password }, anonymous: true }));
   }
 
   async logout(): Promise<void> {
@@ -87,12 +76,23 @@ export class Session {
     }
   }
 
-  /** JSON in, JSON out; errors become ApiError with the envelope's code. */
-  async call<T = unknown>(method: string, path: ApiPath, options: CallOptions = {}): Promise<T> {
+  /** JSON in, JSON out, both typed by the API's schema for `method path` (api-types.ts);
+   *  errors become ApiError with the envelope's code. */
+  async call<P extends ApiPath, M extends MethodOf<P>>(method: M, path: P, ...[options]: CallArgs<Op<P, M>>): Promise<Answer<Op<P, M>>> {
+    return (await this.json(method, path, options ?? {})) as Answer<Op<P, M>>;
+  }
+
+  /** For the generic CRUD form only (crud.ts), whose field names are checked against the
+   *  schema where each page declares them (`FieldSpec<keyof XCreate>`). */
+  async callForm(method: "POST" | "PUT", path: ApiPath, body: Record<string, unknown>): Promise<unknown> {
+    return this.json(method, path, { body });
+  }
+
+  private async json(method: string, path: string, options: WireOptions): Promise<unknown> {
     const response = await this.send(method, path, options);
-    if (response.status === 204) return undefined as T;
+    if (response.status === 204) return undefined;
     const type = response.headers.get("content-type") ?? "";
-    return (type.includes("json") ? await response.json() : await response.text()) as T;
+    return type.includes("json") ? await response.json() : await response.text();
   }
 
   /** For binary answers (badge PNG, badge sheet PDF). */
@@ -100,7 +100,7 @@ export class Session {
     return (await this.send("GET", path, { query })).blob();
   }
 
-  private async send(method: string, path: string, options: CallOptions): Promise<Response> {
+  private async send(method: string, path: string, options: WireOptions): Promise<Response> {
     const attempt = () => this.attempt(method, path, options);
     let response = await attempt();
     if (response.status === 401 && !options.anonymous && this.current) {
@@ -119,7 +119,7 @@ export class Session {
     return response;
   }
 
-  private async attempt(method: string, path: string, options: CallOptions): Promise<Response> {
+  private async attempt(method: string, path: string, options: WireOptions): Promise<Response> {
     const headers: Record<string, string> = { Accept: "application/json" };
     let body: BodyInit | undefined;
     if (options.raw) {

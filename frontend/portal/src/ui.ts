@@ -3,7 +3,8 @@ import { errorLine, explain, showErrors } from "./errors";
 import { formatAt, viewerZone } from "./time";
 import type { PortalI18n } from "./i18n";
 import { h, type Child } from "./dom";
-import type { ApiPath, Session } from "./session";
+import type { ListPath, Row } from "./api-types";
+import type { Session } from "./session";
 
 export interface Ctx {
   session: Session;
@@ -161,11 +162,16 @@ export function loading(ctx: Ctx): HTMLElement {
   return h("p", { class: "loading", role: "status" }, ctx.t("common.loading"));
 }
 
-/** Fetches every page of a list endpoint (for small lookups: shifts, locations, holidays). */
-export async function fetchAll<T>(ctx: Ctx, path: ApiPath, query: Record<string, string | number> = {}, max = 20): Promise<T[]> {
-  const out: T[] = [];
+/** Fetches every page of a list endpoint (for small lookups: shifts, locations, holidays);
+ *  the rows are typed by the endpoint's schema. */
+export async function fetchAll<P extends ListPath>(ctx: Ctx, path: P, query: Record<string, string | number> = {}, max = 20): Promise<Row<P>[]> {
+  const out: Row<P>[] = [];
   for (let page = 1; page <= max; page++) {
-    const answer = await ctx.session.call<{ items: T[]; total: number }>("GET", path, { query: { ...query, page, limit: 200 } });
+    // TypeScript cannot resolve the answer of a generic path; `Row<P>` is read from the schema.
+    const answer = (await ctx.session.call("GET", path as ListPath, { query: { ...query, page, limit: 200 } })) as unknown as {
+      items: Row<P>[];
+      total: number;
+    };
     out.push(...answer.items);
     if (out.length >= answer.total || answer.items.length === 0) break;
   }

@@ -112,7 +112,9 @@ describe("session", () => {
 
   it("turns the error envelope into ApiError and a dead network into NETWORK_ERROR", async () => {
     const s = new Session("http://api", null, (async () => json(409, { error: { code: "EMAIL_TAKEN", message: "taken", details: {} } })) as typeof fetch);
-    await expect(s.call("POST", "/users", { body: {} })).rejects.toMatchObject({ code: "EMAIL_TAKEN", status: 409 });
+    await expect(
+      s.call("POST", "/users", { body: { email: "ana@example.com", employee_id: "E1", first_name: "Ana", last_name: "Ruiz" } }),
+    ).rejects.toMatchObject({ code: "EMAIL_TAKEN", status: 409 });
     const offline = new Session("http://api", null, (async () => {
       throw new TypeError("Failed to fetch");
     }) as typeof fetch);

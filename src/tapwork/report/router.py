@@ -15,7 +15,7 @@ from tapwork.deps import AppSettings, Now
 from tapwork.report import labels, queries, render, service
 from tapwork.report.deps import DepartmentReader, Generation, ReportReader
 from tapwork.report.errors import FormatNotAvailable
-from tapwork.report.schemas import Format, Layout, Report
+from tapwork.report.schemas import Dashboard, Format, Layout, Report
 from tapwork.report.service import Filters, Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -239,7 +239,11 @@ async def monthly_sheet(
     return await _produce(request, session, settings, now, "monthly-sheet", scope, format, lang_)
 
 
-@router.get("/dashboard", dependencies=[DepartmentReader])
+@router.get(
+    "/dashboard",
+    dependencies=[DepartmentReader],
+    responses={200: {"model": Dashboard, "description": "The dashboard's figures"}},
+)
 async def dashboard(
     session: DbSession,
     now: Now,

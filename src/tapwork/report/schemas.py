@@ -95,3 +95,36 @@ class Report(BaseModel):
         description="AttendanceRow, DepartmentDayRow, TimesheetRow, or for the monthly sheet "
         "one key per ISO date with a code (P L E O A H N) and total_<code> counts"
     )
+
+
+class DashboardDay(BaseModel):
+    days_ago: int = Field(description="0 is today in each employee's location's zone")
+    date: date
+    on_time: int
+    late: int
+    absent: int
+
+
+class DashboardPerson(BaseModel):
+    user_id: uuid.UUID
+    employee_id: str
+    first_name: str
+    last_name: str
+    location: str | None
+
+
+class DashboardAbsent(DashboardPerson):
+    department: str | None
+
+
+class DashboardLate(DashboardPerson):
+    minutes_late: int
+    first_in: datetime
+
+
+class Dashboard(BaseModel):
+    """What GET /reports/dashboard answers (documented here; the SQL writes the JSON)."""
+
+    days: list[DashboardDay]
+    absent: list[DashboardAbsent]
+    late: list[DashboardLate]

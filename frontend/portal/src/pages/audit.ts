@@ -1,6 +1,6 @@
 // The audit log with filters, and email delivery status (queued / sending / sent / failed).
 import { h, field, formValues } from "../dom";
-import type { ApiPath, Schemas } from "../session";
+import type { Query, Schemas } from "../session";
 import { readFilters, writeFilters } from "../filters";
 import {
   actionLabel,
@@ -31,21 +31,43 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Names for the ids the log mentions (people, departments, shifts, locations, kiosks, roles):
  *  whatever lists this reader may see. */
 async function nameBook(ctx: Ctx): Promise<Map<string, string>> {
-  const lists: [string, ApiPath, (row: Record<string, unknown>) => string][] = [
-    ["users:read_all", "/users", (r) => String(r.full_name)],
-    ["departments:read", "/departments", (r) => String(r.name)],
-    ["shifts:read", "/shifts", (r) => String(r.name)],
-    ["locations:read", "/locations", (r) => String(r.name)],
-    ["kiosks:read", "/kiosks", (r) => String(r.name)],
-    ["roles:read", "/roles", (r) => roleLabel(ctx, String(r.name))],
-  ];
   const book = new Map<string, string>();
-  const answers = await Promise.all(
-    lists.map(([perm, path]) => (ctx.session.can(perm) ? fetchAll<Record<string, unknown>>(ctx, path, {}, 5).catch(() => []) : Promise.resolve([]))),
-  );
-  answers.forEach((rows, i) => {
-    for (const row of rows) book.set(String(row.id), lists[i]?.[2](row) ?? "");
-  });
+  const add = async <R extends { id: string }>(perm: string, rows: () => Promise<R[]>, name: (row: R) => string) => {
+    if (!ctx.session.can(perm)) return;
+    for (const row of await rows().catch(() => [] as R[])) book.set(row.id, name(row));
+  };
+  await Promise.all([
+    add(
+      "users:read_all",
+      () => fetchAll(ctx, "/users", {}, 5),
+      (r) => r.full_name,
+    ),
+    add(
+      "departments:read",
+      () => fetchAll(ctx, "/departments", {}, 5),
+      (r) => r.name,
+    ),
+    add(
+      "shifts:read",
+      () => fetchAll(ctx, "/shifts", {}, 5),
+      (r) => r.name,
+    ),
+    add(
+      "locations:read",
+      () => fetchAll(ctx, "/locations", {}, 5),
+      (r) => r.name,
+    ),
+    add(
+      "kiosks:read",
+      () => fetchAll(ctx, "/kiosks", {}, 5),
+      (r) => r.name,
+    ),
+    add(
+      "roles:read",
+      () => fetchAll(ctx, "/roles", {}, 5),
+      (r) => roleLabel(ctx, r.name),
+    ),
+  ]);
   return book;
 }
 
@@ -91,7 +113,8 @@ async function listPage<T>(
   ctx: Ctx,
   route: Route,
   title: string,
-  api: ApiPath,
+  /** One page of the list, typed by the API's schema at the caller. */
+  fetchPage: (query: Query) => Promise<{ items: T[]; total: number }>,
   filterFields: (state: Record<string, string>) => HTMLElement[],
   defaults: Record<string, string>,
   columns: (reload: () => void, rows: T[]) => Promise<{ label: string; value: (row: T) => Node | string | number }[]>,
@@ -107,7 +130,7 @@ async function listPage<T>(
     // Dates from the date inputs become whole-day instants in the viewer's time zone.
     if (query.since) query.since = new Date(`${query.since}T00:00:00`).toISOString();
     if (query.until) query.until = new Date(`${query.until}T23:59:59`).toISOString();
-    const answer = await ctx.session.call<{ items: T[]; total: number }>("GET", api, { query: { ...query, page, limit } });
+    const answer = await fetchPage({ ...query, page, limit });
     box.replaceChildren(
       table(title, await columns(() => void load(), answer.items), answer.items, ctx.t("portal.empty")),
       pager(ctx, page, limit, answer.total, (p) => {
@@ -136,12 +159,12 @@ async function listPage<T>(
 }
 
 export async function auditPage(ctx: Ctx, route: Route): Promise<Node> {
-  const [actions, book] = await Promise.all([ctx.session.call<string[]>("GET", "/audit/actions"), nameBook(ctx)]);
+  const [actions, book] = await Promise.all([ctx.session.call("GET", "/audit/actions"), nameBook(ctx)]);
   return listPage<Audit>(
     ctx,
     route,
     ctx.t("portal.nav.audit"),
-    "/audit",
+    (query) => ctx.session.call("GET", "/audit", { query }),
     (state) => [
       field(
         ctx.t("portal.audit.action"),
@@ -164,7 +187,7 @@ export async function auditPage(ctx: Ctx, route: Route): Promise<Node> {
       await Promise.all(
         recordIds.map((id) =>
           ctx.session
-            .call<Schemas["RecordRead"]>("GET", `/attendance/${id}`)
+            .call("GET", `/attendance/${id}`)
             .then((r) => {
               zones.set(id, r.timezone);
               if (r.employee_name) book.set(id, r.employee_name);
@@ -198,7 +221,7 @@ export function emailsPage(ctx: Ctx, route: Route): Promise<Node> {
     ctx,
     route,
     ctx.t("portal.nav.emails"),
-    "/notifications",
+    (query) => ctx.session.call("GET", "/notifications", { query }),
     (state) => [
       field(
         ctx.t("portal.col.status"),

@@ -3,7 +3,7 @@
 import { h, field, formValues } from "../dom";
 import { explain, showErrors } from "../errors";
 import { home } from "../nav";
-import type { Schemas, SessionOut } from "../session";
+import type { Schemas } from "../session";
 import { alertBox, errorText, type Ctx, type Route } from "../ui";
 
 function card(title: string, ...children: (Node | null)[]): HTMLElement {
@@ -79,7 +79,7 @@ function resetPassword(ctx: Ctx, route: Route): Node {
       ctx.t("portal.auth.resetTitle"),
       h("p", {}, ctx.t("portal.auth.resetIntro")),
       form(ctx, ctx.t("portal.auth.resetSend"), [field(ctx.t("portal.auth.email"), input("email", "email", "username"))], async (v) => {
-        await ctx.session.call("POST", "/auth/password-reset", { body: { email: v.email }, anonymous: true });
+        await ctx.session.call("POST", "/auth/password-reset", { body: { email: v.email ?? "" }, anonymous: true });
         // Same answer whether or not the address has an account (no enumeration).
         done.replaceChildren(h("p", { class: "ok" }, ctx.t("portal.auth.resetSent")));
       }),
@@ -91,7 +91,7 @@ function resetPassword(ctx: Ctx, route: Route): Node {
     ctx.t("portal.auth.chooseTitle"),
     form(ctx, ctx.t("portal.auth.setPassword"), passwordFields(ctx), async (v) => {
       checkRepeat(ctx, v);
-      await ctx.session.call("POST", "/auth/password-reset/confirm", { body: { token, new_password: v.password }, anonymous: true });
+      await ctx.session.call("POST", "/auth/password-reset/confirm", { body: { token, new_password: v.password ?? "" }, anonymous: true });
       ctx.announce(ctx.t("portal.auth.resetDone"));
       ctx.navigate("/login", true);
     }),
@@ -116,7 +116,7 @@ async function acceptInvite(ctx: Ctx, route: Route): Promise<Node> {
   // Say whose account this is before anyone chooses a password for it.
   let holder: Schemas["InvitationOut"];
   try {
-    holder = await ctx.session.call<Schemas["InvitationOut"]>("POST", "/auth/invitation", { body: { token }, anonymous: true });
+    holder = await ctx.session.call("POST", "/auth/invitation", { body: { token }, anonymous: true });
   } catch (err) {
     return card(
       ctx.t("portal.auth.inviteTitle"),
@@ -134,7 +134,7 @@ async function acceptInvite(ctx: Ctx, route: Route): Promise<Node> {
       [h("input", { type: "hidden", name: "username", autocomplete: "username", value: holder.email }), ...passwordFields(ctx)],
       async (v) => {
         checkRepeat(ctx, v);
-        const answer = await ctx.session.call<SessionOut>("POST", "/auth/accept-invite", { body: { token, password: v.password }, anonymous: true });
+        const answer = await ctx.session.call("POST", "/auth/accept-invite", { body: { token, password: v.password ?? "" }, anonymous: true });
         ctx.session.adopt(answer);
         ctx.navigate("/me/badge", true);
       },

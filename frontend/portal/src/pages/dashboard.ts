@@ -12,22 +12,10 @@ import { fmtTime, pageHeader, table, type Ctx } from "../ui";
 const POLL_MS = 15_000;
 
 type Live = Schemas["Live"];
-interface Person {
-  user_id: string;
-  employee_id: string;
-  first_name: string;
-  last_name: string;
-  location: string;
-}
-interface LatePerson extends Person {
-  minutes_late: number;
-  first_in: string;
-}
-interface Dashboard {
-  days: { days_ago: number; date: string; on_time: number; late: number; absent: number }[];
-  absent: Person[];
-  late: LatePerson[];
-}
+type Dashboard = Schemas["Dashboard"];
+type Person = Schemas["DashboardAbsent"] | Schemas["DashboardLate"];
+type LatePerson = Schemas["DashboardLate"];
+type AbsentPerson = Schemas["DashboardAbsent"];
 
 /** 30 bars, today last; `days_ago` counts back from each location's own today. */
 export function chartCounts(days: Dashboard["days"], today: Date): DayCounts[] {
@@ -72,13 +60,13 @@ function liveSection(ctx: Ctx, live: Live): HTMLElement {
 }
 
 export async function dashboardPage(ctx: Ctx): Promise<Node> {
-  const [live, dash] = await Promise.all([ctx.session.call<Live>("GET", "/attendance/live"), ctx.session.call<Dashboard>("GET", "/reports/dashboard")]);
+  const [live, dash] = await Promise.all([ctx.session.call("GET", "/attendance/live"), ctx.session.call("GET", "/reports/dashboard")]);
 
   const liveBox = h("div", {}, liveSection(ctx, live));
   const timer = window.setInterval(async () => {
     if (document.hidden) return;
     try {
-      liveBox.replaceChildren(liveSection(ctx, await ctx.session.call<Live>("GET", "/attendance/live")));
+      liveBox.replaceChildren(liveSection(ctx, await ctx.session.call("GET", "/attendance/live")));
     } catch {
       // Keep the last figures on a failed poll; the next one retries.
     }
@@ -119,8 +107,8 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
         table(
           ctx.t("portal.dash.absentToday", { count: absent.length }),
           [
-            { label: ctx.t("portal.col.employee"), value: (u: Person) => fullName(u) },
-            { label: ctx.t("portal.col.employeeId"), value: (u: Person) => u.employee_id },
+            { label: ctx.t("portal.col.employee"), value: (u: AbsentPerson) => fullName(u) },
+            { label: ctx.t("portal.col.employeeId"), value: (u: AbsentPerson) => u.employee_id },
           ],
           absent,
           ctx.t("portal.dash.noneAbsent"),

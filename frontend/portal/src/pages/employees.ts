@@ -5,7 +5,7 @@ import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, download } from "../dom";
 import { LANGUAGES, LANGUAGE_NAMES } from "@tapwork/shared";
 import { readFilters, writeFilters } from "../filters";
-import type { ApiPath, Schemas } from "../session";
+import type { Schemas } from "../session";
 import { alertBox, button, confirmAction, errorText, fetchAll, modalForm, pageHeader, pager, roleLabel, table, type Ctx, type Route } from "../ui";
 
 type User = Schemas["UserRead"];
@@ -21,22 +21,25 @@ interface Lookups {
 }
 
 async function lookups(ctx: Ctx): Promise<Lookups> {
-  const opt = <T extends { id: string; name: string }>(rows: T[]) => rows.map((r) => ({ value: r.id, label: r.name }));
-  const get = <T extends { id: string; name: string }>(perm: string, path: ApiPath) =>
-    ctx.session.can(perm) ? fetchAll<T>(ctx, path).then(opt) : Promise.resolve([] as Option[]);
+  const opt = (rows: { id: string; name: string }[]) => rows.map((r) => ({ value: r.id, label: r.name }));
+  const get = (perm: string, path: "/departments" | "/shifts" | "/locations") =>
+    ctx.session.can(perm) ? fetchAll(ctx, path).then(opt) : Promise.resolve([] as Option[]);
   const [departments, shifts, locations, roleRows] = await Promise.all([
     get("departments:read", "/departments"),
     get("shifts:read", "/shifts"),
     get("locations:read", "/locations"),
-    ctx.session.can("roles:read") ? fetchAll<Schemas["RoleRead"]>(ctx, "/roles") : Promise.resolve([]),
+    ctx.session.can("roles:read") ? fetchAll(ctx, "/roles") : Promise.resolve([]),
   ]);
   const roles = roleRows.map((r) => ({ value: r.id, label: roleLabel(ctx, r.name) }));
   const roleNames = roleRows.map((r) => ({ value: r.name, label: roleLabel(ctx, r.name) }));
   return { departments, shifts, locations, roles, roleNames };
 }
 
-function userFields(l: Lookups, withRole: boolean): FieldSpec[] {
-  const fields: FieldSpec[] = [
+/** The fields both inviting (UserCreate) and editing (UserUpdate) take. */
+type UserField = keyof Schemas["UserCreate"] & keyof Schemas["UserUpdate"];
+
+function userFields(l: Lookups, withRole: boolean): FieldSpec<UserField>[] {
+  const fields: FieldSpec<UserField>[] = [
     { name: "first_name", label: "portal.emp.firstName", type: "text", required: true, maxLength: 100 },
     { name: "last_name", label: "portal.emp.lastName", type: "text", required: true, maxLength: 100 },
     { name: "email", label: "portal.auth.email", type: "email", required: true, maxLength: 254 },
@@ -88,7 +91,7 @@ function importDialog(ctx: Ctx, reload: () => void): void {
       const checked = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).checked;
       report.replaceChildren();
       try {
-        const result = await ctx.session.call<ImportResult>("POST", "/users/import", {
+        const result = await ctx.session.call("POST", "/users/import", {
           query: { skip_invalid: checked("skip_invalid"), send_invites: checked("send_invites") },
           raw: { data: await file.text(), type: "text/csv" },
         });
@@ -130,7 +133,7 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
 
   const load = async () => {
     writeFilters(ctx, state, defaults);
-    const answer = await ctx.session.call<{ items: User[]; total: number }>("GET", "/users", {
+    const answer = await ctx.session.call("GET", "/users", {
       query: { page: state.page, limit, search: state.search || undefined, department_id: state.department_id, is_active: state.is_active, role: state.role },
     });
     const deptName = new Map(l.departments.map((d) => [d.value, d.label]));
@@ -210,7 +213,7 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
   const invite = () => {
     // The language of the invitation and of every later email (the server defaults to mine).
     const languages = LANGUAGES.map((lang) => ({ value: lang, label: LANGUAGE_NAMES[lang] }));
-    const fields: FieldSpec[] = [
+    const fields: FieldSpec<keyof Schemas["UserCreate"]>[] = [
       ...userFields(l, l.roles.length > 0),
       { name: "language", label: "portal.me.emailLanguage", type: "select", options: languages, initial: ctx.i18n.lang },
     ];
@@ -220,7 +223,7 @@ export async function employeesPage(ctx: Ctx, route: Route): Promise<Node> {
       fields.map((f) => control(ctx, f, f.initial)),
       ctx.t("portal.emp.sendInvite"),
       async (form) => {
-        await ctx.session.call("POST", "/users", { body: bodyFrom(form, fields, false) });
+        await ctx.session.call("POST", "/users", { body: bodyFrom<Schemas["UserCreate"]>(form, fields, false) });
         ctx.announce(ctx.t("portal.emp.invited"));
         void load();
       },
@@ -287,7 +290,7 @@ async function badgeBox(ctx: Ctx, user: User): Promise<HTMLElement> {
 
 export async function employeePage(ctx: Ctx, route: Route): Promise<Node> {
   const id = route.path.split("/")[2] ?? "";
-  const [user, l] = await Promise.all([ctx.session.call<User>("GET", `/users/${encodeURIComponent(id)}`), lookups(ctx)]);
+  const [user, l] = await Promise.all([ctx.session.call("GET", `/users/${encodeURIComponent(id)}`), lookups(ctx)]);
   const canWrite = ctx.session.can("users:write");
   const fields = userFields(l, l.roles.length > 0);
   const values = user as unknown as Record<string, unknown>;
@@ -300,7 +303,7 @@ export async function employeePage(ctx: Ctx, route: Route): Promise<Node> {
         e.preventDefault();
         error.replaceChildren();
         try {
-          await ctx.session.call("PUT", `/users/${user.id}`, { body: bodyFrom(form, fields, true) });
+          await ctx.session.call("PUT", `/users/${user.id}`, { body: bodyFrom<Schemas["UserUpdate"]>(form, fields, true) });
           clearErrors(form, error);
           ctx.announce(ctx.t("portal.saved"));
         } catch (err) {

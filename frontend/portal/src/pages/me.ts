@@ -3,7 +3,7 @@
 import { clearErrors, explain, showErrors } from "../errors";
 import { h, field, formValues, download } from "../dom";
 import { LANGUAGES, LANGUAGE_NAMES } from "@tapwork/shared";
-import type { Schemas, SessionOut } from "../session";
+import type { Schemas } from "../session";
 import { isoDate } from "../clock";
 import { weekdayName } from "../crud";
 import { alertBox, button, confirmAction, correctedMark, errorText, fmtAt, fmtMinutes, pageHeader, roleLabel, statusLabel, table, type Ctx } from "../ui";
@@ -13,7 +13,7 @@ type Rec = Schemas["RecordRead"];
 
 export async function myBadgePage(ctx: Ctx): Promise<Node> {
   const [me, qr, bar] = await Promise.all([
-    ctx.session.call<Me>("GET", "/users/me"),
+    ctx.session.call("GET", "/users/me"),
     ctx.session.blob("/badges/me", { format: "png" }),
     ctx.session.blob("/badges/me", { format: "code128.png" }).catch(() => null),
   ]);
@@ -54,7 +54,7 @@ export async function myHistoryPage(ctx: Ctx): Promise<Node> {
   const box = h("div", { "aria-live": "polite" });
   const now = new Date();
   const load = async (start: string, end: string) => {
-    const mine = await ctx.session.call<Schemas["MyAttendance"]>("GET", "/attendance/me", { query: { start_date: start, end_date: end } });
+    const mine = await ctx.session.call("GET", "/attendance/me", { query: { start_date: start, end_date: end } });
     const t = mine.totals;
     box.replaceChildren(
       h(
@@ -155,7 +155,7 @@ function placement(ctx: Ctx, me: Me): HTMLElement {
 }
 
 export async function mySettingsPage(ctx: Ctx): Promise<Node> {
-  const me = await ctx.session.call<Me>("GET", "/users/me");
+  const me = await ctx.session.call("GET", "/users/me");
   const kinds = OPTIONAL_KINDS.filter((k) =>
     k === "late_alert"
       ? ctx.session.can("attendance:read_department", "attendance:read_all")
@@ -227,7 +227,7 @@ export async function mySettingsPage(ctx: Ctx): Promise<Node> {
         if (v.new_password !== v.repeat) throw new Error(ctx.t("portal.auth.mismatch"));
         // The answer is a fresh session: every other session was signed out.
         ctx.session.adopt(
-          await ctx.session.call<SessionOut>("POST", "/auth/change-password", { body: { current_password: v.current_password, new_password: v.new_password } }),
+          await ctx.session.call("POST", "/auth/change-password", { body: { current_password: v.current_password ?? "", new_password: v.new_password ?? "" } }),
         );
         form.reset();
         ctx.announce(ctx.t("portal.me.passwordChanged"));

@@ -1,17 +1,11 @@
 // Departments, shifts (with the threshold preview), locations and holidays.
-import { crudPage, type FieldSpec, type Option, weekdayName } from "../crud";
+import { crudPage, type Option, weekdayName } from "../crud";
 import { h } from "../dom";
-import type { Schemas } from "../session";
 import { thresholds } from "../clock";
 import { fetchAll, type Ctx, type Route } from "../ui";
 
-type Dept = Schemas["DepartmentRead"];
-type Shift = Schemas["ShiftRead"];
-type Loc = Schemas["LocationRead"];
-type Holiday = Schemas["HolidayRead"];
-
 async function locationOptions(ctx: Ctx): Promise<Option[]> {
-  return (await fetchAll<Loc>(ctx, "/locations")).map((l) => ({ value: l.id, label: l.name }));
+  return (await fetchAll(ctx, "/locations")).map((l) => ({ value: l.id, label: l.name }));
 }
 
 /** "Arrive before 08:30 = early, until 09:05 = on time, after = late", live as the form changes. */
@@ -33,7 +27,7 @@ export function shiftPreview(ctx: Ctx, form: HTMLFormElement): HTMLElement {
 }
 
 function departments(ctx: Ctx): Promise<Node> {
-  return crudPage<Dept>(ctx, {
+  return crudPage(ctx, {
     title: "portal.nav.departments",
     newLabel: "portal.dept.new",
     api: "/departments",
@@ -47,10 +41,7 @@ function departments(ctx: Ctx): Promise<Node> {
       { label: ctx.t("portal.col.description"), value: (d) => d.description },
     ],
     fields: async () => {
-      const people =
-        ctx.session.can("departments:write") && ctx.session.can("users:read_all")
-          ? await fetchAll<Schemas["UserRead"]>(ctx, "/users", { is_active: "true" }, 5)
-          : [];
+      const people = ctx.session.can("departments:write") && ctx.session.can("users:read_all") ? await fetchAll(ctx, "/users", { is_active: "true" }, 5) : [];
       return [
         { name: "name", label: "portal.col.name", type: "text", required: true, maxLength: 120 },
         { name: "description", label: "portal.col.description", type: "textarea", maxLength: 500 },
@@ -61,7 +52,7 @@ function departments(ctx: Ctx): Promise<Node> {
 }
 
 function shifts(ctx: Ctx): Promise<Node> {
-  return crudPage<Shift>(ctx, {
+  return crudPage(ctx, {
     title: "portal.nav.shifts",
     newLabel: "portal.shift.new",
     api: "/shifts",
@@ -81,7 +72,7 @@ function shifts(ctx: Ctx): Promise<Node> {
       },
       { label: ctx.t("portal.col.people"), value: (s) => s.user_count },
     ],
-    fields: async (): Promise<FieldSpec[]> => [
+    fields: async () => [
       { name: "name", label: "portal.col.name", type: "text", required: true, maxLength: 120 },
       { name: "start_time", label: "portal.shift.start", type: "time", required: true, initial: "09:00" },
       { name: "end_time", label: "portal.shift.end", type: "time", required: true, hint: "portal.shift.endHint", initial: "17:00" },
@@ -94,7 +85,7 @@ function shifts(ctx: Ctx): Promise<Node> {
 }
 
 function locations(ctx: Ctx): Promise<Node> {
-  return crudPage<Loc>(ctx, {
+  return crudPage(ctx, {
     title: "portal.nav.locations",
     newLabel: "portal.loc.new",
     api: "/locations",
@@ -118,7 +109,7 @@ function locations(ctx: Ctx): Promise<Node> {
 
 function holidays(ctx: Ctx): Promise<Node> {
   const year = new Date().getFullYear();
-  return crudPage<Holiday>(ctx, {
+  return crudPage(ctx, {
     title: "portal.nav.holidays",
     newLabel: "portal.hol.new",
     api: "/holidays",

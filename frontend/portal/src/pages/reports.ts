@@ -10,13 +10,11 @@ import { button, errorText, fetchAll, pageHeader, table, type Ctx } from "../ui"
 import type { Schemas } from "../session";
 
 type Kind = "attendance" | "department-summary" | "timesheet" | "monthly-sheet";
-type Row = Record<string, string | number | null>;
-interface Report {
-  kind: string;
-  from: string;
-  to: string;
-  rows: Row[];
-}
+type Report = Schemas["Report"];
+type Row = Report["rows"][number];
+
+/** A report cell as text: the rows' columns depend on the kind (docs/reports.md). */
+const cell = (value: unknown): string | number => (typeof value === "number" ? value : value === null || value === undefined ? "" : String(value));
 
 const KINDS: Kind[] = ["attendance", "department-summary", "timesheet", "monthly-sheet"];
 const PREVIEW_ROWS = 200;
@@ -62,7 +60,7 @@ export function presetRange(preset: Preset, today: Date): { from: string; to: st
 }
 
 /** Per day on time / late / absent, from the department summary or the monthly sheet's codes. */
-export function chartDays(kind: Kind, report: Report): DayCounts[] {
+export function chartDays(kind: Kind, report: Pick<Report, "rows">): DayCounts[] {
   const days = new Map<string, DayCounts>();
   const at = (date: string) => {
     let day = days.get(date);
@@ -95,7 +93,7 @@ export function chartDays(kind: Kind, report: Report): DayCounts[] {
 
 export async function reportsPage(ctx: Ctx): Promise<Node> {
   const canDepartments = ctx.session.can("reports:read_all", "reports:read_department");
-  const listed = canDepartments && ctx.session.can("departments:read") ? await fetchAll<Schemas["DepartmentRead"]>(ctx, "/departments") : [];
+  const listed = canDepartments && ctx.session.can("departments:read") ? await fetchAll(ctx, "/departments") : [];
   // A supervisor may report on the departments they manage only (the API refuses the others).
   const departments = ctx.session.can("reports:read_all") ? listed : listed.filter((d) => d.manager_id === ctx.session.user?.id);
   const kinds = KINDS.filter((k) => k !== "department-summary" || canDepartments);
@@ -141,7 +139,7 @@ export async function reportsPage(ctx: Ctx): Promise<Node> {
   const preview = async () => {
     result.replaceChildren(h("p", { class: "loading", role: "status" }, ctx.t("common.loading")));
     try {
-      const report = await ctx.session.call<Report>("GET", `/reports/${kind()}`, { query: query() });
+      const report = await ctx.session.call("GET", `/reports/${kind()}`, { query: query() });
       const rows = report.rows.slice(0, PREVIEW_ROWS);
       const k = kind();
       const keys = k === "monthly-sheet" ? Object.keys(report.rows[0] ?? {}).filter((c) => c !== "first_name") : PREVIEW[k];
@@ -165,7 +163,7 @@ export async function reportsPage(ctx: Ctx): Promise<Node> {
         ...figure,
         table(
           ctx.t(`portal.reports.kind.${k}`),
-          keys.map((key) => ({ label: key, value: (r: Row) => r[key] ?? "" })),
+          keys.map((key) => ({ label: key, value: (r: Row) => cell(r[key]) })),
           rows,
           ctx.t("portal.reports.empty"),
         ),

@@ -4,7 +4,6 @@ import type { Schemas } from "../session";
 import { button, confirmAction, fetchAll, modalForm, pageHeader, permissionLabel, roleDescription, roleLabel, table, type Ctx } from "../ui";
 
 type Role = Schemas["RoleRead"];
-type Permission = Schemas["PermissionRead"];
 
 /** A role's permissions in words, with the names the API uses one click away. */
 function permissionCell(ctx: Ctx, names: string[], describe: (name: string) => string): HTMLElement {
@@ -22,7 +21,7 @@ function permissionCell(ctx: Ctx, names: string[], describe: (name: string) => s
 
 export async function rolesPage(ctx: Ctx): Promise<Node> {
   const canWrite = ctx.session.can("roles:write");
-  const catalogue = await ctx.session.call<Permission[]>("GET", "/roles/permissions");
+  const catalogue = await ctx.session.call("GET", "/roles/permissions");
   const box = h("div", { "aria-live": "polite" });
   const described = new Map(catalogue.map((p) => [p.name, p.description]));
   const describe = (name: string) => permissionLabel(ctx.i18n, name, described.get(name));
@@ -52,16 +51,17 @@ export async function rolesPage(ctx: Ctx): Promise<Node> {
       ctx.t("portal.save"),
       async (form) => {
         const v = formValues(form);
-        const body = { name: v.name, description: v.description ?? "", permissions: new FormData(form).getAll("permissions") };
-        if (role) await ctx.session.call("PUT", `/roles/${role.id}`, { body });
-        else await ctx.session.call("POST", "/roles", { body });
+        const [name, description] = [v.name ?? "", v.description ?? ""];
+        const permissions = new FormData(form).getAll("permissions").map(String);
+        if (role) await ctx.session.call("PUT", `/roles/${role.id}`, { body: { name, description, permissions } });
+        else await ctx.session.call("POST", "/roles", { body: { name, description, permissions } });
         ctx.announce(ctx.t("portal.saved"));
         void load();
       },
     );
 
   const load = async () => {
-    const roles = await fetchAll<Role>(ctx, "/roles");
+    const roles = await fetchAll(ctx, "/roles");
     box.replaceChildren(
       table(
         ctx.t("portal.nav.roles"),

@@ -1908,6 +1908,78 @@ export interface components {
             notes?: string | null;
         };
         /**
+         * Dashboard
+         * @description What GET /reports/dashboard answers (documented here; the SQL writes the JSON).
+         */
+        Dashboard: {
+            /** Days */
+            days: components["schemas"]["DashboardDay"][];
+            /** Absent */
+            absent: components["schemas"]["DashboardAbsent"][];
+            /** Late */
+            late: components["schemas"]["DashboardLate"][];
+        };
+        /** DashboardAbsent */
+        DashboardAbsent: {
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Employee Id */
+            employee_id: string;
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /** Location */
+            location: string | null;
+            /** Department */
+            department: string | null;
+        };
+        /** DashboardDay */
+        DashboardDay: {
+            /**
+             * Days Ago
+             * @description 0 is today in each employee's location's zone
+             */
+            days_ago: number;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** On Time */
+            on_time: number;
+            /** Late */
+            late: number;
+            /** Absent */
+            absent: number;
+        };
+        /** DashboardLate */
+        DashboardLate: {
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Employee Id */
+            employee_id: string;
+            /** First Name */
+            first_name: string;
+            /** Last Name */
+            last_name: string;
+            /** Location */
+            location: string | null;
+            /** Minutes Late */
+            minutes_late: number;
+            /**
+             * First In
+             * Format: date-time
+             */
+            first_in: string;
+        };
+        /**
          * DeliveryStatus
          * @enum {string}
          */
@@ -10675,13 +10747,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The dashboard's figures */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Dashboard"];
                 };
             };
             /** @description Not authenticated (missing, invalid or expired token) */
