@@ -30,6 +30,8 @@ async def test_main_pages_in_english_and_spanish(
     page = await (await kiosks.context(browser)).new_page()
     await sign_in(page, org.admin)
     for label, shot in [
+        ("Dashboard", "portal-dashboard-admin"),
+        ("Employees", "portal-employees-admin"),
         ("Departments", "portal-departments"),
         ("Locations", "portal-locations"),
         ("Holidays", "portal-holidays"),
@@ -62,6 +64,19 @@ async def test_main_pages_in_english_and_spanish(
     await expect(page.locator("#nav")).to_contain_text("Empleados")
     assert await page.evaluate("document.documentElement.lang") == "es"
     await screenshot(page, "portal-shifts-es")
+    # The same main pages in Spanish (the phone sweep in test_portal_truth.py covers both).
+    for label, shot in [
+        ("Panel", "portal-dashboard-es"),
+        ("Empleados", "portal-employees-es"),
+        ("Registros de asistencia", "portal-attendance-es"),
+        ("Revisión", "portal-review-es"),
+        ("Roles y permisos", "portal-roles-es"),
+        ("Registro de auditoría", "portal-audit-es"),
+        ("Envío de correos", "portal-emails-es"),
+    ]:
+        await nav_to(page, label)
+        await expect(page.locator("main [role=alert]")).to_have_count(0)
+        await screenshot(page, shot)
 
     # On a phone the navigation folds behind a menu button and tables stack.
     await page.locator("#language").select_option("en")
