@@ -54,6 +54,8 @@ async def test_supervisor_sees_only_managed_departments(
     live = (await client.get(f"{URL}/live", headers=sup)).json()
     assert live["total"] == 1
     assert live["locations"][0]["people"][0]["user_id"] == str(org.employee.id)
+    # The portal reads each location's check-ins on that location's clock.
+    assert live["locations"][0]["timezone"] == "Europe/Madrid"
 
 
 async def test_employee_reads_own_records_with_totals(

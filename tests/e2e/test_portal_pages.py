@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from playwright.async_api import Browser, Page, expect
 
-from tapwork.attendance.models import ScanEvent
+from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.security import hash_token, new_token
 from tests.e2e.conftest import Kiosks, screenshot
@@ -22,7 +22,7 @@ from tests.e2e.test_portal_truth import NEW_YORK, VIEWER, Db, make_branch
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
-async def test_held_offline_scans_are_shown_in_their_kiosks_zone(
+async def test_held_scans_and_the_dashboard_are_shown_on_their_locations_clock(
     browser: Browser, kiosks: Kiosks, e2e_db: Db
 ) -> None:
     branch = await make_branch(e2e_db)
@@ -44,9 +44,27 @@ async def test_held_offline_scans_are_shown_in_their_kiosks_zone(
                 review_status="pending",
             )
         )  # fmt: skip
+        # A late arrival today in New York, so the dashboard lists it.
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        session.add(
+            AttendanceRecord(
+                user_id=branch.employee.id, location_id=branch.employee.location_id,
+                shift_id=branch.employee.shift_id, work_date=now.astimezone(NEW_YORK).date(),
+                check_in_at=now - timedelta(minutes=1), check_out_at=now, status="late",
+                minutes_late=7,
+            )
+        )  # fmt: skip
         await session.commit()
     page = await (await kiosks.context(browser, **VIEWER)).new_page()
     await sign_in(page, branch.hr)
+    # The dashboard too reads times on the location's clock: who is in (yesterday's open
+    # record) and who was late today.
+    new_york = f"{(now - timedelta(minutes=1)).astimezone(NEW_YORK):%H:%M} (New York time)"
+    live = page.locator("section.live .card", has_text=branch.location)
+    await expect(live).to_contain_text(f"{branch.employee.full_name} · 09:02 (New York time)")
+    late = page.locator("main tbody tr", has_text=branch.employee.full_name)
+    await expect(late).to_contain_text(new_york)
+    await screenshot(page, "portal-dashboard-other-zone")
     await nav_to(page, "Review")
     row = page.locator("main tbody tr", has_text=branch.employee.full_name)
     # Captured 09:02 and received 10:32 in New York, labelled; this Madrid browser says 15:02.

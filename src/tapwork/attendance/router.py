@@ -237,7 +237,7 @@ async def live(principal: Supervisor, session: DbSession, now: Now) -> Live:
         group = groups.setdefault(
             key,
             LiveLocation(location_id=key, location=location.name if location else None,
-                         count=0, people=[]),
+                         timezone=location.timezone if location else "UTC", count=0, people=[]),
         )  # fmt: skip
         group.count += 1
         group.people.append(

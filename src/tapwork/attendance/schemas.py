@@ -122,6 +122,9 @@ class LivePerson(BaseModel):
 class LiveLocation(BaseModel):
     location_id: uuid.UUID | None
     location: str | None
+    timezone: str = Field(
+        "UTC", description="IANA zone of the location: its check-ins are read there"
+    )
     count: int
     people: list[LivePerson]
 

@@ -464,7 +464,7 @@ SELECT json_build_object(
                    FROM mine WHERE day = today AND absent) a),
   'late', (SELECT coalesce(json_agg(l ORDER BY l.first_in), '[]')
            FROM (SELECT user_id, employee_id, first_name, last_name, location, minutes_late,
-                        first_in
+                        first_in, tz AS timezone
                  FROM mine WHERE day = today AND late) l)
 )::text
 """

@@ -120,6 +120,9 @@ class DashboardAbsent(DashboardPerson):
 class DashboardLate(DashboardPerson):
     minutes_late: int
     first_in: datetime
+    timezone: str = Field(
+        description="IANA zone of the employee's location: first_in is read there"
+    )
 
 
 class Dashboard(BaseModel):

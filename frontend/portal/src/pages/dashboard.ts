@@ -7,7 +7,7 @@ import { h } from "../dom";
 import type { Schemas } from "../session";
 import type { DayCounts } from "../clock";
 import { isoDate } from "../clock";
-import { fmtTime, pageHeader, table, type Ctx } from "../ui";
+import { fmtAt, fmtTime, pageHeader, table, type Ctx } from "../ui";
 
 const POLL_MS = 15_000;
 
@@ -50,7 +50,8 @@ function liveSection(ctx: Ctx, live: Live): HTMLElement {
               h(
                 "ul",
                 {},
-                loc.people.map((p) => h("li", {}, `${p.employee_name} · ${fmtTime(p.check_in_at, lang)}`)),
+                // Read on the location's clock, labelled when this browser's clock differs.
+                loc.people.map((p) => h("li", {}, `${p.employee_name} · ${fmtAt(ctx, p.check_in_at, loc.timezone, "time")}`)),
               ),
             ),
           ),
@@ -93,7 +94,7 @@ export async function dashboardPage(ctx: Ctx): Promise<Node> {
           ctx.t("portal.dash.lateToday", { count: late.length }),
           [
             { label: ctx.t("portal.col.employee"), value: (r: LatePerson) => fullName(r) },
-            { label: ctx.t("portal.col.checkIn"), value: (r: LatePerson) => fmtTime(r.first_in, ctx.i18n.lang) },
+            { label: ctx.t("portal.col.checkIn"), value: (r: LatePerson) => fmtAt(ctx, r.first_in, r.timezone, "time") },
             { label: ctx.t("portal.col.minutesLate"), value: (r: LatePerson) => r.minutes_late },
           ],
           late,

@@ -1978,6 +1978,11 @@ export interface components {
              * Format: date-time
              */
             first_in: string;
+            /**
+             * Timezone
+             * @description IANA zone of the employee's location: first_in is read there
+             */
+            timezone: string;
         };
         /**
          * DeliveryStatus
@@ -2416,6 +2421,12 @@ export interface components {
             location_id: string | null;
             /** Location */
             location: string | null;
+            /**
+             * Timezone
+             * @description IANA zone of the location: its check-ins are read there
+             * @default UTC
+             */
+            timezone: string;
             /** Count */
             count: number;
             /** People */
