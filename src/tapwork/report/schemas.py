@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from tapwork.kit.types import StrictInput
 
 
 class Format(StrEnum):
@@ -95,3 +98,57 @@ class Report(BaseModel):
         description="AttendanceRow, DepartmentDayRow, TimesheetRow, or for the monthly sheet "
         "one key per ISO date with a code (P L E O A H N) and total_<code> counts"
     )
+
+
+ScheduleKind = Literal["attendance", "department-summary", "timesheet", "monthly-sheet"]
+ScheduleFormat = Literal["xlsx", "pdf", "csv"]
+Frequency = Literal["weekly", "monthly"]
+
+
+class ScheduleCreate(StrictInput):
+    kind: ScheduleKind
+    format: ScheduleFormat
+    frequency: Frequency = Field(
+        description="weekly: each finished Monday-Sunday week; monthly: each finished month"
+    )
+    department_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    employee_id: uuid.UUID | None = None
+    recipient_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Users holding a reports permission; empty means yourself. Naming others "
+        "needs reports:read_all. Each copy is computed with its recipient's permissions.",
+    )
+
+
+class ScheduleUpdate(StrictInput):
+    """Only the fields given change; `null` clears a filter."""
+
+    kind: ScheduleKind | None = None
+    format: ScheduleFormat | None = None
+    frequency: Frequency | None = None
+    department_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    employee_id: uuid.UUID | None = None
+    recipient_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=50)
+
+
+class Recipient(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    email: str
+
+
+class ScheduleRead(BaseModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    kind: ScheduleKind
+    format: ScheduleFormat
+    frequency: Frequency
+    department_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    employee_id: uuid.UUID | None
+    recipients: list[Recipient]
+    created_at: datetime
+    last_period_start: date | None = Field(description="The last period computed, if any")
