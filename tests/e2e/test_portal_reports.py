@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import openpyxl
 from playwright.async_api import Browser, expect
+from sqlalchemy import select
 
 from tapwork.attendance.models import AttendanceRecord
+from tapwork.report.models import ReportSchedule
 from tests.e2e.conftest import Kiosks, screenshot
 from tests.e2e.test_portal import Db, make_org, nav_to, sign_in
 
@@ -70,3 +72,42 @@ async def test_supervisor_reports_only_on_their_department(
     preview = page.locator("[data-testid=report-preview]")
     await expect(preview.locator("table")).to_contain_text(org.mine.employee_id)
     await expect(preview).not_to_contain_text(org.other.employee_id)
+
+
+async def test_hr_schedules_a_report_and_deletes_it(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db
+) -> None:
+    org = await make_org(e2e_db)
+    page = await (await kiosks.context(browser)).new_page()
+    await sign_in(page, org.hr)
+    await nav_to(page, "Reports")
+    schedules = page.locator("[data-testid=schedules]")
+    await expect(schedules).to_contain_text("No scheduled reports yet.")
+    await page.get_by_label("Report", exact=True).select_option(label="Payroll timesheet")
+    await page.get_by_label("Department").select_option(label=org.department)
+    await page.get_by_label("Format").select_option("pdf")
+    await page.get_by_label("Every").select_option(label="Month")
+    await page.get_by_role("button", name="Schedule it").click()
+    row = schedules.locator("tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("Payroll timesheet")
+    await expect(row).to_contain_text(org.department)
+    await expect(row).to_contain_text("PDF")
+    await expect(row).to_contain_text("Month")
+    await screenshot(page, "portal-reports-schedules")
+    async with e2e_db() as session:
+        [saved] = (
+            await session.scalars(
+                select(ReportSchedule).where(ReportSchedule.owner_id == org.hr.id)
+            )
+        ).all()
+        assert (saved.kind, saved.format, saved.frequency) == ("timesheet", "pdf", "monthly")
+        assert saved.owner_id == org.hr.id
+    await page.get_by_role("button", name="Delete the scheduled Payroll timesheet").click()
+    await expect(schedules).to_contain_text("No scheduled reports yet.")
+    async with e2e_db() as session:
+        assert (
+            await session.scalars(
+                select(ReportSchedule).where(ReportSchedule.owner_id == org.hr.id)
+            )
+        ).all() == []
