@@ -12,3 +12,4 @@ RULES[("POST", "/api/v1/reports/schedules")] = SUPERVISOR_UP
 RULES[("GET", "/api/v1/reports/schedules/{schedule_id}")] = SUPERVISOR_UP
 RULES[("PATCH", "/api/v1/reports/schedules/{schedule_id}")] = SUPERVISOR_UP
 RULES[("DELETE", "/api/v1/reports/schedules/{schedule_id}")] = SUPERVISOR_UP
+RULES[("GET", "/api/v1/reports/me")] = SIGNED_IN

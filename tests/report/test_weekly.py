@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -113,7 +114,7 @@ async def test_the_mail_reads_in_the_employees_language(
 
 
 def test_no_text_of_the_structured_mails_is_left_untranslated(settings: Settings) -> None:
-    contexts = {
+    contexts: dict[str, dict[str, Any]] = {
         "weekly_summary": {
             "week_start": "2026-03-23", "week_end": "2026-03-29", "scheduled_days": 5,
             "days_present": 4, "late_count": 1, "minutes_late": 20, "absences": 1,

@@ -18,6 +18,7 @@ from tapwork.report.errors import FormatNotAvailable
 from tapwork.report.schemas import (
     Format,
     Layout,
+    MySummary,
     Report,
     ScheduleCreate,
     ScheduleRead,
@@ -266,6 +267,21 @@ async def dashboard(
     conn = await service.driver_connection(session)
     body = await service.scalar_json(conn, queries.DASHBOARD, scope, now)
     return Response(body, media_type="application/json")
+
+
+@router.get("/me", response_model=MySummary, dependencies=[ReportReader])
+async def my_summary(
+    session: DbSession, now: Now, principal: CurrentUser, from_date: From, to_date: To
+) -> Any:
+    """Your own totals over the range (local dates of your location): your row of the
+    attendance report, from the same SQL, so My history and the reports agree. Not counted
+    as a report generation."""
+    scope = await _scope(session, principal, from_date, to_date, None, principal.user.id, None,
+                         None)  # fmt: skip
+    conn = await service.driver_connection(session)
+    rows = await service.fetch(conn, queries.ATTENDANCE, scope, now)
+    figures = dict.fromkeys(MySummary.model_fields, 0) | {"attendance_rate": None}
+    return {**figures, **(rows[0] if rows else {}), "from": from_date, "to": to_date}
 
 
 # Scheduled reports (docs/reports.md): a reports permission to schedule for yourself,

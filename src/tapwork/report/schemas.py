@@ -152,3 +152,22 @@ class ScheduleRead(BaseModel):
     recipients: list[Recipient]
     created_at: datetime
     last_period_start: date | None = Field(description="The last period computed, if any")
+
+
+class MySummary(BaseModel):
+    """The caller's own figures over a range: their row of the attendance report."""
+
+    from_date: date = Field(alias="from")
+    to_date: date = Field(alias="to")
+    scheduled_days: int
+    days_present: int
+    late_count: int
+    minutes_late: int
+    early_leaves: int
+    absences: int
+    worked_minutes: int
+    regular_minutes: int
+    overtime_minutes: int
+    attendance_rate: float | None
+    open_days: int
+    held_scans: int

@@ -1439,6 +1439,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Summary
+         * @description Your own totals over the range (local dates of your location): your row of the
+         *     attendance report, from the same SQL, so My history and the reports agree. Not counted
+         *     as a report generation.
+         */
+        get: operations["my_summary_api_v1_reports_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/schedules": {
         parameters: {
             query?: never;
@@ -2645,6 +2667,46 @@ export interface components {
              * @description ISO weekdays, 1 = Monday
              */
             working_days: number[];
+        };
+        /**
+         * MySummary
+         * @description The caller's own figures over a range: their row of the attendance report.
+         */
+        MySummary: {
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /** Scheduled Days */
+            scheduled_days: number;
+            /** Days Present */
+            days_present: number;
+            /** Late Count */
+            late_count: number;
+            /** Minutes Late */
+            minutes_late: number;
+            /** Early Leaves */
+            early_leaves: number;
+            /** Absences */
+            absences: number;
+            /** Worked Minutes */
+            worked_minutes: number;
+            /** Regular Minutes */
+            regular_minutes: number;
+            /** Overtime Minutes */
+            overtime_minutes: number;
+            /** Attendance Rate */
+            attendance_rate: number | null;
+            /** Open Days */
+            open_days: number;
+            /** Held Scans */
+            held_scans: number;
         };
         /** NoticeRead */
         NoticeRead: {
@@ -10827,6 +10889,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Not authenticated (missing, invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input (details.fields names each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (database); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    my_summary_api_v1_reports_me_get: {
+        parameters: {
+            query: {
+                /** @description First local date of the range */
+                from: string;
+                /** @description Last local date of the range (inclusive) */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MySummary"];
                 };
             };
             /** @description Not authenticated (missing, invalid or expired token) */
