@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import openpyxl
+import pypdf
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -175,3 +176,24 @@ async def test_a_period_without_data_sends_nothing_and_csv_reads_back(
     # (the 24th: only a held scan, flagged)
     assert [r["date"] for r in rows] == [f"2026-03-{d}" for d in (23, 24, 25, 26, 27)]
     assert rows[1]["flags"] == "held"
+
+
+async def test_a_pdf_copy_is_attached_in_the_recipients_language(
+    acme: Acme, org: Org, client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    made = await _create(client, org, "hr", kind="attendance", format="pdf", frequency="monthly")
+    assert made.status_code == 201, made.text
+    await _backdate(session)
+    org.hr.language = "es"
+    await session.flush()
+    assert await scheduled.send_due(session, now=APRIL_2, settings=settings) == 1
+    mail = await session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "scheduled_report"))
+    assert mail is not None
+    attachment = mail.context["attachment"]
+    assert (attachment["filename"], attachment["media_type"]) == (
+        "attendance_2026-03-01_2026-03-31.pdf", "application/pdf",
+    )  # fmt: skip
+    pdf = pypdf.PdfReader(io.BytesIO(base64.b64decode(attachment["data"])))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "2026-03-01 al 2026-03-31" in text
+    assert "N001" in text
