@@ -19,6 +19,12 @@ from tapwork.kiosk.models import Kiosk
 from tapwork.limits import RateLimit
 from tapwork.location.models import Location
 from tapwork.notification.models import OutboxEmail
+from tapwork.report.models import (
+    ReportSchedule,
+    ReportScheduleRecipient,
+    ReportScheduleRun,
+    WeeklySummary,
+)
 from tapwork.role.models import Role
 from tapwork.shift.models import Shift
 from tapwork.user.models import User
@@ -43,8 +49,12 @@ __all__ = [
     "OutboxEmail",
     "RateLimit",
     "RefreshToken",
+    "ReportSchedule",
+    "ReportScheduleRecipient",
+    "ReportScheduleRun",
     "Role",
     "ScanEvent",
     "Shift",
     "User",
+    "WeeklySummary",
 ]

@@ -6,12 +6,16 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import openpyxl
 from playwright.async_api import Browser, expect
+from sqlalchemy import select
 
 from tapwork.attendance.models import AttendanceRecord
+from tapwork.report.models import ReportSchedule
 from tests.e2e.conftest import Kiosks, screenshot
 from tests.e2e.test_portal import Db, make_org, nav_to, sign_in
+from tests.support import factories as f
 
 
 async def test_hr_previews_and_downloads_a_report(
@@ -70,3 +74,88 @@ async def test_supervisor_reports_only_on_their_department(
     preview = page.locator("[data-testid=report-preview]")
     await expect(preview.locator("table")).to_contain_text(org.mine.employee_id)
     await expect(preview).not_to_contain_text(org.other.employee_id)
+
+
+async def test_hr_schedules_a_report_and_deletes_it(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db
+) -> None:
+    org = await make_org(e2e_db)
+    page = await (await kiosks.context(browser)).new_page()
+    await sign_in(page, org.hr)
+    await nav_to(page, "Reports")
+    schedules = page.locator("[data-testid=schedules]")
+    await expect(schedules).to_contain_text("No scheduled reports yet.")
+    await page.get_by_label("Report", exact=True).select_option(label="Payroll timesheet")
+    await page.get_by_label("Department").select_option(label=org.department)
+    await page.get_by_label("Format").select_option("pdf")
+    await page.get_by_label("Every").select_option(label="Month")
+    await page.get_by_role("button", name="Schedule it").click()
+    row = schedules.locator("tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("Payroll timesheet")
+    await expect(row).to_contain_text(org.department)
+    await expect(row).to_contain_text("PDF")
+    await expect(row).to_contain_text("Month")
+    await screenshot(page, "portal-reports-schedules")
+    async with e2e_db() as session:
+        [saved] = (
+            await session.scalars(
+                select(ReportSchedule).where(ReportSchedule.owner_id == org.hr.id)
+            )
+        ).all()
+        assert (saved.kind, saved.format, saved.frequency) == ("timesheet", "pdf", "monthly")
+        assert saved.owner_id == org.hr.id
+    await page.get_by_role("button", name="Delete the scheduled Payroll timesheet").click()
+    await expect(schedules).to_contain_text("No scheduled reports yet.")
+    async with e2e_db() as session:
+        assert (
+            await session.scalars(
+                select(ReportSchedule).where(ReportSchedule.owner_id == org.hr.id)
+            )
+        ).all() == []
+
+
+async def test_my_history_totals_are_the_attendance_reports_figures(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db, api_server: str
+) -> None:
+    org = await make_org(e2e_db)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    async with e2e_db() as session:
+        mine = await session.merge(org.mine)
+        mine.created_at = yesterday - timedelta(days=30)
+        session.add(
+            AttendanceRecord(
+                user_id=mine.id, shift_id=mine.shift_id, location_id=mine.location_id,
+                work_date=yesterday.date(), check_in_at=yesterday.replace(hour=8, minute=0),
+                check_out_at=yesterday.replace(hour=17, minute=30), status="on_time",
+                minutes_late=0, worked_minutes=570, overtime_minutes=90, early_leave_minutes=0,
+            )
+        )  # fmt: skip
+        await session.commit()
+    start, end = (yesterday - timedelta(days=6)).date().isoformat(), yesterday.date().isoformat()
+    async with httpx.AsyncClient(base_url=api_server) as client:
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": org.hr.email, "password": f.PASSWORD}
+        )
+        report = await client.get(
+            "/api/v1/reports/attendance",
+            params={"from": start, "to": end, "employee_id": str(org.mine.id)},
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        )
+    [row] = report.json()["rows"]
+
+    page = await (await kiosks.context(browser)).new_page()
+    await sign_in(page, org.mine)
+    await nav_to(page, "My history")
+    await page.locator("input[name=start_date]").fill(start)
+    await page.locator("input[name=end_date]").fill(end)
+    await page.get_by_role("button", name="Apply filters").click()
+    totals = page.locator("[data-testid=totals]")
+    present = f"{row['days_present']} of {row['scheduled_days']} scheduled"
+    await expect(totals.locator("div", has_text="Days present").locator("dd")).to_have_text(present)
+    await expect(totals.locator("div", has_text="Absences").locator("dd")).to_have_text(
+        str(row["absences"])
+    )
+    worked = f"{row['worked_minutes'] // 60}h {row['worked_minutes'] % 60:02d}m"
+    await expect(totals.locator("div", has_text="Worked").locator("dd")).to_have_text(worked)
+    assert row["worked_minutes"] == 570

@@ -7,3 +7,9 @@ RULES = {
     ("GET", "/api/v1/reports/monthly-sheet"): SIGNED_IN,
 }
 RULES[("GET", "/api/v1/reports/dashboard")] = SUPERVISOR_UP
+RULES[("GET", "/api/v1/reports/schedules")] = SUPERVISOR_UP
+RULES[("POST", "/api/v1/reports/schedules")] = SUPERVISOR_UP
+RULES[("GET", "/api/v1/reports/schedules/{schedule_id}")] = SUPERVISOR_UP
+RULES[("PATCH", "/api/v1/reports/schedules/{schedule_id}")] = SUPERVISOR_UP
+RULES[("DELETE", "/api/v1/reports/schedules/{schedule_id}")] = SUPERVISOR_UP
+RULES[("GET", "/api/v1/reports/me")] = SIGNED_IN

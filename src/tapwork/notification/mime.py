@@ -8,6 +8,8 @@ worker does for a mail. Our messages always have the same shape, so they are wri
       text/plain; charset=utf-8          quoted-printable
       text/html; charset=utf-8           quoted-printable
       (or multipart/related: the HTML, then inline PNGs in base64, for the welcome QR)
+    (inside multipart/mixed, followed by the files in base64, when the mail has attachments:
+    a scheduled report)
 
 The encoders are the C ones in `binascii`. Headers are checked rather than trusted: the
 recipient must be a plain ASCII address (no CR/LF/`<>`, which would be header or SMTP command
@@ -133,7 +135,11 @@ def build(
         f"Content-Language: {language}",
         *(f"{name}: {value}" for name, value in extra_headers),
         "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative; boundary="{outer}"',
+        (
+            f'Content-Type: multipart/mixed; boundary="{_BOUNDARY.format("m", token)}"'
+            if rendered.attachments
+            else f'Content-Type: multipart/alternative; boundary="{outer}"'
+        ),
     ]
     for line in head:
         unfolded = line.replace("\r\n ", " ")
@@ -158,7 +164,21 @@ def build(
             related, inner
         )
     parts.append(html)
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + _join(parts, outer)
+    body = _join(parts, outer)
+    if rendered.attachments:
+        # multipart/mixed: the alternative (text, HTML), then each file in base64.
+        mixed = [f'Content-Type: multipart/alternative; boundary="{outer}"\r\n\r\n'.encode() + body]
+        for file in rendered.attachments:
+            mixed.append(
+                (
+                    f'Content-Type: {file.media_type}; name="{file.filename}"\r\n'
+                    "Content-Transfer-Encoding: base64\r\n"
+                    f'Content-Disposition: attachment; filename="{file.filename}"\r\n\r\n'
+                ).encode()
+                + _base64_lines(file.data)
+            )
+        body = _join(mixed, _BOUNDARY.format("m", token))
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
 def _join(parts: list[bytes], boundary: str) -> bytes:

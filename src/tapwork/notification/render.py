@@ -8,6 +8,7 @@ missing key renders as empty rather than failing the mail.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from collections.abc import Mapping
@@ -39,11 +40,21 @@ class InlineImage:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with the mail (a scheduled report's XLSX, PDF or CSV)."""
+
+    filename: str
+    media_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     subject: str
     text: str
     html: str
     inline: list[InlineImage] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def N_(message: str) -> str:
@@ -223,7 +234,25 @@ def render(
     if known is Kind.WELCOME and context.get("badge_code"):
         png = _badge_qr(str(context["badge_code"]))
         inline.append(InlineImage(cid=BADGE_QR_CID, png=png, filename="badge.png"))
-    return Rendered(subject=subject, text=text, html=html, inline=inline)
+    return Rendered(
+        subject=subject, text=text, html=html, inline=inline, attachments=attachments(context)
+    )
+
+
+_SAFE_FILENAME = re.compile(r"[A-Za-z0-9._-]{1,120}")
+_MEDIA_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]{1,100}")
+
+
+def attachments(context: Mapping[str, Any]) -> list[Attachment]:
+    """`context["attachment"] = {"filename", "media_type", "data" (base64)}`: a file the
+    caller computed (report/scheduled.py). Names and types are checked: they go into headers."""
+    spec = context.get("attachment")
+    if not isinstance(spec, Mapping):
+        return []
+    filename, media_type = str(spec.get("filename", "")), str(spec.get("media_type", ""))
+    if not _SAFE_FILENAME.fullmatch(filename) or not _MEDIA_TYPE.fullmatch(media_type):
+        raise ValueError(f"bad attachment name or type: {filename!r} {media_type!r}")
+    return [Attachment(filename, media_type, base64.b64decode(str(spec.get("data", ""))))]
 
 
 def label_of(code: str, language: str) -> str:

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from tapwork.auth.deps import CurrentUser, Principal, require
 from tapwork.db import unit_of_work
 from tapwork.deps import AppSettings, Now
-from tapwork.errors import RateLimited
+from tapwork.errors import Forbidden, RateLimited
 from tapwork.kit import ratelimit
 from tapwork.permissions import P
 
@@ -19,6 +19,19 @@ HOUR = timedelta(hours=1)
 # Everyone holds attendance:read_own; it lets an employee report on themselves.
 ReportReader = require(P.REPORTS_READ_ALL, P.REPORTS_READ_DEPARTMENT, P.ATTENDANCE_READ_OWN)
 DepartmentReader = require(P.REPORTS_READ_ALL, P.REPORTS_READ_DEPARTMENT)
+
+
+async def _scheduler(principal: CurrentUser) -> Principal:
+    if not ({P.REPORTS_READ_ALL, P.REPORTS_READ_DEPARTMENT} & principal.permissions):
+        raise Forbidden(
+            "You do not have permission for this action",
+            required=[P.REPORTS_READ_ALL, P.REPORTS_READ_DEPARTMENT],
+        )
+    return principal
+
+
+# Scheduling a report: a reports permission (the caller is then needed by the service).
+Scheduler = Annotated[Principal, Depends(_scheduler)]
 
 
 async def count_generation(

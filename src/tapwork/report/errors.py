@@ -19,3 +19,16 @@ class RangeTooLong(InvalidInput):
 
 class FormatNotAvailable(InvalidInput):
     code = "FORMAT_NOT_AVAILABLE"
+
+
+class ScheduleNotFound(NotFound):
+    """A schedule that does not exist or that the caller may not see (no enumeration)."""
+
+    code = "SCHEDULE_NOT_FOUND"
+
+
+class RecipientNotAllowed(InvalidInput):
+    """A recipient who cannot receive this report: unknown, inactive, without a reports
+    permission, or not allowed to see what its filters ask for."""
+
+    code = "RECIPIENT_NOT_ALLOWED"

@@ -12,10 +12,19 @@ from tapwork.attendance.models import RECORD_STATUSES
 from tapwork.auth.deps import CurrentUser
 from tapwork.db import DbSession, unit_of_work
 from tapwork.deps import AppSettings, Now
-from tapwork.report import labels, queries, render, service
-from tapwork.report.deps import DepartmentReader, Generation, ReportReader
+from tapwork.report import labels, queries, render, schedules, service
+from tapwork.report.deps import DepartmentReader, Generation, ReportReader, Scheduler
 from tapwork.report.errors import FormatNotAvailable
-from tapwork.report.schemas import Dashboard, Format, Layout, Report
+from tapwork.report.schemas import (
+    Dashboard,
+    Format,
+    Layout,
+    MySummary,
+    Report,
+    ScheduleCreate,
+    ScheduleRead,
+    ScheduleUpdate,
+)
 from tapwork.report.service import Filters, Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -263,3 +272,79 @@ async def dashboard(
     conn = await service.driver_connection(session)
     body = await service.scalar_json(conn, queries.DASHBOARD, scope, now)
     return Response(body, media_type="application/json")
+
+
+@router.get("/me", response_model=MySummary, dependencies=[ReportReader])
+async def my_summary(
+    session: DbSession, now: Now, principal: CurrentUser, from_date: From, to_date: To
+) -> Any:
+    """Your own totals over the range (local dates of your location): your row of the
+    attendance report, from the same SQL, so My history and the reports agree. Not counted
+    as a report generation."""
+    scope = await _scope(session, principal, from_date, to_date, None, principal.user.id, None,
+                         None)  # fmt: skip
+    conn = await service.driver_connection(session)
+    rows = await service.fetch(conn, queries.ATTENDANCE, scope, now)
+    figures = dict.fromkeys(MySummary.model_fields, 0) | {"attendance_rate": None}
+    return {**figures, **(rows[0] if rows else {}), "from": from_date, "to": to_date}
+
+
+# Scheduled reports (docs/reports.md): a reports permission to schedule for yourself,
+# reports:read_all to name others; a schedule is seen by its owner and by reports:read_all.
+_SCHEDULE_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "FORBIDDEN / DEPARTMENT_FORBIDDEN"},
+    404: {"description": "SCHEDULE_NOT_FOUND / USER_NOT_FOUND / DEPARTMENT_NOT_FOUND / ..."},
+    422: {"description": "VALIDATION_ERROR / RECIPIENT_NOT_ALLOWED"},
+}
+
+
+@router.get("/schedules", response_model=list[ScheduleRead])
+async def list_schedules(session: DbSession, principal: Scheduler) -> list[ScheduleRead]:
+    """Your scheduled reports (HR: everyone's), oldest first."""
+    viewer = schedules.viewer_of(principal.user)
+    return await schedules.read(session, await schedules.list_schedules(session, viewer))
+
+
+@router.post("/schedules", response_model=ScheduleRead, status_code=201, responses=_SCHEDULE_ERRORS)
+async def create_schedule(
+    session: DbSession, principal: Scheduler, now: Now, body: ScheduleCreate
+) -> ScheduleRead:
+    """Mail a report after each finished week or month, as XLSX, PDF or CSV, to you or (HR)
+    to named users holding a reports permission; each copy with its recipient's permissions,
+    nothing when the period has no data."""
+    schedule = await schedules.create(session, principal.user, body, actor=principal.actor, now=now)
+    return (await schedules.read(session, [schedule]))[0]
+
+
+@router.get(
+    "/schedules/{schedule_id:uuid}", response_model=ScheduleRead, responses=_SCHEDULE_ERRORS
+)
+async def get_schedule(
+    session: DbSession, principal: Scheduler, schedule_id: uuid.UUID
+) -> ScheduleRead:
+    schedule = await schedules.get(session, schedules.viewer_of(principal.user), schedule_id)
+    return (await schedules.read(session, [schedule]))[0]
+
+
+@router.patch(
+    "/schedules/{schedule_id:uuid}", response_model=ScheduleRead, responses=_SCHEDULE_ERRORS
+)
+async def update_schedule(
+    session: DbSession, principal: Scheduler, now: Now, schedule_id: uuid.UUID,
+    body: ScheduleUpdate,
+) -> ScheduleRead:  # fmt: skip
+    """Change the fields given; the recipients and filters are checked again."""
+    schedule = await schedules.update(
+        session, principal.user, schedule_id, body, actor=principal.actor, now=now
+    )
+    return (await schedules.read(session, [schedule]))[0]
+
+
+@router.delete("/schedules/{schedule_id:uuid}", status_code=204, responses=_SCHEDULE_ERRORS)
+async def delete_schedule(
+    session: DbSession, principal: Scheduler, schedule_id: uuid.UUID
+) -> Response:
+    await schedules.remove(
+        session, schedules.viewer_of(principal.user), schedule_id, actor=principal.actor
+    )
+    return Response(status_code=204)

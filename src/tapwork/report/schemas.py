@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from tapwork.kit.types import StrictInput
 
 
 class Format(StrEnum):
@@ -131,3 +134,76 @@ class Dashboard(BaseModel):
     days: list[DashboardDay]
     absent: list[DashboardAbsent]
     late: list[DashboardLate]
+
+
+ScheduleKind = Literal["attendance", "department-summary", "timesheet", "monthly-sheet"]
+ScheduleFormat = Literal["xlsx", "pdf", "csv"]
+Frequency = Literal["weekly", "monthly"]
+
+
+class ScheduleCreate(StrictInput):
+    kind: ScheduleKind
+    format: ScheduleFormat
+    frequency: Frequency = Field(
+        description="weekly: each finished Monday-Sunday week; monthly: each finished month"
+    )
+    department_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    employee_id: uuid.UUID | None = None
+    recipient_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Users holding a reports permission; empty means yourself. Naming others "
+        "needs reports:read_all. Each copy is computed with its recipient's permissions.",
+    )
+
+
+class ScheduleUpdate(StrictInput):
+    """Only the fields given change; `null` clears a filter."""
+
+    kind: ScheduleKind | None = None
+    format: ScheduleFormat | None = None
+    frequency: Frequency | None = None
+    department_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    employee_id: uuid.UUID | None = None
+    recipient_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=50)
+
+
+class Recipient(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    email: str
+
+
+class ScheduleRead(BaseModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    kind: ScheduleKind
+    format: ScheduleFormat
+    frequency: Frequency
+    department_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    employee_id: uuid.UUID | None
+    recipients: list[Recipient]
+    created_at: datetime
+    last_period_start: date | None = Field(description="The last period computed, if any")
+
+
+class MySummary(BaseModel):
+    """The caller's own figures over a range: their row of the attendance report."""
+
+    from_date: date = Field(alias="from")
+    to_date: date = Field(alias="to")
+    scheduled_days: int
+    days_present: int
+    late_count: int
+    minutes_late: int
+    early_leaves: int
+    absences: int
+    worked_minutes: int
+    regular_minutes: int
+    overtime_minutes: int
+    attendance_rate: float | None
+    open_days: int
+    held_scans: int

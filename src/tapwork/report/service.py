@@ -126,7 +126,7 @@ def can_see_departments(viewer: Viewer) -> bool:
 _TUNE = "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
 
 
-async def _tune(conn: AsyncConnection[Any]) -> None:
+async def tune(conn: AsyncConnection[Any]) -> None:
     await conn.execute(_TUNE)
 
 
@@ -135,7 +135,7 @@ async def fetch(
 ) -> list[dict[str, Any]]:
     # prepare=False: each report's parameters (a department, a range) deserve their own plan;
     # a generic plan for the scope's OR would scan everything.
-    await _tune(conn)
+    await tune(conn)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(sql, scope.params(now), prepare=False)
         return await cur.fetchall()
@@ -143,7 +143,7 @@ async def fetch(
 
 async def count_rows(conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime) -> int:
     """How many rows `sql` gives (for a progress bar)."""
-    await _tune(conn)
+    await tune(conn)
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT count(*) FROM ({sql}) t", scope.params(now), prepare=False)  # noqa: S608
         row = await cur.fetchone()
@@ -152,7 +152,7 @@ async def count_rows(conn: AsyncConnection[Any], sql: str, scope: Scope, now: da
 
 async def scalar_json(conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime) -> bytes:
     """A statement that builds its whole JSON answer in PostgreSQL."""
-    await _tune(conn)
+    await tune(conn)
     async with conn.cursor() as cur:
         await cur.execute(sql, scope.params(now), prepare=False)
         row = await cur.fetchone()
@@ -161,7 +161,7 @@ async def scalar_json(conn: AsyncConnection[Any], sql: str, scope: Scope, now: d
 
 async def json_rows(conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime) -> bytes:
     """The rows as a JSON array built by PostgreSQL (in the statement's order)."""
-    await _tune(conn)
+    await tune(conn)
     async with conn.cursor() as cur:
         await cur.execute(
             f"SELECT coalesce(json_agg(t), '[]'::json)::text FROM ({sql}) t",  # noqa: S608
@@ -193,7 +193,7 @@ async def copy_csv(
     conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime, *, delimiter: str = ","
 ) -> AsyncIterator[bytes]:
     """Stream `sql` as CSV with a header straight from PostgreSQL's COPY (no Python per row)."""
-    await _tune(conn)
+    await tune(conn)
     statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, DELIMITER '{delimiter}')"
     # COPY sends a message per row; handing each to the ASGI server cost more CPU than the
     # query. Batches of ~64 KiB keep memory flat and the event loop free.

@@ -36,6 +36,7 @@ JOB_MODULES = [
     "tapwork.attendance.jobs",
     "tapwork.biometric.jobs",
     "tapwork.auth.jobs",
+    "tapwork.report.jobs",
 ]
 
 

@@ -27,6 +27,8 @@ export const errorsEn = {
   "portal.error.INVALID_RANGE": "The end of the range must not be before its start, and a range may cover at most one year.",
   "portal.error.UNSUBSCRIBE_LINK_INVALID": "This unsubscribe link is not valid. Change your email settings after signing in.",
   "portal.error.USER_NOT_FOUND": "This employee does not exist or is not in your departments.",
+  "portal.error.SCHEDULE_NOT_FOUND": "This scheduled report does not exist or is not yours.",
+  "portal.error.RECIPIENT_NOT_ALLOWED": "This person cannot receive this report: they need a reports permission and must be allowed to see what it covers.",
   "portal.error.EMAIL_TAKEN": "Someone already uses this email address.",
   "portal.error.EMPLOYEE_ID_TAKEN": "This employee ID is already used.",
   "portal.error.ROLE_ESCALATION": "You cannot give permissions you do not hold yourself.",

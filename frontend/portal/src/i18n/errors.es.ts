@@ -25,6 +25,8 @@ export const errorsEs: Record<keyof typeof errorsEn, string> = {
   "portal.error.INVALID_RANGE": "El final del periodo no puede ser anterior a su inicio, y un periodo puede abarcar como mucho un año.",
   "portal.error.UNSUBSCRIBE_LINK_INVALID": "Este enlace para darse de baja no es válido. Cambia tus preferencias de correo tras iniciar sesión.",
   "portal.error.USER_NOT_FOUND": "Este empleado no existe o no está en tus departamentos.",
+  "portal.error.SCHEDULE_NOT_FOUND": "Este informe programado no existe o no es tuyo.",
+  "portal.error.RECIPIENT_NOT_ALLOWED": "Esta persona no puede recibir este informe: necesita un permiso de informes y poder ver lo que abarca.",
   "portal.error.EMAIL_TAKEN": "Esa dirección de correo ya está en uso.",
   "portal.error.EMPLOYEE_ID_TAKEN": "Ese número de empleado ya está en uso.",
   "portal.error.ROLE_ESCALATION": "No puedes conceder permisos que tú no tienes.",

@@ -54,19 +54,24 @@ export async function myHistoryPage(ctx: Ctx): Promise<Node> {
   const box = h("div", { "aria-live": "polite" });
   const now = new Date();
   const load = async (start: string, end: string) => {
-    const mine = await ctx.session.call("GET", "/attendance/me", { query: { start_date: start, end_date: end } });
-    const t = mine.totals;
+    // The records for the table; the totals from the reports' SQL (GET /reports/me), so they
+    // equal the attendance report's figures to the minute.
+    const [mine, t] = await Promise.all([
+      ctx.session.call("GET", "/attendance/me", { query: { start_date: start, end_date: end } }),
+      ctx.session.call("GET", "/reports/me", { query: { from: start, to: end } }),
+    ]);
     box.replaceChildren(
       h(
         "dl",
         { class: "totals", "data-testid": "totals" },
         [
-          [ctx.t("portal.me.daysPresent"), t.days_present],
+          [ctx.t("portal.me.daysPresent"), ctx.t("portal.me.ofScheduled", { present: t.days_present, scheduled: t.scheduled_days })],
           [ctx.t("portal.me.lateCount"), t.late_count],
           [ctx.t("portal.me.minutesLate"), t.minutes_late],
+          [ctx.t("portal.me.absences"), t.absences],
           [ctx.t("portal.col.worked"), fmtMinutes(t.worked_minutes)],
           [ctx.t("portal.me.overtime"), fmtMinutes(t.overtime_minutes)],
-          [ctx.t("portal.me.earlyLeave"), fmtMinutes(t.early_leave_minutes)],
+          [ctx.t("portal.me.earlyLeaves"), t.early_leaves],
         ].map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))),
       ),
       table(

@@ -8,6 +8,7 @@ import type { DayCounts } from "../clock";
 import { isoDate } from "../clock";
 import { button, errorText, fetchAll, pageHeader, table, type Ctx } from "../ui";
 import type { Schemas } from "../session";
+import { schedulesSection } from "./reports-schedules";
 
 type Kind = "attendance" | "department-summary" | "timesheet" | "monthly-sheet";
 type Report = Schemas["Report"];
@@ -215,5 +216,11 @@ export async function reportsPage(ctx: Ctx): Promise<Node> {
     canDepartments ? [h("label", { for: "report-department" }, ctx.t("portal.reports.department")), departmentSelect] : null,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, ctx.t("portal.reports.preview"))),
   );
-  return h("div", { class: "reports" }, pageHeader(ctx.t("portal.nav.reports")), form, downloads, result);
+  const names = new Map(listed.map((d) => [d.id, d.name]));
+  const schedules = schedulesSection(ctx, {
+    kind: kind,
+    departmentId: () => departmentSelect.value,
+    departmentName: (id) => (id ? (names.get(id) ?? "—") : ctx.t("portal.reports.allDepartments")),
+  });
+  return h("div", { class: "reports" }, pageHeader(ctx.t("portal.nav.reports")), form, downloads, result, schedules);
 }
