@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tapwork.attendance.router import router as attendance_router
+from tapwork.attendance.router import scan
 from tapwork.audit.router import router as audit_router
 from tapwork.auth.router import router as auth_router
 from tapwork.badge.router import router as badge_router
@@ -12,6 +13,7 @@ from tapwork.biometric.router import router as biometric_router
 from tapwork.department.router import router as department_router
 from tapwork.holiday.router import router as holiday_router
 from tapwork.kiosk.router import router as kiosk_router
+from tapwork.limits import general_limit
 from tapwork.location.router import router as location_router
 from tapwork.notification.router import router as notification_router
 from tapwork.report.router import router as report_router
@@ -23,7 +25,8 @@ API_PREFIX = "/api/v1"
 
 
 def build_api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX)
+    # Before every route's own dependencies: counted even when the route refuses the request.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[general_limit(exempt={scan})])
     for router in (
         auth_router,
         user_router,

@@ -148,6 +148,14 @@ _HTTP_CODES = {
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI turns a JSON body that is not UTF-8 into a bare 400; it is malformed JSON
+        # (RFC 8259: JSON is UTF-8), answered like any other (`json_invalid`, 422).
+        field = {"field": "body", "message": "Body is not valid UTF-8", "type": "json_invalid"}
+        return JSONResponse(
+            error_body("VALIDATION_ERROR", "Invalid input: body", {"fields": [field]}),
+            status_code=422,
+        )
     code, message = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", str(exc.detail)))
     if exc.status_code not in (404, 405) and isinstance(exc.detail, str):
         message = exc.detail

@@ -11,6 +11,9 @@ limiter's SAVEPOINT from nesting inside the request's.
 
 Every limited response carries `X-RateLimit-Limit/Remaining/Reset` (for the tightest key);
 over the limit the answer is 429 `RATE_LIMITED` with `Retry-After`.
+
+`general_limit()` is the SPEC's general limit (`rate_limit_general_per_minute`, 100) per user
+or kiosk, on every /api/v1 route but the scan (decision 0008).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
+import jwt
 from fastapi import Depends, Request
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Index, String
@@ -32,6 +36,7 @@ from tapwork.db import Base, unit_of_work
 from tapwork.deps import AppSettings, Now, client_ip
 from tapwork.errors import RateLimited
 from tapwork.kit import ratelimit
+from tapwork.kit.security import decode_access_token, hash_token
 from tapwork.kit.types import Email
 
 MINUTE = timedelta(minutes=1)
@@ -141,8 +146,7 @@ def rate_limit(
                 states.append(
                     await ratelimit.hit_in(session, key, limit=allowed, window=window, now=now)
                 )
-        tightest = min(states, key=lambda s: s.remaining)
-        request.scope.setdefault("state", {})["ratelimit_headers"] = tightest.headers(now)
+        publish(request, min(states, key=lambda s: s.remaining), now)
         exceeded = [s for s in states if s.exceeded]
         if exceeded:
             reset_at = max(s.reset_at for s in exceeded)
@@ -161,3 +165,82 @@ def rate_limit(
 def auth_limit(bucket: str, *parts: KeyPart) -> Any:
     """The brute-force limit of the auth endpoints (settings.rate_limit_auth_per_minute)."""
     return rate_limit(bucket, *parts, limit=lambda s: s.rate_limit_auth_per_minute)
+
+
+def publish(request: Request, state: ratelimit.RateLimitState, now: datetime) -> None:
+    """Set the answer's `X-RateLimit-*` headers (the middleware sends them) to `state`, unless
+    a limit counted earlier in this request has less left: a client sees its tightest budget."""
+    scope_state = request.scope.setdefault("state", {})
+    headers = state.headers(now)
+    earlier = scope_state.get("ratelimit_headers")
+    if earlier and int(earlier["X-RateLimit-Remaining"]) < state.remaining:
+        return
+    scope_state["ratelimit_headers"] = headers
+
+
+def _principal_key(request: Request, settings: Settings, now: datetime) -> str | None:
+    """Whom the general limit counts this request against: the user of a valid access token,
+    else the kiosk of a device token. Only a token signed by us names a user, so nobody can
+    spend someone else's budget; a device token counts under its digest, as kiosks store it.
+    Anonymous requests count under nobody (the auth endpoints have their own per-IP limits)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        try:
+            claims = decode_access_token(
+                token.strip(), secret=settings.jwt_secret.get_secret_value(), now=now
+            )
+        except jwt.InvalidTokenError:
+            pass  # refused by the route's gate, uncounted
+        else:
+            return f"user:{claims.sub}"
+    device = request.headers.get("x-kiosk-token")
+    if device:
+        return f"kiosk:{hash_token(device)[:32]}"
+    return None
+
+
+GENERAL_FLUSH_EVERY = timedelta(seconds=1)
+
+
+def _general_counts(request: Request) -> ratelimit.LocalCounts:
+    state = request.app.state
+    counts: ratelimit.LocalCounts | None = getattr(state, "general_counts", None)
+    if counts is None:
+        counts = state.general_counts = ratelimit.LocalCounts(MINUTE, GENERAL_FLUSH_EVERY)
+    return counts
+
+
+def general_limit(*, exempt: Collection[Callable[..., Any]] = ()) -> Any:
+    """The SPEC's general limit: `rate_limit_general_per_minute` requests a minute per user or
+    kiosk (0 turns it off), on every /api/v1 route but those in `exempt` (the scan: limited
+    per kiosk and per badge by its group commit). Counted in each process and added to the
+    shared `rate_limits` rows about once a second, so it holds across replicas without a
+    transaction per request; a replica sees the others' hits up to a second late (decision
+    0008)."""
+
+    async def dependency(request: Request, settings: AppSettings, now: Now) -> None:
+        allowed = settings.rate_limit_general_per_minute
+        route = request.scope.get("route")
+        if allowed <= 0 or getattr(route, "endpoint", None) in exempt:
+            return
+        key = _principal_key(request, settings, now)
+        if key is None:
+            return
+        counts = _general_counts(request)
+        state = counts.count(f"general:{key}", allowed, now)
+        if counts.due(now):
+            async with unit_of_work(request.app.state.sessionmaker) as session:
+                await counts.flush(session, now)
+            state = counts.state(f"general:{key}", allowed)
+        publish(request, state, now)
+        if state.exceeded:
+            retry_after = max(1, int((state.reset_at - now).total_seconds()))
+            raise RateLimited(
+                f"Too many requests; at most {allowed} a minute, try again in "
+                f"{retry_after} seconds",
+                retry_after=retry_after,
+                limit=allowed,
+                window_seconds=int(MINUTE.total_seconds()),
+            )
+
+    return Depends(dependency)

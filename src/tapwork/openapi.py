@@ -5,8 +5,11 @@ middleware and the gates answer more, before any endpoint code runs, so they are
 from what each operation declares: a request body can be too large (413) or of the wrong media
 type (415); a gated operation refuses (401, 403); an id in the path can name nothing (404); a
 write can conflict (409); every /api/v1 operation is rate limited (429) and needs the database
-(503). All of them in the one error envelope (`Error`), so schema-driven clients and tools
-(schemathesis, generated SDKs) can trust the document.
+(503). Errors an endpoint raises itself beyond those (a wrong password is a 401 on an
+operation without a gate, a used emailed token a 400) are listed in `RAISES`, by their
+`AppError` classes, whose codes the description names. All of them in the one error envelope
+(`Error`), so schema-driven clients and tools (schemathesis, generated SDKs) can trust the
+document: tests/core/test_schemathesis.py checks every answer against it, as every persona.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+from tapwork.auth import errors as auth_errors
+from tapwork.errors import AppError
+from tapwork.kiosk import errors as kiosk_errors
+from tapwork.notification import errors as notification_errors
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -34,6 +42,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 _REF = {"$ref": "#/components/schemas/Error"}
 _DESCRIPTIONS = {
+    "400": "The link, token or code is invalid, used or expired",
     "401": "Not authenticated (missing, invalid or expired token)",
     "403": "Authenticated but not allowed",
     "404": "No such resource",
@@ -45,6 +54,29 @@ _DESCRIPTIONS = {
     "503": "Temporarily unavailable (database); retry after Retry-After",
 }
 _WRITES = frozenset({"post", "put", "patch", "delete"})
+
+_LINK = (auth_errors.InvalidToken,)
+# (method, path) -> the errors its endpoint raises that the rules of `_statuses` do not imply.
+RAISES: dict[tuple[str, str], tuple[type[AppError], ...]] = {
+    ("post", "/api/v1/auth/login"): (
+        auth_errors.InvalidCredentials,
+        auth_errors.EmailNotVerified,
+        auth_errors.AccountDisabled,
+    ),
+    ("post", "/api/v1/auth/refresh"): (
+        auth_errors.InvalidRefreshToken,
+        auth_errors.RefreshTokenReused,
+    ),
+    ("post", "/api/v1/auth/verify-email"): _LINK,
+    ("post", "/api/v1/auth/password-reset/confirm"): _LINK,
+    ("post", "/api/v1/auth/invitation"): _LINK,
+    ("post", "/api/v1/auth/accept-invite"): _LINK,
+    ("post", "/api/v1/kiosks/pair"): (
+        kiosk_errors.PairingCodeInvalid,
+        kiosk_errors.PairingCodeExpired,
+    ),
+    ("get", "/api/v1/notifications/unsubscribe"): (notification_errors.UnsubscribeLinkInvalid,),
+}
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[str]:
@@ -64,7 +96,13 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[str]:
         statuses.add("404")
     if method in _WRITES:
         statuses |= {"404", "409"}
+    statuses |= {str(error.status_code) for error in RAISES.get((method, path), ())}
     return statuses
+
+
+def _codes(path: str, method: str, status: str) -> str:
+    codes = [e.code for e in RAISES.get((method, path), ()) if str(e.status_code) == status]
+    return f" ({', '.join(codes)})" if codes else ""
 
 
 def add_error_responses(document: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +117,7 @@ def add_error_responses(document: dict[str, Any]) -> dict[str, Any]:
             for status in sorted(_statuses(path, method, operation)):
                 mine = responses.get(status, {}).get("description")
                 if mine in (None, "", "Validation Error"):  # FastAPI's generic 422 text
-                    mine = _DESCRIPTIONS[status]
+                    mine = _DESCRIPTIONS[status] + _codes(path, method, status)
                 responses[status] = {
                     "description": mine,
                     "content": {"application/json": {"schema": _REF}},

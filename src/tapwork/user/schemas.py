@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, WithJsonSchema, field_validator
 
 from tapwork.kit.types import Email, EmployeeId, Name, StrictInput
 from tapwork.notification.kinds import OPTIONAL_KINDS, SECURITY_KINDS, Kind
@@ -81,11 +81,19 @@ class MyDepartment(BaseModel):
     name: str
 
 
+# A local wall-clock time, sent as "HH:MM:SS". Not OpenAPI's `format: time`: that is RFC 3339's
+# full-time, which needs a UTC offset a shift's local time does not have.
+WallTime = Annotated[
+    time,
+    WithJsonSchema({"type": "string", "pattern": r"^\d\d:\d\d:\d\d$", "examples": ["09:00:00"]}),
+]
+
+
 class MyShift(BaseModel):
     id: uuid.UUID
     name: str
-    start_time: time
-    end_time: time
+    start_time: WallTime
+    end_time: WallTime
     grace_minutes: int
     working_days: list[int] = Field(description="ISO weekdays, 1 = Monday")
 

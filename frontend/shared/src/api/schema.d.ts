@@ -2746,12 +2746,12 @@ export interface components {
             name: string;
             /**
              * Start Time
-             * Format: time
+             * @example 09:00:00
              */
             start_time: string;
             /**
              * End Time
-             * Format: time
+             * @example 09:00:00
              */
             end_time: string;
             /** Grace Minutes */
@@ -3894,6 +3894,15 @@ export interface operations {
                     "application/json": components["schemas"]["Verified"];
                 };
             };
+            /** @description The link, token or code is invalid, used or expired (INVALID_TOKEN) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -3981,6 +3990,24 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
+            /** @description Not authenticated (missing, invalid or expired token) (INVALID_CREDENTIALS) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated but not allowed (EMAIL_NOT_VERIFIED, ACCOUNT_DISABLED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -4066,6 +4093,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Not authenticated (missing, invalid or expired token) (INVALID_REFRESH_TOKEN, REFRESH_TOKEN_REUSED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No such resource */
@@ -4325,6 +4361,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The link, token or code is invalid, used or expired (INVALID_TOKEN) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -4412,6 +4457,15 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationOut"];
                 };
             };
+            /** @description The link, token or code is invalid, used or expired (INVALID_TOKEN) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -4497,6 +4551,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description The link, token or code is invalid, used or expired (INVALID_TOKEN) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No such resource */
@@ -8108,6 +8171,15 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description No such resource (UNSUBSCRIBE_LINK_INVALID) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Invalid input (details.fields names each field) */
             422: {
                 headers: {
@@ -9028,6 +9100,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PairResponse"];
+                };
+            };
+            /** @description The link, token or code is invalid, used or expired (PAIRING_CODE_INVALID, PAIRING_CODE_EXPIRED) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No such resource */
