@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -318,26 +319,41 @@ async def record_check(
     session: AsyncSession,
     *,
     user_id: uuid.UUID,
-    kiosk_id: uuid.UUID | None,
+    kiosk_id: uuid.UUID,
+    client_scan_id: str,
     record_id: uuid.UUID | None,
     outcome: str,
     distance: float | None,
     threshold: float | None,
     actor: Actor,
     now: datetime,
-) -> BiometricCheck:
-    check = BiometricCheck(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        kiosk_id=kiosk_id,
-        record_id=record_id,
-        outcome=outcome,
-        distance=distance,
-        threshold=threshold,
-        checked_at=now,
-        review_status=None if outcome == "match" else "pending",
+) -> tuple[BiometricCheck, bool]:
+    """The scan's check, and whether this call filed it. One row per scan, decided by the
+    unique (kiosk_id, client_scan_id): a retried scan, even racing the first, gets the first
+    scan's check."""
+    check_id = await session.scalar(
+        insert(BiometricCheck)
+        .values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            kiosk_id=kiosk_id,
+            client_scan_id=client_scan_id,
+            record_id=record_id,
+            outcome=outcome,
+            distance=distance,
+            threshold=threshold,
+            checked_at=now,
+            review_status=None if outcome == "match" else "pending",
+        )
+        .on_conflict_do_nothing(index_elements=["kiosk_id", "client_scan_id"])
+        .returning(BiometricCheck.id)
     )
-    session.add(check)
+    if check_id is None:
+        existing = await check_for_scan(session, kiosk_id=kiosk_id, client_scan_id=client_scan_id)
+        assert existing is not None  # the conflicting row; checks are never deleted alone
+        return existing, False
+    check = await session.get(BiometricCheck, check_id)
+    assert check is not None
     await audit.record(
         session,
         actor,
@@ -346,7 +362,17 @@ async def record_check(
         user_id,
         new={"outcome": outcome, "distance": distance, "check_id": check.id},
     )
-    return check
+    return check, True
+
+
+async def check_for_scan(
+    session: AsyncSession, *, kiosk_id: uuid.UUID, client_scan_id: str
+) -> BiometricCheck | None:
+    return await session.scalar(
+        select(BiometricCheck).where(
+            BiometricCheck.kiosk_id == kiosk_id, BiometricCheck.client_scan_id == client_scan_id
+        )
+    )
 
 
 async def get_check(session: AsyncSession, check_id: uuid.UUID) -> BiometricCheck:
