@@ -241,7 +241,7 @@ async def set_policy(session: AsyncSession, data: PolicyUpdate, *, actor: Actor)
     return new
 
 
-def _wire(template: BiometricTemplate) -> SealedTemplate:
+def sealed_of(template: BiometricTemplate) -> SealedTemplate:
     return SealedTemplate(
         key_id=template.key_id,
         nonce=base64.b64encode(template.nonce).decode(),
@@ -249,7 +249,7 @@ def _wire(template: BiometricTemplate) -> SealedTemplate:
     )
 
 
-def _store(template: BiometricTemplate, sealed: SealedTemplate) -> None:
+def store_sealed(template: BiometricTemplate, sealed: SealedTemplate) -> None:
     template.key_id = sealed.key_id
     template.nonce = base64.b64decode(sealed.nonce)
     template.ciphertext = base64.b64decode(sealed.ciphertext)
@@ -281,7 +281,7 @@ async def enroll(
         enrolled_by_label=actor.label,
         last_used_at=now,
     )
-    _store(template, answer.template)
+    store_sealed(template, answer.template)
     try:
         async with session.begin_nested():
             session.add(template)
@@ -307,9 +307,9 @@ async def verify(
     now: datetime,
 ) -> tuple[bool, float, float]:
     """Ask the service; on a match the template's retention clock restarts."""
-    answer = await client.verify(template.user_id, image, _wire(template))
+    answer = await client.verify(template.user_id, image, sealed_of(template))
     if answer.resealed is not None:
-        _store(template, answer.resealed)
+        store_sealed(template, answer.resealed)
     if answer.match:
         template.last_used_at = now
     return answer.match, answer.distance, answer.threshold
