@@ -139,6 +139,7 @@ async def test_a_mismatch_is_flagged_and_a_matching_retry_clears_it(
         "/api/v1/biometric/checks", params={"review_status": "pending"}, headers=org.headers(org.hr)
     )
     assert [c["id"] for c in queue.json()["items"]] == [answer["biometric"]["check_id"]]
+    assert queue.json()["items"][0]["employee_name"] == org.employee.full_name  # for the portal
     retry = await client.post(
         "/api/v1/biometric/kiosk/verify",
         json={"check_id": answer["biometric"]["check_id"], "code_data": kiosk.code, "image": HER},

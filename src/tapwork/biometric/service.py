@@ -419,13 +419,17 @@ async def retry_check(
 
 async def list_checks(
     session: AsyncSession, params: PageParams, *, review_status: str | None
-) -> tuple[list[BiometricCheck], int]:
+) -> tuple[list[tuple[BiometricCheck, str]], int]:
+    """Checks, newest first, each with the employee's name (for the review queue)."""
     query = select(BiometricCheck).order_by(
         BiometricCheck.checked_at.desc(), BiometricCheck.id.desc()
     )
     if review_status is not None:
         query = query.where(BiometricCheck.review_status == review_status)
-    return await paginate(session, query, params)
+    checks, total = await paginate(session, query, params)
+    users = await session.scalars(select(User).where(User.id.in_({c.user_id for c in checks})))
+    names = {u.id: u.full_name for u in users}
+    return [(c, names.get(c.user_id, "")) for c in checks], total
 
 
 async def resolve_check(
