@@ -9,9 +9,9 @@ Checks filed before this have no scan id (NULLs do not collide).
 once" cause. An outage in progress during the upgrade is simply reported again by the next
 failing scan.
 
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-06 23:55:00
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 00:45:00
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
