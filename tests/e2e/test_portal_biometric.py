@@ -25,10 +25,9 @@ from tapwork.kit.clock import utcnow
 from tapwork.location.models import Location
 from tapwork.user.models import User
 from tests.e2e.conftest import Kiosks, screenshot
-from tests.e2e.test_portal import generous_sign_in_limit, make_org, nav_to, sign_in
+from tests.e2e.test_portal import make_org, nav_to, sign_in
 
 Db = async_sessionmaker[AsyncSession]
-__all__ = ["generous_sign_in_limit"]  # the autouse fixture applies here too
 
 
 @pytest.fixture
