@@ -107,7 +107,7 @@ class BiometricCheck(UUIDPk, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kiosk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("kiosks.id", ondelete="SET NULL"))
     # The scan's own id (scan_events.client_scan_id): one check per scan, however often the
-    # kiosk retries it. NULL only for checks filed before it was kept (migration 0010).
+    # kiosk retries it. NULL only for checks filed before it was kept (migration 0011).
     client_scan_id: Mapped[str | None] = mapped_column(String(64))
     record_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("attendance_records.id", ondelete="SET NULL")
