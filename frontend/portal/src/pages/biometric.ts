@@ -4,16 +4,13 @@ import { h } from "../dom";
 import type { Schemas } from "../session";
 import { alertBox, button, confirmAction, errorText, fetchAll, fmtDateTime, pageHeader, table, type Ctx } from "../ui";
 
-type Status = Schemas["BiometricStatus"];
-type Notice = Schemas["NoticeRead"];
 type Check = Schemas["CheckRead"];
-type Policy = Schemas["PolicyRead"];
 
 export async function myFacePage(ctx: Ctx): Promise<Node> {
   const box = h("div", { "aria-live": "polite" });
   const lang = ctx.i18n.lang;
   const load = async () => {
-    const [status, notice] = await Promise.all([ctx.session.call<Status>("GET", "/biometric/me"), ctx.session.call<Notice>("GET", "/biometric/notice")]);
+    const [status, notice] = await Promise.all([ctx.session.call("GET", "/biometric/me"), ctx.session.call("GET", "/biometric/notice")]);
     const consent = status.consent;
     const facts = h(
       "dl",
@@ -83,9 +80,9 @@ export async function myFacePage(ctx: Ctx): Promise<Node> {
 
 export async function facePolicyPage(ctx: Ctx): Promise<Node> {
   const [policy, locations, departments] = await Promise.all([
-    ctx.session.call<Policy>("GET", "/biometric/policy"),
-    fetchAll<Schemas["LocationRead"]>(ctx, "/locations"),
-    fetchAll<Schemas["DepartmentRead"]>(ctx, "/departments"),
+    ctx.session.call("GET", "/biometric/policy"),
+    fetchAll(ctx, "/locations"),
+    fetchAll(ctx, "/departments"),
   ]);
   const choices = (legend: string, name: string, items: { id: string; name: string }[], chosen: string[]) =>
     h(
@@ -131,7 +128,7 @@ export async function faceChecksSection(ctx: Ctx): Promise<Node> {
   const box = h("div", { "data-testid": "face-checks" });
   const lang = ctx.i18n.lang;
   const load = async () => {
-    const page = await ctx.session.call<{ items: Check[]; total: number }>("GET", "/biometric/checks", { query: { review_status: "pending", limit: 100 } });
+    const page = await ctx.session.call("GET", "/biometric/checks", { query: { review_status: "pending", limit: 100 } });
     const resolve = (check: Check) => async () => {
       try {
         await ctx.session.call("POST", `/biometric/checks/${check.id}/resolve`);
