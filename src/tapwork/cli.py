@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from tapwork.badge.cli import app as badges_app
+from tapwork.biometric.cli import app as biometric_app
 from tapwork.config import Settings
 
 app = typer.Typer(help="TAPWORK: attendance from signed badges.", no_args_is_help=True)
@@ -99,19 +100,6 @@ def worker(
     # uvloop, as the API runs under: the delivery loop is mostly event-loop and socket work,
     # which uvloop does in C (bench/README.md, outbox).
     uvloop.run(run_worker(settings, concurrency=concurrency))
-
-
-@app.command()
-def biometric(
-    host: Annotated[str, typer.Option()] = "0.0.0.0",  # noqa: S104 - a container listens on all
-    port: Annotated[int, typer.Option()] = 8100,
-) -> None:
-    """Run the face verification service (needs the `biometric` extra). Internal only."""
-    import uvicorn
-
-    from tapwork.biometric.server import create_service_app
-
-    uvicorn.run(create_service_app(), host=host, port=port, access_log=False)
 
 
 @app.command()
@@ -281,3 +269,4 @@ def restore(
 
 # Domain command groups (`tapwork badges ...`) live beside their domain.
 app.add_typer(badges_app, name="badges")
+app.add_typer(biometric_app, name="biometric")

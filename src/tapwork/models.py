@@ -9,7 +9,6 @@ from tapwork.biometric.models import (
     BiometricCheck,
     BiometricConsent,
     BiometricRequirement,
-    BiometricServiceState,
     BiometricTemplate,
 )
 from tapwork.db import Base
@@ -39,7 +38,6 @@ __all__ = [
     "BiometricCheck",
     "BiometricConsent",
     "BiometricRequirement",
-    "BiometricServiceState",
     "BiometricTemplate",
     "Department",
     "Holiday",

@@ -18,7 +18,7 @@ from tests.biometric.conftest import KEY, SECRET
 
 
 @contextmanager
-def service_process() -> Iterator[str]:
+def service_process(**env_overrides: str) -> Iterator[str]:
     """`tapwork biometric` on a free port; yields its base URL."""
     port = free_port()
     env = {
@@ -27,6 +27,7 @@ def service_process() -> Iterator[str]:
         "BIOMETRIC_KEY": KEY,
         "BIOMETRIC_SECRET": SECRET,
         "BIOMETRIC_WORKERS": "1",
+        **env_overrides,
     }
     command = str(Path(sys.executable).with_name("tapwork"))
     proc = subprocess.Popen(

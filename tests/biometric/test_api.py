@@ -62,6 +62,9 @@ async def test_off_by_default(client: httpx.AsyncClient, org: Org) -> None:
     response = await enrol(client, org)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "BIOMETRICS_DISABLED"
+    # The portal tells the employee it is not in use here.
+    status = await client.get("/api/v1/biometric/me", headers=org.headers(org.employee))
+    assert status.json()["enabled"] is False
 
 
 async def test_consent_keeps_the_notice_text_its_version_the_time_and_who(
@@ -117,6 +120,7 @@ async def test_enrolment_needs_consent_and_stores_only_an_encrypted_template(
     assert {"biometric.consent", "biometric.enroll"} <= set(actions)
     status = (await client.get("/api/v1/biometric/me", headers=org.headers(org.employee))).json()
     assert status["enrolled"] is True
+    assert status["enabled"] is True
     assert status["consent"]["notice_version"] == NOTICE_VERSION
 
 

@@ -13,6 +13,7 @@ import pytest
 import structlog
 from fastapi import FastAPI
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.testing import LogCapture
 
@@ -22,7 +23,7 @@ from tapwork.biometric.client import BiometricClient
 from tapwork.biometric.models import BiometricCheck, BiometricRequirement
 from tapwork.biometric.notice import NOTICE_VERSION
 from tapwork.config import Settings
-from tapwork.notification.models import OutboxEmail
+from tapwork.notification.models import Incident, OutboxEmail
 from tests.biometric import images as im
 from tests.biometric.processes import closed_port_url, hanging_service
 from tests.support.clock import FrozenClock
@@ -98,6 +99,14 @@ async def _alerts(session: AsyncSession) -> int:
     )
 
 
+async def _incidents(session: AsyncSession) -> list[tuple[str, bool]]:
+    """(key, open) of every incident, oldest first."""
+    rows = await session.execute(
+        select(Incident.key, Incident.closed_at.is_(None)).order_by(Incident.opened_at)
+    )
+    return [(key, bool(is_open)) for key, is_open in rows.all()]
+
+
 @pytest.fixture
 def later(clock: FrozenClock):  # type: ignore[no-untyped-def]
     def advance() -> None:
@@ -130,6 +139,7 @@ async def test_a_mismatch_is_flagged_and_a_matching_retry_clears_it(
         "/api/v1/biometric/checks", params={"review_status": "pending"}, headers=org.headers(org.hr)
     )
     assert [c["id"] for c in queue.json()["items"]] == [answer["biometric"]["check_id"]]
+    assert queue.json()["items"][0]["employee_name"] == org.employee.full_name  # for the portal
     retry = await client.post(
         "/api/v1/biometric/kiosk/verify",
         json={"check_id": answer["biometric"]["check_id"], "code_data": kiosk.code, "image": HER},
@@ -162,6 +172,35 @@ async def test_a_retry_that_fails_again_stays_for_hr(
     assert resolved.json()["review_status"] == "resolved"
 
 
+async def test_a_retried_scan_files_one_check_and_answers_the_same(
+    kiosk: Kiosk, enrolled: None, session: AsyncSession
+) -> None:
+    first = await kiosk.scan(STRANGER, client_scan_id="retried-1")
+    again = await kiosk.scan(STRANGER, client_scan_id="retried-1")
+    assert again == first  # the kiosk's retry gets the first answer, check id included
+    [check] = await _checks(session)
+    assert str(check.id) == first["biometric"]["check_id"]
+    assert check.client_scan_id == "retried-1"
+
+
+async def test_the_database_refuses_a_second_check_for_one_scan(
+    kiosk: Kiosk, enrolled: None, session: AsyncSession, org: Org
+) -> None:
+    await kiosk.scan(STRANGER, client_scan_id="once")
+    [check] = await _checks(session)
+    with pytest.raises(IntegrityError, match="uq_biometric_checks_kiosk_id_client_scan_id"):
+        async with session.begin_nested():
+            session.add(
+                BiometricCheck(
+                    user_id=check.user_id,
+                    kiosk_id=check.kiosk_id,
+                    client_scan_id="once",
+                    outcome="match",
+                    checked_at=org.clock(),
+                )
+            )
+
+
 @pytest.fixture
 async def outage(
     app: FastAPI, settings: Settings, enabled: BiometricClient
@@ -189,14 +228,17 @@ async def test_service_down_the_scans_proceed_flagged_and_admins_hear_once(
     assert first["biometric"]["outcome"] == second["biometric"]["outcome"] == "unavailable"
     assert [c.review_status for c in await _checks(session)] == ["pending", "pending"]
     assert await _alerts(session) == 1  # one admin, one alert for the whole outage
+    assert await _incidents(session) == [("biometric.down", True)]  # the general mechanism
     # Back up: a good verify ends the incident; the next outage alerts again.
     app.state.biometric_client = outage["up"]
     later()
     assert (await kiosk.scan(HER))["biometric"]["outcome"] == "match"
+    assert await _incidents(session) == [("biometric.down", False)]
     app.state.biometric_client = outage["down"]
     later()
     await kiosk.scan(HER)
     assert await _alerts(session) == 2
+    assert await _incidents(session) == [("biometric.down", False), ("biometric.down", True)]
 
 
 async def test_a_hanging_service_costs_a_scan_only_the_timeout(

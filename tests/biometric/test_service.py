@@ -124,6 +124,12 @@ async def test_calls_without_the_shared_secret_are_refused(
             )
             assert response.status_code == 401
             assert response.json()["error"]["code"] == "UNAUTHORIZED"
+            # Re-sealing (tapwork biometric rekey) and the key id too.
+            for answer in (
+                await client.post("/v1/reseal", json={"templates": []}, headers=headers),
+                await client.get("/v1/key", headers=headers),
+            ):
+                assert answer.status_code == 401
 
 
 async def test_a_template_is_unreadable_without_its_key(

@@ -161,7 +161,7 @@ async def test_hr_invites_an_employee_who_sets_a_password_and_sees_their_badge(
     await expect(employee.locator("[data-testid=my-badge]")).to_contain_text(employee_id)
     # Self-service only: no staff pages in the employee's navigation.
     links = await employee.locator("#nav a").all_inner_texts()
-    assert links == ["My badge", "My history", "My settings"]
+    assert links == ["My badge", "My history", "My settings", "Face verification"]
     await screenshot(employee, "portal-my-badge")
 
     await nav_to(employee, "My history")

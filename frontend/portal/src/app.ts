@@ -16,6 +16,7 @@ import { attendancePage, reviewPage } from "./pages/attendance";
 import { auditPage, emailsPage } from "./pages/audit";
 import { myBadgePage, myHistoryPage, mySettingsPage } from "./pages/me";
 import { reportsPage } from "./pages/reports";
+import { facePolicyPage, myFacePage } from "./pages/biometric";
 
 const BASE = "/portal";
 type Page = (ctx: Ctx, route: Route) => Promise<Node> | Node;
@@ -40,6 +41,8 @@ function pageOf(path: string): Page {
     "/me/badge": myBadgePage,
     "/me/history": myHistoryPage,
     "/me/settings": mySettingsPage,
+    "/me/face": myFacePage,
+    "/biometric": facePolicyPage,
   };
   return pages[path] ?? notFound;
 }

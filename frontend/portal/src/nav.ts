@@ -25,10 +25,12 @@ export const NAV: NavItem[] = [
   { path: "/kiosks", label: "portal.nav.kiosks", section: "admin", any: ["kiosks:read"] },
   { path: "/roles", label: "portal.nav.roles", section: "admin", any: ["roles:read"] },
   { path: "/audit", label: "portal.nav.audit", section: "admin", any: ["audit:read"] },
+  { path: "/biometric", label: "portal.nav.facePolicy", section: "admin", any: ["settings:write"] },
   { path: "/emails", label: "portal.nav.emails", section: "admin", any: ["notifications:read"] },
   { path: "/me/badge", label: "portal.nav.myBadge", section: "me", any: ["badges:read_own"] },
   { path: "/me/history", label: "portal.nav.myHistory", section: "me", any: ["attendance:read_own"] },
   { path: "/me/settings", label: "portal.nav.mySettings", section: "me", any: [] },
+  { path: "/me/face", label: "portal.nav.myFace", section: "me", any: [] },
 ];
 
 /** Pages that need no session (links in emails land here). */

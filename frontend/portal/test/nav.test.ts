@@ -16,7 +16,7 @@ const HR = [...SUPERVISOR, "users:read_all", "users:write", "roles:read", "kiosk
 
 describe("navigation by permission", () => {
   it("gives employees only self-service", () => {
-    expect(navFor(EMPLOYEE).map((i) => i.path)).toEqual(["/me/badge", "/me/history", "/me/settings"]);
+    expect(navFor(EMPLOYEE).map((i) => i.path)).toEqual(["/me/badge", "/me/history", "/me/settings", "/me/face"]);
     expect(home(EMPLOYEE)).toBe("/me/badge");
     expect(pageFor("/employees", EMPLOYEE)).toBeNull();
     expect(pageFor("/", EMPLOYEE)).toBeNull();

@@ -87,6 +87,7 @@ async def scan(
             settings=request.app.state.settings,
             kiosk_token=token,
             code_data=body.code_data,
+            client_scan_id=body.client_scan_id,
             image=body.face_image,
             now=now,
         )

@@ -17,13 +17,17 @@ from tapwork.biometric.protocol import (
     SECRET_HEADER,
     EnrollAnswer,
     EnrollCall,
+    KeyAnswer,
+    ResealAnswer,
+    ResealCall,
+    ResealItem,
     SealedTemplate,
     VerifyAnswer,
     VerifyCall,
 )
 from tapwork.config import Settings
 
-Answer = TypeVar("Answer", EnrollAnswer, VerifyAnswer)
+Answer = TypeVar("Answer", EnrollAnswer, VerifyAnswer, KeyAnswer, ResealAnswer)
 
 
 class BiometricClient:
@@ -40,9 +44,10 @@ class BiometricClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _post(self, path: str, body: dict[str, Any], wait: float | None) -> Any:
+    async def _call(self, path: str, body: dict[str, Any] | None, wait: float | None) -> Any:
         try:
-            response = await self._http.post(
+            response = await self._http.request(
+                "POST" if body is not None else "GET",
                 path,
                 json=body,
                 timeout=wait if wait is not None else httpx.USE_CLIENT_DEFAULT,
@@ -61,13 +66,22 @@ class BiometricClient:
 
     async def enroll(self, user_id: uuid.UUID, images: list[str]) -> EnrollAnswer:
         body = EnrollCall(user_id=user_id, images=images).model_dump(mode="json")
-        return _parse(EnrollAnswer, await self._post("/v1/enroll", body, None))
+        return _parse(EnrollAnswer, await self._call("/v1/enroll", body, None))
 
     async def verify(
         self, user_id: uuid.UUID, image: str, template: SealedTemplate
     ) -> VerifyAnswer:
         body = VerifyCall(user_id=user_id, image=image, template=template).model_dump(mode="json")
-        return _parse(VerifyAnswer, await self._post("/v1/verify", body, self.timeout))
+        return _parse(VerifyAnswer, await self._call("/v1/verify", body, self.timeout))
+
+    async def current_key_id(self) -> str:
+        return _parse(KeyAnswer, await self._call("/v1/key", None, None)).key_id
+
+    async def reseal(self, items: list[tuple[uuid.UUID, SealedTemplate]]) -> ResealAnswer:
+        call = ResealCall(templates=[ResealItem(user_id=u, template=t) for u, t in items])
+        return _parse(
+            ResealAnswer, await self._call("/v1/reseal", call.model_dump(mode="json"), None)
+        )
 
 
 def _error_of(response: httpx.Response) -> dict[str, Any]:

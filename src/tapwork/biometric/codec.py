@@ -2,7 +2,7 @@
 
 `BIOMETRIC_KEY` is any high-entropy secret; the 256-bit AES key is derived from it with HKDF,
 so an operator can paste a generated string without caring about its encoding. Old keys stay
-readable through `BIOMETRIC_PREVIOUS_KEYS` until `tapwork biometric rotate` re-seals everything.
+readable through `BIOMETRIC_PREVIOUS_KEYS` until `tapwork biometric rekey` re-seals everything.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -105,6 +106,9 @@ class BiometricCheck(UUIDPk, Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kiosk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("kiosks.id", ondelete="SET NULL"))
+    # The scan's own id (scan_events.client_scan_id): one check per scan, however often the
+    # kiosk retries it. NULL only for checks filed before it was kept (migration 0011).
+    client_scan_id: Mapped[str | None] = mapped_column(String(64))
     record_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("attendance_records.id", ondelete="SET NULL")
     )
@@ -128,19 +132,5 @@ class BiometricCheck(UUIDPk, Base):
             postgresql_where=text("review_status = 'pending'"),
         ),
         Index("ix_biometric_checks_user", "user_id", "checked_at"),
+        UniqueConstraint("kiosk_id", "client_scan_id"),
     )
-
-
-class BiometricServiceState(Base):
-    """One row: when the face service was first seen down, and whether admins were told.
-
-    It makes the outage alert once per incident across every API process.
-    """
-
-    __tablename__ = "biometric_service_state"
-
-    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1)
-    down_since: Mapped[datetime | None]
-    alerted_at: Mapped[datetime | None]
-
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

@@ -43,3 +43,32 @@ class VerifyAnswer(BaseModel):
     threshold: float
     # Set when the template was sealed with a previous key: store this one instead.
     resealed: SealedTemplate | None = None
+
+
+# Re-sealing under the current key (`tapwork biometric rekey`): the API side has the rows,
+# the service has the keys; templates go through it in batches, never decrypted elsewhere.
+RESEAL_BATCH_MAX = 500
+
+
+class KeyAnswer(BaseModel):
+    key_id: str = Field(description="The key new and re-sealed templates are sealed with")
+
+
+class ResealItem(BaseModel):
+    user_id: uuid.UUID
+    template: SealedTemplate
+
+
+class ResealCall(BaseModel):
+    templates: list[ResealItem] = Field(max_length=RESEAL_BATCH_MAX)
+
+
+class ResealResult(BaseModel):
+    user_id: uuid.UUID
+    template: SealedTemplate | None = Field(description="Sealed with `key_id`; None on error")
+    error: str | None = Field(description="BIOMETRIC_TEMPLATE_UNREADABLE: no key opens it")
+
+
+class ResealAnswer(BaseModel):
+    key_id: str
+    templates: list[ResealResult]

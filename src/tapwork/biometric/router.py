@@ -48,9 +48,13 @@ async def read_notice(_: CurrentUser, settings: AppSettings) -> NoticeRead:
 
 
 @router.get("/me", response_model=BiometricStatus)
-async def read_my_status(principal: CurrentUser, session: DbSession) -> BiometricStatus:
-    """Your consent, whether a face template exists, and whether your workplace asks for it."""
-    return await service.status(session, principal.user)
+async def read_my_status(
+    principal: CurrentUser, session: DbSession, settings: AppSettings
+) -> BiometricStatus:
+    """Your consent, whether a face template exists, whether your workplace asks for it, and
+    whether this server uses face verification at all."""
+    status = await service.status(session, principal.user)
+    return status.model_copy(update={"enabled": settings.biometric_enabled})
 
 
 @router.post("/me/consent", response_model=ConsentRead, status_code=201)
@@ -78,10 +82,13 @@ async def withdraw_my_consent(principal: CurrentUser, session: DbSession, now: N
 
 
 @router.get("/users/{user_id}", response_model=BiometricStatus)
-async def read_user_status(_: Manager, session: DbSession, user_id: uuid.UUID) -> BiometricStatus:
+async def read_user_status(
+    _: Manager, session: DbSession, settings: AppSettings, user_id: uuid.UUID
+) -> BiometricStatus:
     """An employee's consent and enrolment (HR)."""
     user = await badge_service.user_or_404(session, user_id)
-    return await service.status(session, user)
+    status = await service.status(session, user)
+    return status.model_copy(update={"enabled": settings.biometric_enabled})
 
 
 @router.post("/enroll", response_model=EnrollRead, status_code=201)
@@ -173,7 +180,7 @@ async def list_checks(
     """Verification outcomes, newest first; `review_status=pending` is the HR queue."""
     rows, total = await service.list_checks(session, page, review_status=review_status)
     return Page(
-        items=[CheckRead.model_validate(r) for r in rows],
+        items=[CheckRead.of(check, name) for check, name in rows],
         total=total,
         page=page.page,
         limit=page.limit,

@@ -16,18 +16,24 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tapwork.biometric import alerts, service
+from tapwork.biometric import service
 from tapwork.biometric.client import BiometricClient
 from tapwork.biometric.errors import FaceNotFound, InvalidImage, ServiceUnavailable
+from tapwork.biometric.models import BiometricCheck
 from tapwork.config import Settings
 from tapwork.db import unit_of_work
 from tapwork.errors import AppError
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.actor import Actor
 from tapwork.kit.security import hash_token
+from tapwork.notification import incidents
 from tapwork.user.models import User
 
 log = structlog.get_logger("tapwork.biometric")
+
+# The face service's outage, as a general incident (notification/incidents.py): opened by the
+# first scan that finds it down (one mail to each admin), closed by the first good verify.
+INCIDENT_KEY = "biometric.down"
 
 
 @dataclass(slots=True)
@@ -48,6 +54,14 @@ class FaceStep:
     check_id: uuid.UUID | None = None
     retry: bool = False  # the kiosk should offer a retry (mismatch, no face in the frame)
     enroll_available: bool = False  # consented, not enrolled yet: the kiosk may enrol now
+
+    @classmethod
+    def of(cls, check: BiometricCheck) -> FaceStep:
+        return cls(
+            outcome=check.outcome,
+            check_id=check.id,
+            retry=check.review_status == "pending" and check.outcome in ("mismatch", "no_image"),
+        )
 
     def as_answer(self) -> dict[str, object]:
         return {
@@ -95,14 +109,18 @@ async def record_for_scan(
     *,
     user_id: uuid.UUID,
     kiosk_id: uuid.UUID,
+    client_scan_id: str,
     record_id: uuid.UUID | None,
     actor: Actor,
     now: datetime,
 ) -> FaceStep:
-    check = await service.record_check(
+    """File the verdict once per scan: a retried scan (same kiosk, same `client_scan_id`) gets
+    the first scan's check back, not a second row."""
+    check, fresh = await service.record_check(
         session,
         user_id=user_id,
         kiosk_id=kiosk_id,
+        client_scan_id=client_scan_id,
         record_id=record_id,
         outcome=verdict.outcome,
         distance=verdict.distance,
@@ -110,15 +128,22 @@ async def record_for_scan(
         actor=actor,
         now=now,
     )
-    if verdict.outcome == "unavailable":
-        await alerts.service_down(session, now=now, reason=verdict.reason or "no answer")
-    elif verdict.outcome in ("match", "mismatch"):
-        await alerts.service_up(session)
-    return FaceStep(
-        outcome=verdict.outcome,
-        check_id=check.id,
-        retry=verdict.outcome in ("mismatch", "no_image"),
-    )
+    if fresh and verdict.outcome == "unavailable":
+        await incidents.raise_incident(
+            session,
+            INCIDENT_KEY,
+            now=now,
+            subject="Biometric service unreachable",
+            message=(
+                f"Since {now:%Y-%m-%d %H:%M} UTC the face verification service has not "
+                f"answered ({verdict.reason or 'no answer'}). Scans continue on badges alone "
+                "and are flagged for review. You will not be alerted again until it has "
+                "recovered."
+            ),
+        )
+    elif fresh and verdict.outcome in ("match", "mismatch"):
+        await incidents.clear_incident(session, INCIDENT_KEY, now=now)
+    return FaceStep.of(check)
 
 
 @dataclass(slots=True)
@@ -128,6 +153,7 @@ class Pending:
     user_id: uuid.UUID
     kiosk_id: uuid.UUID
     kiosk_label: str
+    client_scan_id: str
     result: Verdict | FaceStep
 
 
@@ -138,6 +164,7 @@ async def before_scan(
     settings: Settings,
     kiosk_token: str,
     code_data: str,
+    client_scan_id: str,
     image: str | None,
     now: datetime,
 ) -> Pending | None:
@@ -156,6 +183,12 @@ async def before_scan(
             user = await service.badge_holder(session, code_data, settings=settings, now=now)
         except AppError:
             return None
+        # A retried scan does not ask the face service again: its check was filed.
+        filed = await service.check_for_scan(
+            session, kiosk_id=kiosk.id, client_scan_id=client_scan_id
+        )
+        if filed is not None:
+            return Pending(user.id, kiosk.id, kiosk.name, client_scan_id, FaceStep.of(filed))
         # A match restarts the template's retention clock (and a verify under an old key
         # re-seals it): the unit of work keeps that.
         result = await verify_for_scan(
@@ -163,7 +196,7 @@ async def before_scan(
         )
     if result is None:
         return None
-    return Pending(user.id, kiosk.id, kiosk.name, result)
+    return Pending(user.id, kiosk.id, kiosk.name, client_scan_id, result)
 
 
 async def after_scan(
@@ -191,6 +224,7 @@ async def after_scan(
             pending.result,
             user_id=pending.user_id,
             kiosk_id=pending.kiosk_id,
+            client_scan_id=pending.client_scan_id,
             record_id=uuid.UUID(str(record_id)) if record_id else None,
             actor=actor,
             now=now,

@@ -63,6 +63,7 @@ class BiometricStatus(BaseModel):
     enrolled_at: datetime | None
     last_used_at: datetime | None
     required: bool = Field(description="Whether a kiosk of the user's department asks for it")
+    enabled: bool = Field(default=False, description="Whether this server uses face verification")
 
 
 class EnrollRequest(StrictInput):
@@ -117,6 +118,11 @@ class CheckRead(BaseModel):
     attempts: int
     checked_at: datetime
     review_status: Literal["pending", "resolved"] | None
+    employee_name: str | None = Field(default=None, description="Set in lists")
+
+    @classmethod
+    def of(cls, check: object, employee_name: str) -> CheckRead:
+        return cls.model_validate(check).model_copy(update={"employee_name": employee_name})
 
 
 class PolicyRead(BaseModel):

@@ -20,11 +20,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tapwork.biometric import face
 from tapwork.biometric.codec import Keyring, Sealed
-from tapwork.biometric.errors import InvalidImage
+from tapwork.biometric.errors import InvalidImage, TemplateUnreadable
 from tapwork.biometric.protocol import (
     SECRET_HEADER,
     EnrollAnswer,
     EnrollCall,
+    KeyAnswer,
+    ResealAnswer,
+    ResealCall,
+    ResealResult,
     SealedTemplate,
     VerifyAnswer,
     VerifyCall,
@@ -153,5 +157,38 @@ def create_service_app(settings: ServiceSettings | None = None) -> FastAPI:
             threshold=settings.biometric_threshold,
             resealed=resealed,
         )
+
+    @app.get("/v1/key", dependencies=[Depends(authenticated)])
+    async def current_key() -> KeyAnswer:
+        return KeyAnswer(key_id=keyring.current_id)
+
+    @app.post("/v1/reseal", dependencies=[Depends(authenticated)])
+    async def reseal(call: ResealCall) -> ResealAnswer:
+        """Each template sealed again under the current key (one already under it comes back
+        as it is). A template no key opens is reported, not fatal: the rest of the batch goes
+        on."""
+        results = []
+        for item in call.templates:
+            stored = Sealed(
+                key_id=item.template.key_id,
+                nonce=_unb64(item.template.nonce, "template.nonce"),
+                ciphertext=_unb64(item.template.ciphertext, "template.ciphertext"),
+            )
+            if stored.key_id == keyring.current_id:
+                results.append(
+                    ResealResult(user_id=item.user_id, template=item.template, error=None)
+                )
+                continue
+            try:
+                vector = keyring.open(stored, user_id=item.user_id)
+            except TemplateUnreadable:
+                results.append(
+                    ResealResult(user_id=item.user_id, template=None, error=TemplateUnreadable.code)
+                )
+                continue
+            sealed = _wire(keyring.seal(vector, user_id=item.user_id))
+            results.append(ResealResult(user_id=item.user_id, template=sealed, error=None))
+        log.info("biometric_reseal", templates=len(results))
+        return ResealAnswer(key_id=keyring.current_id, templates=results)
 
     return app

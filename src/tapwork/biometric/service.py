@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -240,7 +241,7 @@ async def set_policy(session: AsyncSession, data: PolicyUpdate, *, actor: Actor)
     return new
 
 
-def _wire(template: BiometricTemplate) -> SealedTemplate:
+def sealed_of(template: BiometricTemplate) -> SealedTemplate:
     return SealedTemplate(
         key_id=template.key_id,
         nonce=base64.b64encode(template.nonce).decode(),
@@ -248,7 +249,7 @@ def _wire(template: BiometricTemplate) -> SealedTemplate:
     )
 
 
-def _store(template: BiometricTemplate, sealed: SealedTemplate) -> None:
+def store_sealed(template: BiometricTemplate, sealed: SealedTemplate) -> None:
     template.key_id = sealed.key_id
     template.nonce = base64.b64decode(sealed.nonce)
     template.ciphertext = base64.b64decode(sealed.ciphertext)
@@ -280,7 +281,7 @@ async def enroll(
         enrolled_by_label=actor.label,
         last_used_at=now,
     )
-    _store(template, answer.template)
+    store_sealed(template, answer.template)
     try:
         async with session.begin_nested():
             session.add(template)
@@ -306,9 +307,9 @@ async def verify(
     now: datetime,
 ) -> tuple[bool, float, float]:
     """Ask the service; on a match the template's retention clock restarts."""
-    answer = await client.verify(template.user_id, image, _wire(template))
+    answer = await client.verify(template.user_id, image, sealed_of(template))
     if answer.resealed is not None:
-        _store(template, answer.resealed)
+        store_sealed(template, answer.resealed)
     if answer.match:
         template.last_used_at = now
     return answer.match, answer.distance, answer.threshold
@@ -318,26 +319,41 @@ async def record_check(
     session: AsyncSession,
     *,
     user_id: uuid.UUID,
-    kiosk_id: uuid.UUID | None,
+    kiosk_id: uuid.UUID,
+    client_scan_id: str,
     record_id: uuid.UUID | None,
     outcome: str,
     distance: float | None,
     threshold: float | None,
     actor: Actor,
     now: datetime,
-) -> BiometricCheck:
-    check = BiometricCheck(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        kiosk_id=kiosk_id,
-        record_id=record_id,
-        outcome=outcome,
-        distance=distance,
-        threshold=threshold,
-        checked_at=now,
-        review_status=None if outcome == "match" else "pending",
+) -> tuple[BiometricCheck, bool]:
+    """The scan's check, and whether this call filed it. One row per scan, decided by the
+    unique (kiosk_id, client_scan_id): a retried scan, even racing the first, gets the first
+    scan's check."""
+    check_id = await session.scalar(
+        insert(BiometricCheck)
+        .values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            kiosk_id=kiosk_id,
+            client_scan_id=client_scan_id,
+            record_id=record_id,
+            outcome=outcome,
+            distance=distance,
+            threshold=threshold,
+            checked_at=now,
+            review_status=None if outcome == "match" else "pending",
+        )
+        .on_conflict_do_nothing(index_elements=["kiosk_id", "client_scan_id"])
+        .returning(BiometricCheck.id)
     )
-    session.add(check)
+    if check_id is None:
+        existing = await check_for_scan(session, kiosk_id=kiosk_id, client_scan_id=client_scan_id)
+        assert existing is not None  # the conflicting row; checks are never deleted alone
+        return existing, False
+    check = await session.get(BiometricCheck, check_id)
+    assert check is not None
     await audit.record(
         session,
         actor,
@@ -346,7 +362,17 @@ async def record_check(
         user_id,
         new={"outcome": outcome, "distance": distance, "check_id": check.id},
     )
-    return check
+    return check, True
+
+
+async def check_for_scan(
+    session: AsyncSession, *, kiosk_id: uuid.UUID, client_scan_id: str
+) -> BiometricCheck | None:
+    return await session.scalar(
+        select(BiometricCheck).where(
+            BiometricCheck.kiosk_id == kiosk_id, BiometricCheck.client_scan_id == client_scan_id
+        )
+    )
 
 
 async def get_check(session: AsyncSession, check_id: uuid.UUID) -> BiometricCheck:
@@ -393,13 +419,17 @@ async def retry_check(
 
 async def list_checks(
     session: AsyncSession, params: PageParams, *, review_status: str | None
-) -> tuple[list[BiometricCheck], int]:
+) -> tuple[list[tuple[BiometricCheck, str]], int]:
+    """Checks, newest first, each with the employee's name (for the review queue)."""
     query = select(BiometricCheck).order_by(
         BiometricCheck.checked_at.desc(), BiometricCheck.id.desc()
     )
     if review_status is not None:
         query = query.where(BiometricCheck.review_status == review_status)
-    return await paginate(session, query, params)
+    checks, total = await paginate(session, query, params)
+    users = await session.scalars(select(User).where(User.id.in_({c.user_id for c in checks})))
+    names = {u.id: u.full_name for u in users}
+    return [(c, names.get(c.user_id, "")) for c in checks], total
 
 
 async def resolve_check(

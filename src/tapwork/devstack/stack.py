@@ -243,8 +243,9 @@ class Stack:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        # Entry points first, then the worker (it may be finishing a delivery), then its SMTP.
-        order = ["front ends", "API", "worker", "mail catcher"]
+        # Entry points first, then what the API calls (the face service), then the worker (it
+        # may be finishing a delivery), then its SMTP.
+        order = ["front ends", "API", "face service", "worker", "mail catcher"]
         for child in sorted(self.children, key=lambda c: order.index(c.name)):
             child.stop()
         self.children.clear()

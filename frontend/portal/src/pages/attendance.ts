@@ -4,6 +4,7 @@ import { h, field, formValues } from "../dom";
 import type { Schemas } from "../session";
 import { isoDate } from "../clock";
 import { readFilters, writeFilters } from "../filters";
+import { faceChecksSection } from "./biometric";
 import { fromZonedInput, toZonedInput, viewerZone, zoneCity } from "../time";
 import {
   button,
@@ -280,5 +281,7 @@ export async function reviewPage(ctx: Ctx): Promise<Node> {
     );
   };
   await load();
-  return h("div", {}, pageHeader(ctx.t("portal.nav.review")), box);
+  // Flagged face checks live with the other things HR reviews (pages/biometric.ts).
+  const faces = ctx.session.can("biometric:manage") ? await faceChecksSection(ctx) : null;
+  return h("div", {}, pageHeader(ctx.t("portal.nav.review")), box, faces);
 }

@@ -1538,7 +1538,8 @@ export interface paths {
         };
         /**
          * Read My Status
-         * @description Your consent, whether a face template exists, and whether your workplace asks for it.
+         * @description Your consent, whether a face template exists, whether your workplace asks for it, and
+         *     whether this server uses face verification at all.
          */
         get: operations["read_my_status_api_v1_biometric_me_get"];
         put?: never;
@@ -1886,6 +1887,12 @@ export interface components {
              * @description Whether a kiosk of the user's department asks for it
              */
             required: boolean;
+            /**
+             * Enabled
+             * @description Whether this server uses face verification
+             * @default false
+             */
+            enabled: boolean;
         };
         /** ChangePasswordIn */
         ChangePasswordIn: {
@@ -1928,6 +1935,11 @@ export interface components {
             checked_at: string;
             /** Review Status */
             review_status: ("pending" | "resolved") | null;
+            /**
+             * Employee Name
+             * @description Set in lists
+             */
+            employee_name?: string | null;
         };
         /** ConsentCreate */
         ConsentCreate: {
