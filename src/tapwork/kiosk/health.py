@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.holiday.models import Holiday
 from tapwork.kiosk.models import Kiosk
+from tapwork.notification import incidents
 from tapwork.shift.models import Shift
 from tapwork.user.models import User
 
@@ -65,6 +66,12 @@ def silent_since(
         return None
     since = max(last_seen_at, opened_at)
     return since if now - since >= threshold else None
+
+
+async def silent_alerts(session: AsyncSession) -> dict[uuid.UUID, datetime]:
+    """Kiosks with an open silent-kiosk incident, and when it was raised."""
+    opened = await incidents.open_since(session, SILENT_PREFIX)
+    return {uuid.UUID(key.removeprefix(SILENT_PREFIX)): at for key, at in opened.items()}
 
 
 @dataclass(frozen=True, slots=True)
