@@ -4,14 +4,11 @@ import type { Query, Schemas } from "../session";
 import { readFilters, writeFilters } from "../filters";
 import {
   actionLabel,
-  button,
-  errorText,
   fetchAll,
   fieldNameLabel,
   fmtAt,
   fmtDateTime,
   fmtMinutes,
-  mailKindLabel,
   pageHeader,
   pager,
   roleLabel,
