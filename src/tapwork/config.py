@@ -77,7 +77,7 @@ SCHEDULE_MAX_STEPS = 50
 SCHEDULE_MAX_DELAY_SECONDS = 7 * 86400
 
 
-def parse_schedule(value: str) -> tuple[int, ...]:
+def parse_schedule(value: str) -> list[int]:
     """`OUTBOX_RETRY_SCHEDULE`: comma-separated delays such as `30s,5m,1h,1d`, in seconds.
     Raises ValueError naming the setting and the bad step (pydantic reports it at start)."""
     steps: list[int] = []
@@ -97,7 +97,7 @@ def parse_schedule(value: str) -> tuple[int, ...]:
         steps.append(seconds)
     if len(steps) > SCHEDULE_MAX_STEPS:
         raise ValueError(f"OUTBOX_RETRY_SCHEDULE: at most {SCHEDULE_MAX_STEPS} delays")
-    return tuple(steps)
+    return steps
 
 
 class Settings(BaseSettings):
@@ -192,7 +192,7 @@ class Settings(BaseSettings):
     outbox_retry_max_seconds: int = 3600
     # The delays between attempts, spelled out ("1m,5m,15m,1h,3h,6h"), to ride out a relay
     # that is down for hours; replaces base/max doubling. Stored in seconds.
-    outbox_retry_schedule: Annotated[tuple[int, ...], NoDecode] = ()
+    outbox_retry_schedule: Annotated[list[int], NoDecode] = []
     outbox_retention_days: int = 90
     # SMTP connections each worker sends over at once; a remote relay's round trips, not CPU,
     # bound one connection.

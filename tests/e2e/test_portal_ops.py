@@ -17,10 +17,9 @@ from tapwork.kit.security import hash_token, new_token
 from tapwork.notification import incidents
 from tapwork.notification.models import OutboxEmail
 from tests.e2e.conftest import Kiosks, MakeStaff, screenshot, wedge_scan
-from tests.e2e.test_portal import generous_sign_in_limit, make_org, nav_to, sign_in
+from tests.e2e.test_portal import make_org, nav_to, sign_in
 
 Db = async_sessionmaker[AsyncSession]
-__all__ = ["generous_sign_in_limit"]  # the autouse fixture applies here too
 
 
 async def test_admin_retries_failed_mail_in_bulk_after_confirming_the_count(

@@ -62,11 +62,11 @@ def outage_smtp() -> Any:
 def test_schedule_reads_units_and_sets_the_number_of_attempts() -> None:
     settings = Settings(TAPWORK_ENV="test", outbox_retry_schedule=HOURS_SCHEDULE)
 
-    assert settings.outbox_retry_schedule == (60, 300, 900, 3600, 10800, 21600)
+    assert settings.outbox_retry_schedule == [60, 300, 900, 3600, 10800, 21600]
     assert settings.outbox_max_attempts == 7  # a first attempt and one per delay
     # An explicit OUTBOX_MAX_ATTEMPTS wins: the last delay repeats.
     longer = Settings(TAPWORK_ENV="test", outbox_retry_schedule="30s, 2m", outbox_max_attempts=5)
-    assert (longer.outbox_retry_schedule, longer.outbox_max_attempts) == ((30, 120), 5)
+    assert (longer.outbox_retry_schedule, longer.outbox_max_attempts) == ([30, 120], 5)
     rng = random.Random(1)
     delays = [delivery.backoff(n, longer, rng).total_seconds() for n in (1, 2, 3, 4)]
     assert 30 <= delays[0] <= 33
@@ -117,7 +117,7 @@ async def test_mail_rides_out_a_relay_down_for_hours_on_the_schedule(
 ) -> None:
     port, relay = outage_smtp
     settings.smtp_port = port
-    settings.outbox_retry_schedule = (60, 300, 900, 3600, 10800, 21600)
+    settings.outbox_retry_schedule = [60, 300, 900, 3600, 10800, 21600]
     settings.outbox_max_attempts = 7
     row = await enqueue(session, Kind.ADMIN_ALERT, to="ops@example.com", context={"subject": "X"})
     assert row is not None
@@ -157,7 +157,7 @@ async def test_mail_gives_up_after_the_last_scheduled_delay(
 ) -> None:
     port, relay = outage_smtp
     settings.smtp_port = port
-    settings.outbox_retry_schedule = (60, 3600)
+    settings.outbox_retry_schedule = [60, 3600]
     settings.outbox_max_attempts = 3
     row = await enqueue(session, Kind.ADMIN_ALERT, to="ops@example.com", context={"subject": "X"})
     assert row is not None

@@ -1,9 +1,9 @@
 """Kiosk fleet health (issue 14): the offline-queue length each kiosk reports
 (`X-Kiosk-Queue`), shown to admins next to last seen and clock offset.
 
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-06 23:50:00
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 00:40:00
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
