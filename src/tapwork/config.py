@@ -72,6 +72,34 @@ def _read_secret_files(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SCHEDULE_MAX_STEPS = 50
+SCHEDULE_MAX_DELAY_SECONDS = 7 * 86400
+
+
+def parse_schedule(value: str) -> list[int]:
+    """`OUTBOX_RETRY_SCHEDULE`: comma-separated delays such as `30s,5m,1h,1d`, in seconds.
+    Raises ValueError naming the setting and the bad step (pydantic reports it at start)."""
+    steps: list[int] = []
+    for raw in value.split(","):
+        step = raw.strip().lower()
+        if not step and not value.strip():
+            continue
+        number, unit = step[:-1], step[-1:]
+        if unit not in _UNITS or not number.isascii() or not number.isdigit():
+            raise ValueError(
+                f"OUTBOX_RETRY_SCHEDULE: {raw.strip()!r} is not a delay like 30s, 5m, 1h or 1d "
+                f"(a comma-separated list, e.g. 1m,5m,15m,1h,3h,6h)"
+            )
+        seconds = int(number) * _UNITS[unit]
+        if not 1 <= seconds <= SCHEDULE_MAX_DELAY_SECONDS:
+            raise ValueError(f"OUTBOX_RETRY_SCHEDULE: {raw.strip()!r} must be between 1s and 7d")
+        steps.append(seconds)
+    if len(steps) > SCHEDULE_MAX_STEPS:
+        raise ValueError(f"OUTBOX_RETRY_SCHEDULE: at most {SCHEDULE_MAX_STEPS} delays")
+    return steps
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
@@ -150,6 +178,10 @@ class Settings(BaseSettings):
     # Kiosk pairing codes are short-lived one-time secrets typed by an admin.
     kiosk_pairing_minutes: int = 15
     rate_limit_kiosk_pair_per_minute: int = 10
+    # A paired kiosk not heard from (scan or the app's 5-minute refresh) for this long while
+    # its location is open raises a `kiosk.silent` incident. Under 6 minutes a healthy idle
+    # kiosk between two refreshes would look silent.
+    kiosk_silent_minutes: int = Field(default=15, ge=6, le=1440)
 
     outbox_max_attempts: int = 8
     outbox_poll_seconds: float = 1.0
@@ -158,6 +190,9 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = 300
     outbox_retry_base_seconds: int = 30
     outbox_retry_max_seconds: int = 3600
+    # The delays between attempts, spelled out ("1m,5m,15m,1h,3h,6h"), to ride out a relay
+    # that is down for hours; replaces base/max doubling. Stored in seconds.
+    outbox_retry_schedule: Annotated[list[int], NoDecode] = []
     outbox_retention_days: int = 90
     # SMTP connections each worker sends over at once; a remote relay's round trips, not CPU,
     # bound one connection.
@@ -211,6 +246,21 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
         return value
+
+    @field_validator("outbox_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_schedule(value)
+        return value
+
+    @model_validator(mode="after")
+    def _attempts_from_schedule(self) -> Settings:
+        # "1m,5m,1h" means four attempts unless OUTBOX_MAX_ATTEMPTS says otherwise (then the
+        # last delay repeats, or the schedule is cut short).
+        if self.outbox_retry_schedule and "outbox_max_attempts" not in self.model_fields_set:
+            self.outbox_max_attempts = len(self.outbox_retry_schedule) + 1
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -104,6 +104,7 @@ def create_app(
             "X-Kiosk-Token",
             "X-Kiosk-Version",
             "X-Kiosk-Time",
+            "X-Kiosk-Queue",
         ],
         expose_headers=[
             "X-Request-ID",

@@ -12,3 +12,4 @@ RULES[("POST", "/api/v1/notifications/unsubscribe")] = PUBLIC
 RULES[("GET", "/api/v1/notifications/settings")] = ADMIN_ONLY
 RULES[("PUT", "/api/v1/notifications/settings")] = ADMIN_ONLY
 RULES[("GET", "/api/v1/notifications/incidents")] = ADMIN_ONLY
+RULES[("POST", "/api/v1/notifications/retry")] = ADMIN_ONLY

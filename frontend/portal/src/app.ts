@@ -13,7 +13,9 @@ import { orgPage } from "./pages/org";
 import { kiosksPage } from "./pages/kiosks";
 import { rolesPage } from "./pages/roles";
 import { attendancePage, reviewPage } from "./pages/attendance";
-import { auditPage, emailsPage } from "./pages/audit";
+import { auditPage } from "./pages/audit";
+import { emailsPage } from "./pages/emails";
+import { incidentsPage } from "./pages/incidents";
 import { myBadgePage, myHistoryPage, mySettingsPage } from "./pages/me";
 import { reportsPage } from "./pages/reports";
 import { facePolicyPage, myFacePage } from "./pages/biometric";
@@ -38,6 +40,7 @@ function pageOf(path: string): Page {
     "/reports": reportsPage,
     "/audit": auditPage,
     "/emails": emailsPage,
+    "/incidents": incidentsPage,
     "/me/badge": myBadgePage,
     "/me/history": myHistoryPage,
     "/me/settings": mySettingsPage,

@@ -27,6 +27,7 @@ export const NAV: NavItem[] = [
   { path: "/audit", label: "portal.nav.audit", section: "admin", any: ["audit:read"] },
   { path: "/biometric", label: "portal.nav.facePolicy", section: "admin", any: ["settings:write"] },
   { path: "/emails", label: "portal.nav.emails", section: "admin", any: ["notifications:read"] },
+  { path: "/incidents", label: "portal.nav.incidents", section: "admin", any: ["settings:write"] },
   { path: "/me/badge", label: "portal.nav.myBadge", section: "me", any: ["badges:read_own"] },
   { path: "/me/history", label: "portal.nav.myHistory", section: "me", any: ["attendance:read_own"] },
   { path: "/me/settings", label: "portal.nav.mySettings", section: "me", any: [] },

@@ -63,10 +63,11 @@ async function settle<T>(call: Promise<Result<T>>): Promise<T> {
 export class KioskApi {
   private readonly client;
 
-  constructor(baseUrl: string, token: () => string | null, fetchFn?: typeof fetch) {
+  constructor(baseUrl: string, token: () => string | null, fetchFn?: typeof fetch, queued: () => number | null = () => null) {
     this.client = createApiClient({
       baseUrl,
-      // The server records the app version and this clock (for the admins' offset column).
+      // The server records the app version, this clock (for the admins' offset column) and
+      // how many scans wait in the offline queue (fleet health on the portal's kiosks page).
       headers: () => {
         const headers: Record<string, string> = {
           "X-Kiosk-Version": APP_VERSION,
@@ -74,6 +75,8 @@ export class KioskApi {
         };
         const value = token();
         if (value) headers["X-Kiosk-Token"] = value;
+        const waiting = queued();
+        if (waiting !== null) headers["X-Kiosk-Queue"] = String(waiting);
         return headers;
       },
       ...(fetchFn ? { fetch: fetchFn } : {}),

@@ -63,7 +63,12 @@ export class KioskApp {
   private readonly metrics: Metrics = { scans: 0 };
 
   constructor(private readonly root: HTMLElement) {
-    this.api = new KioskApi(runtimeConfig().apiUrl, () => this.pairing?.token ?? null);
+    this.api = new KioskApi(
+      runtimeConfig().apiUrl,
+      () => this.pairing?.token ?? null,
+      undefined,
+      () => (this.queue ? this.queued : null),
+    );
     this.screen = this.pairing ? { kind: "ready" } : { kind: "pairing", error: null, busy: false };
     window.__tapwork = this.metrics;
   }
@@ -416,6 +421,8 @@ export class KioskApp {
     if (count === 0 && sent > 0 && this.online) this.toast(this.i18n.t("scanner.sentQueued", { count: sent }));
     this.queued = count;
     this.updateBadge();
+    // Drained: tell the server now, so the portal stops showing held scans (else at the refresh).
+    if (count === 0 && sent > 0 && this.online) void this.refreshMe();
   }
 
   private toast(text: string): void {

@@ -27,6 +27,22 @@ describe("KioskApi", () => {
     expect(await request.json()).toEqual({ code_data: "TW1:X", client_scan_id: "id-1" });
   });
 
+  it("reports the offline-queue length once the queue is open, and not before", async () => {
+    const { seen, fetchFn } = stub(() => json(200, { kiosk: { id: "k", name: "K", location: null }, server_time: new Date().toISOString() }));
+    let queued: number | null = null;
+    const api = new KioskApi(
+      "http://api.test",
+      () => "t",
+      fetchFn,
+      () => queued,
+    );
+    await api.me();
+    queued = 3;
+    await api.me();
+    expect(seen[0]!.headers.has("X-Kiosk-Queue")).toBe(false);
+    expect(seen[1]!.headers.get("X-Kiosk-Queue")).toBe("3");
+  });
+
   it("turns the error envelope into an ApiError with its code and details", async () => {
     const { fetchFn } = stub(() => json(409, { error: { code: "REST_PERIOD", message: "Too soon", details: { available_at: "2026-12-01T15:00:00Z" } } }));
     const api = new KioskApi("http://api.test", () => "t", fetchFn);

@@ -49,10 +49,19 @@ KioskToken = Annotated[str, Depends(kiosk_token)]
 
 
 def record_telemetry(
-    kiosk: Kiosk, *, now: datetime, version: str | None, kiosk_time: str | None
+    kiosk: Kiosk,
+    *,
+    now: datetime,
+    version: str | None,
+    kiosk_time: str | None,
+    queue: str | None = None,
 ) -> bool:
-    """Update last_seen/app_version/clock_offset on the ORM object when due (`telemetry.due`).
-    Returns whether anything was written."""
+    """Update last_seen/app_version/clock_offset on the ORM object when due (`telemetry.due`),
+    and the offline-queue length whenever it changed (it is sent on the app's 5-minute refresh,
+    not with scans, so it is never throttled away). Returns whether anything was written."""
+    queued = telemetry.queue_length(queue)
+    if queued is not None and queued != kiosk.offline_queue:
+        kiosk.offline_queue = queued
     seen = telemetry.due(
         kiosk.last_seen_at, kiosk.app_version, now=now, version=version, kiosk_time=kiosk_time
     )
@@ -73,6 +82,7 @@ async def current_kiosk(
     token: KioskToken,
     x_kiosk_version: Annotated[str | None, Header()] = None,
     x_kiosk_time: Annotated[str | None, Header()] = None,
+    x_kiosk_queue: Annotated[str | None, Header()] = None,
 ) -> Kiosk:
     kiosk = await session.scalar(select(Kiosk).where(Kiosk.token_hash == hash_token(token)))
     if kiosk is None or kiosk.revoked_at is not None:
@@ -82,7 +92,9 @@ async def current_kiosk(
         )  # fmt: skip
         await session.commit()  # the note outlives the error answer
         raise KioskUnauthorized() if kiosk is None else KioskRevoked()
-    record_telemetry(kiosk, now=now, version=x_kiosk_version, kiosk_time=x_kiosk_time)
+    record_telemetry(
+        kiosk, now=now, version=x_kiosk_version, kiosk_time=x_kiosk_time, queue=x_kiosk_queue
+    )
     request.state.kiosk = kiosk
     return kiosk
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tapwork.db import Base, Timestamps, UUIDPk
@@ -28,10 +28,14 @@ class Kiosk(UUIDPk, Timestamps, Base):
     app_version: Mapped[str | None] = mapped_column(String(32))
     # Kiosk clock minus server clock, as last reported; shown to admins.
     clock_offset_ms: Mapped[int | None] = mapped_column(Integer)
+    # Scans waiting in the device's offline queue, as last reported (`X-Kiosk-Queue`).
+    offline_queue: Mapped[int | None] = mapped_column(Integer)
     revoked_at: Mapped[datetime | None]
 
     # Joined into the token lookup: the scan path needs the location's timezone anyway.
     location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (CheckConstraint("offline_queue >= 0", name="offline_queue"),)
 
     @property
     def status(self) -> str:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from tapwork.auth.deps import Principal, require
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
+from tapwork.kiosk import health
 from tapwork.kiosk import service as kiosk_service
 from tapwork.kiosk.deps import CurrentKiosk
 from tapwork.kiosk.errors import RevokedKioskNeedsAdmin
@@ -42,8 +43,10 @@ async def read_me(kiosk: CurrentKiosk, now: Now) -> KioskMe:
     """The calling kiosk (by `X-Kiosk-Token`), its location and the server's clock.
 
     Kiosks may send `X-Kiosk-Version` and `X-Kiosk-Time` (ISO 8601) on any call; they are
-    recorded as app version and clock offset. 401 `KIOSK_UNAUTHORIZED` for a missing or unknown
-    token, 401 `KIOSK_REVOKED` once an admin revoked the kiosk.
+    recorded as app version and clock offset. `X-Kiosk-Queue` (the number of scans waiting in
+    the device's offline queue) is recorded on every call but the scan. 401
+    `KIOSK_UNAUTHORIZED` for a missing or unknown token, 401 `KIOSK_REVOKED` once an admin
+    revoked the kiosk.
     """
     location = LocationBrief.model_validate(kiosk.location)
     return KioskMe(
@@ -81,11 +84,13 @@ async def list_kiosks(
     pagination: Pagination,
     location_id: Annotated[uuid.UUID | None, Query(description="only this location")] = None,
 ) -> Page[KioskRead]:
-    """Kiosks by name, with status (pending / active / revoked), last seen time, app version
-    and clock offset."""
+    """Kiosks by name, with status (pending / active / revoked) and fleet health: last seen
+    time, app version, clock offset, offline-queue length, and `silent_since` while a
+    silent-kiosk incident is open."""
     items, total = await kiosk_service.list_kiosks(session, pagination, location_id=location_id)
+    silent = await health.silent_alerts(session)
     return Page(
-        items=[KioskRead.of(k) for k in items],
+        items=[KioskRead.of(k, silent=silent) for k in items],
         total=total,
         page=pagination.page,
         limit=pagination.limit,
@@ -109,8 +114,9 @@ async def create_kiosk(
 
 @router.get("/{kiosk_id:uuid}", response_model=KioskRead)
 async def read_kiosk(kiosk_id: uuid.UUID, principal: Readers, session: DbSession) -> KioskRead:
-    """One kiosk. 404 `KIOSK_NOT_FOUND`."""
-    return KioskRead.of(await kiosk_service.get(session, kiosk_id))
+    """One kiosk, with its fleet health as in the list. 404 `KIOSK_NOT_FOUND`."""
+    kiosk = await kiosk_service.get(session, kiosk_id)
+    return KioskRead.of(kiosk, silent=await health.silent_alerts(session))
 
 
 @router.put("/{kiosk_id:uuid}", response_model=KioskRead)

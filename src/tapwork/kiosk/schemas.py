@@ -53,12 +53,23 @@ class KioskRead(BaseModel):
     last_seen_at: datetime | None = Field(description="updated at most every 30 s")
     app_version: str | None
     clock_offset_ms: int | None = Field(description="kiosk clock minus server clock")
+    offline_queue: int | None = Field(
+        description="scans waiting in the device's offline queue, as last reported "
+        "(X-Kiosk-Queue, with the app's 5-minute refresh); null: never reported"
+    )
+    silent_since: datetime | None = Field(
+        default=None,
+        description="while a silent-kiosk incident is open: when it was raised (the kiosk "
+        "was not heard from for KIOSK_SILENT_MINUTES of opening hours); else null",
+    )
     revoked_at: datetime | None
     created_at: datetime
 
     @classmethod
-    def of(cls, kiosk: Kiosk) -> KioskRead:
-        return cls.model_validate(kiosk)
+    def of(cls, kiosk: Kiosk, *, silent: dict[uuid.UUID, datetime] | None = None) -> KioskRead:
+        read = cls.model_validate(kiosk)
+        read.silent_since = (silent or {}).get(kiosk.id)
+        return read
 
 
 class KioskEnrolled(BaseModel):

@@ -1,6 +1,7 @@
 """Kiosk telemetry (last seen, app version, clock offset): when it is due and what to write.
 
-Every kiosk request reports it (headers `X-Kiosk-Version`, `X-Kiosk-Time`), and a scan is
+Every kiosk request reports it (headers `X-Kiosk-Version`, `X-Kiosk-Time`; the offline-queue
+length `X-Kiosk-Queue` is read on kiosk calls other than the scan, see `kiosk.deps`), and a scan is
 every kiosk request at a busy door, so it is written at most once per `SEEN_WRITE_INTERVAL`
 per kiosk (or when the version changes): a door does not pay an UPDATE, and a row lock that
 serialises its scans, per badge. `kiosk.deps.current_kiosk` applies it to the ORM object; the
@@ -40,6 +41,17 @@ def clock_offset_ms(kiosk_time: str | None, now: datetime) -> int | None:
         return None
     offset = round((at - now).total_seconds() * 1000)
     return max(-_INT32, min(_INT32, offset))
+
+
+MAX_QUEUE = 1_000_000
+
+
+def queue_length(value: str | None) -> int | None:
+    """The offline-queue length from `X-Kiosk-Queue` (decimal digits), None when absent or
+    malformed; capped, since a device's IndexedDB cannot hold more than that in earnest."""
+    if not value or len(value) > 12 or not value.isascii() or not value.isdigit():
+        return None
+    return min(int(value), MAX_QUEUE)
 
 
 def clean_version(version: str | None) -> str | None:

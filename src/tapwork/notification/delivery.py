@@ -124,11 +124,17 @@ class Owner:
 
 
 def backoff(attempts: int, settings: Settings, rng: random.Random | None = None) -> timedelta:
-    """Delay before attempt `attempts + 1`: exponential, capped, with equal jitter.
+    """Delay before attempt `attempts + 1`.
 
-    Half the delay is fixed and half random, so mail that failed together does not retry in
-    lock-step, and the wait never drops below half the nominal delay.
+    With `OUTBOX_RETRY_SCHEDULE`, its `attempts`-th delay (the last one repeats) plus up to a
+    tenth more: never earlier than the operator wrote, and mail that failed together does
+    not retry in lock-step. Else exponential, capped, with equal jitter: half the delay is
+    fixed and half random, so the wait never drops below half the nominal delay.
     """
+    schedule = settings.outbox_retry_schedule
+    if schedule:
+        nominal = schedule[min(max(attempts, 1), len(schedule)) - 1]
+        return timedelta(seconds=nominal + (rng or random).uniform(0, nominal / 10))
     nominal = min(
         settings.outbox_retry_max_seconds,
         settings.outbox_retry_base_seconds * 2 ** max(attempts - 1, 0),

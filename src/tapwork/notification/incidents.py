@@ -12,15 +12,15 @@ get one mail per incident, not one per event. E.g. the biometric service:
 
 Raised here: `mail.undeliverable` (a mail gave up after its last retry; clears when mail is
 delivered again) and `job.<task name>` (a scheduled job failed; clears when it next succeeds,
-notification/jobs.py).
+notification/jobs.py). Elsewhere: `kiosk.silent.<kiosk id>` (kiosk/jobs.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal_column, select, text, update
+from sqlalchemy import literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,7 @@ from tapwork.role.models import Role
 from tapwork.user.models import User
 
 SUBJECT_MAX = 300
+RECENT_MAX = 200
 
 
 async def raise_incident(
@@ -89,6 +90,30 @@ async def clear_incident(session: AsyncSession, key: str, *, now: datetime) -> b
 async def open_incidents(session: AsyncSession) -> list[Incident]:
     rows = await session.scalars(
         select(Incident).where(Incident.closed_at.is_(None)).order_by(Incident.opened_at.desc())
+    )
+    return list(rows.all())
+
+
+async def open_since(session: AsyncSession, prefix: str) -> dict[str, datetime]:
+    """Open incidents whose key starts with `prefix`, and when each opened (e.g. every
+    `kiosk.silent.<id>`: one query for a fleet instead of one clear per kiosk)."""
+    rows = await session.execute(
+        select(Incident.key, Incident.opened_at).where(
+            Incident.closed_at.is_(None), Incident.key.startswith(prefix, autoescape=True)
+        )
+    )
+    return {row.key: row.opened_at for row in rows.all()}
+
+
+async def recent(
+    session: AsyncSession, *, now: datetime, closed_within: timedelta
+) -> list[Incident]:
+    """Open incidents, newest first, then those closed within `closed_within`, newest first."""
+    rows = await session.scalars(
+        select(Incident)
+        .where(or_(Incident.closed_at.is_(None), Incident.closed_at >= now - closed_within))
+        .order_by(Incident.closed_at.is_not(None), Incident.opened_at.desc())
+        .limit(RECENT_MAX)
     )
     return list(rows.all())
 

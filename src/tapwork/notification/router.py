@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,12 +10,15 @@ from fastapi.responses import HTMLResponse
 from tapwork.auth.deps import Principal, RequestClient, require
 from tapwork.db import DbSession
 from tapwork.deps import AppSettings, Now
+from tapwork.errors import InvalidInput
 from tapwork.kit.pagination import Page, Pagination
-from tapwork.kit.types import Search
+from tapwork.kit.types import Instant, Search
 from tapwork.notification import incidents, service
 from tapwork.notification.kinds import Kind
 from tapwork.notification.render import label_of, render_page
 from tapwork.notification.schemas import (
+    BulkRetry,
+    BulkRetryResult,
     DeliveryStatus,
     IncidentRead,
     MailSettings,
@@ -36,6 +40,8 @@ async def list_notifications(
     status: Annotated[DeliveryStatus | None, Query(description="delivery status")] = None,
     kind: Annotated[Kind | None, Query(description="email kind")] = None,
     to: Annotated[Search | None, Query(description="part of the recipient address")] = None,
+    since: Annotated[Instant | None, Query(description="created at or after (ISO 8601)")] = None,
+    until: Annotated[Instant | None, Query(description="created before (ISO 8601)")] = None,
 ) -> Page[NotificationRead]:
     """Email delivery status, newest first.
 
@@ -43,13 +49,16 @@ async def list_notifications(
     leased to a worker; `sent` was accepted by the SMTP server; `failed` gave up after the
     configured number of attempts (or a permanent refusal) and can be retried by an admin.
     """
-    rows, total = await service.list_emails(
-        session,
-        page,
+    if since and until and until <= since:
+        raise InvalidInput("must be after since", field="query.until")
+    filters = service.EmailFilter(
         status=status.value if status else None,
         kind=kind.value if kind else None,
         to=to,
+        since=since,
+        until=until,
     )
+    rows, total = await service.list_emails(session, page, filters)
     items = [NotificationRead.model_validate(r) for r in rows]
     return Page(items=items, total=total, page=page.page, limit=page.limit)
 
@@ -63,6 +72,26 @@ async def retry_notification(
     status (queued and sending mail is already on its way, sent mail is not sent twice)."""
     row = await service.retry(session, notification_id, now=now, actor=principal.actor)
     return NotificationRead.model_validate(row)
+
+
+@router.post("/retry", response_model=BulkRetryResult)
+async def retry_failed_notifications(
+    body: BulkRetry, principal: Admin, session: DbSession, now: Now
+) -> BulkRetryResult:
+    """Queue every `failed` email matching the filters again, each with a fresh set of
+    attempts (after a long relay outage). Answers how many; with `dry_run` only counts them,
+    changing nothing. Workers send them from the next batch on, oldest first. Audited once as
+    `notification.retry_bulk` with the filter and the count."""
+    filters = service.EmailFilter(
+        kind=body.kind.value if body.kind else None,
+        to=body.to,
+        since=body.since,
+        until=body.until,
+    )
+    count = await service.retry_failed(
+        session, filters, now=now, actor=principal.actor, dry_run=body.dry_run
+    )
+    return BulkRetryResult(requeued=count, dry_run=body.dry_run)
 
 
 UnsubscribeUser = Annotated[uuid.UUID, Query(alias="u", description="the user the link is for")]
@@ -153,7 +182,22 @@ async def update_mail_settings(
 
 
 @router.get("/incidents", response_model=list[IncidentRead])
-async def list_incidents(_: Admin, session: DbSession) -> list[IncidentRead]:
+async def list_incidents(
+    _: Admin,
+    session: DbSession,
+    now: Now,
+    closed_within_days: Annotated[
+        int, Query(ge=0, le=90, description="also those closed in the last N days")
+    ] = 0,
+) -> list[IncidentRead]:
     """Open incidents, newest first: what admins were alerted about (`admin_alert`, once per
-    incident) and is not resolved yet. They close themselves when the cause clears."""
-    return [IncidentRead.model_validate(i) for i in await incidents.open_incidents(session)]
+    incident) and is not resolved yet. They close themselves when the cause clears. With
+    `closed_within_days`, the incidents closed in that many days follow (newest first; at
+    most 200 in all)."""
+    if closed_within_days:
+        rows = await incidents.recent(
+            session, now=now, closed_within=timedelta(days=closed_within_days)
+        )
+    else:
+        rows = await incidents.open_incidents(session)
+    return [IncidentRead.model_validate(i) for i in rows]

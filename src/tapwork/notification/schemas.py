@@ -5,7 +5,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tapwork.kit.types import Instant, Search, StrictInput
+from tapwork.notification.kinds import Kind
 
 
 class DeliveryStatus(StrEnum):
@@ -54,8 +57,34 @@ class IncidentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    key: str = Field(description="the cause, e.g. mail.undeliverable, job.<task>")
+    key: str = Field(
+        description="the cause, e.g. mail.undeliverable, job.<task>, kiosk.silent.<kiosk id>"
+    )
     subject: str
     message: str
     opened_at: datetime
     last_seen_at: datetime = Field(description="the latest report of the same cause")
+    closed_at: datetime | None = Field(description="when the cause cleared; null while open")
+
+
+class BulkRetry(StrictInput):
+    """Which failed mail to queue again: every filter left out matches all."""
+
+    kind: Kind | None = Field(default=None, description="only this kind of email")
+    to: Search | None = Field(default=None, description="part of the recipient address")
+    since: Instant | None = Field(default=None, description="created at or after (ISO 8601)")
+    until: Instant | None = Field(default=None, description="created before (ISO 8601)")
+    dry_run: bool = Field(
+        default=False, description="only count the mail that would be queued (for a confirmation)"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> BulkRetry:
+        if self.since and self.until and self.until <= self.since:
+            raise ValueError("until must be after since")
+        return self
+
+
+class BulkRetryResult(BaseModel):
+    requeued: int = Field(description="failed mails queued again (or that would be, in a dry run)")
+    dry_run: bool

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.audit import service as audit_service
@@ -133,23 +134,72 @@ async def new_user_preferences(session: AsyncSession) -> dict[str, Any]:
     return {}
 
 
+@dataclass(frozen=True, slots=True)
+class EmailFilter:
+    """Which outbox rows a list or a bulk retry concerns; `since` inclusive, `until` exclusive,
+    both on `created_at`."""
+
+    status: str | None = None
+    kind: str | None = None
+    to: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self) -> list[Any]:
+        clauses: list[Any] = []
+        if self.status is not None:
+            clauses.append(OutboxEmail.status == self.status)
+        if self.kind is not None:
+            clauses.append(OutboxEmail.kind == self.kind)
+        if self.to is not None:
+            clauses.append(contains(OutboxEmail.to_address, self.to))
+        if self.since is not None:
+            clauses.append(OutboxEmail.created_at >= self.since)
+        if self.until is not None:
+            clauses.append(OutboxEmail.created_at < self.until)
+        return clauses
+
+
 async def list_emails(
-    session: AsyncSession,
-    params: PageParams,
-    *,
-    status: str | None = None,
-    kind: str | None = None,
-    to: str | None = None,
+    session: AsyncSession, params: PageParams, filters: EmailFilter
 ) -> tuple[list[OutboxEmail], int]:
     """Newest first."""
-    query = select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
-    if status is not None:
-        query = query.where(OutboxEmail.status == status)
-    if kind is not None:
-        query = query.where(OutboxEmail.kind == kind)
-    if to is not None:
-        query = query.where(contains(OutboxEmail.to_address, to))
+    query = (
+        select(OutboxEmail)
+        .where(*filters.where())
+        .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    )
     return await paginate(session, query, params)
+
+
+async def retry_failed(
+    session: AsyncSession, filters: EmailFilter, *, now: datetime, actor: Actor, dry_run: bool
+) -> int:
+    """Queue every failed mail matching `filters` again with a fresh set of attempts, in one
+    statement (a relay down for a day can leave thousands). Returns how many; with `dry_run`
+    only counts them. Audited once, as `notification.retry_bulk` with the filter and count."""
+    matching = [*EmailFilter(**{**asdict(filters), "status": "failed"}).where()]
+    if dry_run:
+        count = await session.scalar(select(func.count()).select_from(OutboxEmail).where(*matching))
+        return int(count or 0)
+    result = await session.execute(
+        update(OutboxEmail)
+        .where(*matching)
+        .values(status="queued", attempts=0, next_attempt_at=now, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        described = {k: v for k, v in asdict(filters).items() if v is not None and k != "status"}
+        await audit_service.record(
+            session,
+            actor,
+            "notification.retry_bulk",
+            "email_outbox",
+            None,
+            new={"filter": described, "requeued": count},
+        )
+    return count
 
 
 async def retry(

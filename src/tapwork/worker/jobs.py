@@ -37,6 +37,7 @@ JOB_MODULES = [
     "tapwork.biometric.jobs",
     "tapwork.auth.jobs",
     "tapwork.report.jobs",
+    "tapwork.kiosk.jobs",
 ]
 
 

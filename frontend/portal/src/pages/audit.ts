@@ -1,17 +1,14 @@
-// The audit log with filters, and email delivery status (queued / sending / sent / failed).
+// The audit log with filters; `listPage`, the filtered list it shares with the email page.
 import { h, field, formValues } from "../dom";
 import type { Query, Schemas } from "../session";
 import { readFilters, writeFilters } from "../filters";
 import {
   actionLabel,
-  button,
-  errorText,
   fetchAll,
   fieldNameLabel,
   fmtAt,
   fmtDateTime,
   fmtMinutes,
-  mailKindLabel,
   pageHeader,
   pager,
   roleLabel,
@@ -23,7 +20,6 @@ import {
 } from "../ui";
 
 type Audit = Schemas["AuditRead"];
-type Mail = Schemas["NotificationRead"];
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -109,7 +105,9 @@ function changes(ctx: Ctx, a: Audit, zone: string | null, book: Map<string, stri
   return h("div", {}, list, raw);
 }
 
-async function listPage<T>(
+/** A filtered, paged list whose filters live in the URL. `actions` builds header buttons that
+ *  act on the current filters (the date inputs' values as whole-day instants). */
+export async function listPage<T>(
   ctx: Ctx,
   route: Route,
   title: string,
@@ -118,18 +116,24 @@ async function listPage<T>(
   filterFields: (state: Record<string, string>) => HTMLElement[],
   defaults: Record<string, string>,
   columns: (reload: () => void, rows: T[]) => Promise<{ label: string; value: (row: T) => Node | string | number }[]>,
+  actions?: (query: () => Record<string, string>, reload: () => void) => HTMLElement[],
 ): Promise<Node> {
   const box = h("div", { "aria-live": "polite" });
   // Filters live in the URL, so a reload or a shared link shows the same entries.
   const state: Record<string, string> & { page?: number } = readFilters(route, defaults);
   let page = Number(route.query.get("page")) || 1;
   const limit = 50;
-  const load = async () => {
-    writeFilters(ctx, { ...state, page }, defaults);
-    const query: Record<string, string> = { ...state };
+  const currentQuery = (): Record<string, string> => {
+    const query: Record<string, string> = {};
+    for (const [key, value] of Object.entries(state)) if (key !== "page" && value) query[key] = String(value);
     // Dates from the date inputs become whole-day instants in the viewer's time zone.
     if (query.since) query.since = new Date(`${query.since}T00:00:00`).toISOString();
     if (query.until) query.until = new Date(`${query.until}T23:59:59`).toISOString();
+    return query;
+  };
+  const load = async () => {
+    writeFilters(ctx, { ...state, page }, defaults);
+    const query = currentQuery();
     const answer = await fetchPage({ ...query, page, limit });
     box.replaceChildren(
       table(title, await columns(() => void load(), answer.items), answer.items, ctx.t("portal.empty")),
@@ -155,7 +159,7 @@ async function listPage<T>(
     h("button", { type: "submit" }, ctx.t("portal.filter")),
   );
   await load();
-  return h("div", {}, pageHeader(title), filters, box);
+  return h("div", {}, pageHeader(title, ...(actions ? actions(currentQuery, () => void load()) : [])), filters, box);
 }
 
 export async function auditPage(ctx: Ctx, route: Route): Promise<Node> {
@@ -210,57 +214,5 @@ export async function auditPage(ctx: Ctx, route: Route): Promise<Node> {
         { label: ctx.t("portal.audit.ip"), value: (a) => a.ip ?? "—" },
       ];
     },
-  );
-}
-
-export function emailsPage(ctx: Ctx, route: Route): Promise<Node> {
-  const lang = ctx.i18n.lang;
-  const canRetry = ctx.session.can("settings:write");
-  const statuses = ["queued", "sending", "sent", "failed"];
-  return listPage<Mail>(
-    ctx,
-    route,
-    ctx.t("portal.nav.emails"),
-    (query) => ctx.session.call("GET", "/notifications", { query }),
-    (state) => [
-      field(
-        ctx.t("portal.col.status"),
-        h(
-          "select",
-          { name: "status" },
-          h("option", { value: "" }, ctx.t("portal.all")),
-          statuses.map((s) => h("option", { value: s, selected: s === state.status }, ctx.t(`portal.mail.${s}` as never))),
-        ),
-      ),
-      field(ctx.t("portal.mail.to"), h("input", { name: "to", type: "search", maxlength: 254, value: state.to ?? "" })),
-    ],
-    { status: "", to: "" },
-    async (reload) => [
-      { label: ctx.t("portal.audit.when"), value: (m) => fmtDateTime(m.created_at, lang) },
-      { label: ctx.t("portal.mail.to"), value: (m) => m.to },
-      { label: ctx.t("portal.mail.kind"), value: (m) => mailKindLabel(ctx, m.kind) },
-      { label: ctx.t("portal.mail.subject"), value: (m) => m.subject ?? "—" },
-      {
-        label: ctx.t("portal.col.status"),
-        value: (m) => h("span", { class: `pill m-${m.status}`, "data-status": m.status }, ctx.t(`portal.mail.${m.status}` as never)),
-      },
-      { label: ctx.t("portal.mail.attempts"), value: (m) => m.attempts },
-      { label: ctx.t("portal.mail.lastError"), value: (m) => m.last_error ?? "—" },
-      {
-        label: ctx.t("portal.col.actions"),
-        value: (m) =>
-          canRetry && m.status === "failed"
-            ? button(ctx.t("portal.mail.retry"), async () => {
-                try {
-                  await ctx.session.call("POST", `/notifications/${m.id}/retry`);
-                  ctx.announce(ctx.t("portal.mail.retried"));
-                } catch (err) {
-                  ctx.announce(errorText(ctx, err), "error");
-                }
-                reload();
-              })
-            : "—",
-      },
-    ],
   );
 }

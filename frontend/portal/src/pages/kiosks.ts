@@ -1,5 +1,6 @@
 // Kiosks: enrol (shows the one-time pairing code to type on the device), new code, revoke,
-// last seen and clock offset as reported by the device.
+// and fleet health as reported by the device: last seen, clock offset, offline queue, with
+// flags for a silent kiosk (its incident is open), a drifting clock and held scans.
 import { h, field, formValues } from "../dom";
 import type { Schemas } from "../session";
 import { button, confirmAction, fetchAll, fmtAt, fmtDateTime, modalForm, pageHeader, pager, table, type Ctx } from "../ui";
@@ -12,6 +13,29 @@ function offsetText(ctx: Ctx, ms: number | null): string {
   const seconds = Math.round(ms / 1000);
   if (Math.abs(seconds) < 2) return ctx.t("portal.kiosk.inSync");
   return ctx.t(seconds > 0 ? "portal.kiosk.ahead" : "portal.kiosk.behind", { seconds: Math.abs(seconds) });
+}
+
+/** A clock this far off is flagged: queued scans are stamped on the server's clock, but the
+ *  kiosk's own display and anything else it times are that far wrong. */
+export const DRIFT_FLAG_MS = 60_000;
+
+function healthFlags(ctx: Ctx, k: Kiosk): Node | string {
+  if (k.status !== "active") return "—";
+  if (!k.last_seen_at) return h("span", { class: "pill", "data-flag": "unknown" }, ctx.t("portal.kiosk.flag.unknown"));
+  const flags: HTMLElement[] = [];
+  if (k.silent_since) {
+    const time = fmtAt(ctx, k.last_seen_at, k.location.timezone);
+    flags.push(h("span", { class: "pill m-failed", "data-flag": "silent" }, ctx.t("portal.kiosk.flag.silent", { time })));
+  }
+  if (k.clock_offset_ms !== null && Math.abs(k.clock_offset_ms) >= DRIFT_FLAG_MS) {
+    const seconds = Math.round(Math.abs(k.clock_offset_ms) / 1000);
+    flags.push(h("span", { class: "pill m-queued", "data-flag": "drifting" }, ctx.t("portal.kiosk.flag.drifting", { seconds })));
+  }
+  if (k.offline_queue) {
+    flags.push(h("span", { class: "pill m-queued", "data-flag": "queued" }, ctx.t("portal.kiosk.flag.queued", { count: k.offline_queue })));
+  }
+  if (!flags.length) return h("span", { class: "pill m-sent", "data-flag": "ok" }, ctx.t("portal.kiosk.flag.ok"));
+  return h("div", { class: "flags" }, ...flags);
 }
 
 function showCode(ctx: Ctx, enrolled: Enrolled): void {
@@ -56,7 +80,9 @@ export async function kiosksPage(ctx: Ctx): Promise<Node> {
           },
           { label: ctx.t("portal.kiosk.lastSeen"), value: (k: Kiosk) => fmtAt(ctx, k.last_seen_at, k.location.timezone) },
           { label: ctx.t("portal.kiosk.offset"), value: (k: Kiosk) => offsetText(ctx, k.clock_offset_ms) },
+          { label: ctx.t("portal.kiosk.queue"), value: (k: Kiosk) => (k.offline_queue ?? "—") as string | number },
           { label: ctx.t("portal.kiosk.version"), value: (k: Kiosk) => k.app_version ?? "—" },
+          { label: ctx.t("portal.kiosk.health"), value: (k: Kiosk) => healthFlags(ctx, k) },
           ...(canEnrol
             ? [
                 {

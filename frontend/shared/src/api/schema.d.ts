@@ -792,6 +792,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Failed Notifications
+         * @description Queue every `failed` email matching the filters again, each with a fresh set of
+         *     attempts (after a long relay outage). Answers how many; with `dry_run` only counts them,
+         *     changing nothing. Workers send them from the next batch on, oldest first. Audited once as
+         *     `notification.retry_bulk` with the filter and the count.
+         */
+        post: operations["retry_failed_notifications_api_v1_notifications_retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/unsubscribe": {
         parameters: {
             query?: never;
@@ -856,7 +879,9 @@ export interface paths {
         /**
          * List Incidents
          * @description Open incidents, newest first: what admins were alerted about (`admin_alert`, once per
-         *     incident) and is not resolved yet. They close themselves when the cause clears.
+         *     incident) and is not resolved yet. They close themselves when the cause clears. With
+         *     `closed_within_days`, the incidents closed in that many days follow (newest first; at
+         *     most 200 in all).
          */
         get: operations["list_incidents_api_v1_notifications_incidents_get"];
         put?: never;
@@ -1006,8 +1031,10 @@ export interface paths {
          * @description The calling kiosk (by `X-Kiosk-Token`), its location and the server's clock.
          *
          *     Kiosks may send `X-Kiosk-Version` and `X-Kiosk-Time` (ISO 8601) on any call; they are
-         *     recorded as app version and clock offset. 401 `KIOSK_UNAUTHORIZED` for a missing or unknown
-         *     token, 401 `KIOSK_REVOKED` once an admin revoked the kiosk.
+         *     recorded as app version and clock offset. `X-Kiosk-Queue` (the number of scans waiting in
+         *     the device's offline queue) is recorded on every call but the scan. 401
+         *     `KIOSK_UNAUTHORIZED` for a missing or unknown token, 401 `KIOSK_REVOKED` once an admin
+         *     revoked the kiosk.
          */
         get: operations["read_me_api_v1_kiosks_me_get"];
         put?: never;
@@ -1051,8 +1078,9 @@ export interface paths {
         };
         /**
          * List Kiosks
-         * @description Kiosks by name, with status (pending / active / revoked), last seen time, app version
-         *     and clock offset.
+         * @description Kiosks by name, with status (pending / active / revoked) and fleet health: last seen
+         *     time, app version, clock offset, offline-queue length, and `silent_since` while a
+         *     silent-kiosk incident is open.
          */
         get: operations["list_kiosks_api_v1_kiosks_get"];
         put?: never;
@@ -1077,7 +1105,7 @@ export interface paths {
         };
         /**
          * Read Kiosk
-         * @description One kiosk. 404 `KIOSK_NOT_FOUND`.
+         * @description One kiosk, with its fleet health as in the list. 404 `KIOSK_NOT_FOUND`.
          */
         get: operations["read_kiosk_api_v1_kiosks__kiosk_id__get"];
         /**
@@ -1894,6 +1922,45 @@ export interface components {
              */
             enabled: boolean;
         };
+        /**
+         * BulkRetry
+         * @description Which failed mail to queue again: every filter left out matches all.
+         */
+        BulkRetry: {
+            /** @description only this kind of email */
+            kind?: components["schemas"]["Kind"] | null;
+            /**
+             * To
+             * @description part of the recipient address
+             */
+            to?: string | null;
+            /**
+             * Since
+             * @description created at or after (ISO 8601)
+             */
+            since?: string | null;
+            /**
+             * Until
+             * @description created before (ISO 8601)
+             */
+            until?: string | null;
+            /**
+             * Dry Run
+             * @description only count the mail that would be queued (for a confirmation)
+             * @default false
+             */
+            dry_run: boolean;
+        };
+        /** BulkRetryResult */
+        BulkRetryResult: {
+            /**
+             * Requeued
+             * @description failed mails queued again (or that would be, in a dry run)
+             */
+            requeued: number;
+            /** Dry Run */
+            dry_run: boolean;
+        };
         /** ChangePasswordIn */
         ChangePasswordIn: {
             /** Current Password */
@@ -2323,7 +2390,7 @@ export interface components {
             id: string;
             /**
              * Key
-             * @description the cause, e.g. mail.undeliverable, job.<task>
+             * @description the cause, e.g. mail.undeliverable, job.<task>, kiosk.silent.<kiosk id>
              */
             key: string;
             /** Subject */
@@ -2341,6 +2408,11 @@ export interface components {
              * @description the latest report of the same cause
              */
             last_seen_at: string;
+            /**
+             * Closed At
+             * @description when the cause cleared; null while open
+             */
+            closed_at: string | null;
         };
         /**
          * InvitationOut
@@ -2449,6 +2521,16 @@ export interface components {
              * @description kiosk clock minus server clock
              */
             clock_offset_ms: number | null;
+            /**
+             * Offline Queue
+             * @description scans waiting in the device's offline queue, as last reported (X-Kiosk-Queue, with the app's 5-minute refresh); null: never reported
+             */
+            offline_queue: number | null;
+            /**
+             * Silent Since
+             * @description while a silent-kiosk incident is open: when it was raised (the kiosk was not heard from for KIOSK_SILENT_MINUTES of opening hours); else null
+             */
+            silent_since?: string | null;
             /** Revoked At */
             revoked_at: string | null;
             /**
@@ -8006,6 +8088,10 @@ export interface operations {
                 kind?: components["schemas"]["Kind"] | null;
                 /** @description part of the recipient address */
                 to?: string | null;
+                /** @description created at or after (ISO 8601) */
+                since?: string | null;
+                /** @description created before (ISO 8601) */
+                until?: string | null;
                 /** @description 1-based page number */
                 page?: number;
                 /** @description items per page */
@@ -8122,6 +8208,111 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input (details.fields names each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (database); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retry_failed_notifications_api_v1_notifications_retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRetry"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRetryResult"];
+                };
+            };
+            /** @description Not authenticated (missing, invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type or charset (send application/json, UTF-8) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8465,7 +8656,10 @@ export interface operations {
     };
     list_incidents_api_v1_notifications_incidents_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description also those closed in the last N days */
+                closed_within_days?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -9030,6 +9224,7 @@ export interface operations {
             header?: {
                 "x-kiosk-version"?: string | null;
                 "x-kiosk-time"?: string | null;
+                "x-kiosk-queue"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -12217,6 +12412,7 @@ export interface operations {
             header?: {
                 "x-kiosk-version"?: string | null;
                 "x-kiosk-time"?: string | null;
+                "x-kiosk-queue"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -12285,6 +12481,7 @@ export interface operations {
             header?: {
                 "x-kiosk-version"?: string | null;
                 "x-kiosk-time"?: string | null;
+                "x-kiosk-queue"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -12393,6 +12590,7 @@ export interface operations {
             header?: {
                 "x-kiosk-version"?: string | null;
                 "x-kiosk-time"?: string | null;
+                "x-kiosk-queue"?: string | null;
             };
             path?: never;
             cookie?: never;
