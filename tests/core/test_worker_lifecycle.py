@@ -1,6 +1,11 @@
-"""SIGTERM to a real `tapwork worker` process while it runs a job: the job finishes (its work
-committed, procrastinate's row `succeeded`), then the process exits 0 — what Docker and
-Kubernetes rely on when they stop or roll the worker (issue 11)."""
+"""A real `tapwork worker` process stopped by its supervisor or by the database.
+
+SIGTERM while it runs a job: the job finishes (its work committed, procrastinate's row
+`succeeded`), then the process exits 0 — what Docker and Kubernetes rely on when they stop or
+roll the worker (issue 11). A database address that accepts connections and never answers (a
+failover to a dead host): the worker still gives up after WORKER_GIVE_UP_SECONDS and exits 1,
+instead of waiting out psycopg's 130 s connect timeout on every try (issue 12; the refused-
+connection case is in test_outage.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psycopg
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -129,3 +136,52 @@ async def test_sigterm_lets_the_running_job_finish_then_exits_zero(
     assert left == 0  # the job's work is committed
     assert workers == 0  # it unregistered on the way out
     assert "worker_stopped" in log.read_text()
+
+
+# A silent server: give-up 3 s, then connection attempts of at most 3 s each (the connect
+# timeout follows the give-up) and the pool waits of twice that; slack for a loaded box
+# (measured 11.7 s at load 15, 19 s without the connect timeout; before these fixes
+# procrastinate's pool alone held the start for 30 s).
+SILENT_GIVE_UP_SECONDS = 3
+SILENT_EXIT_BOUND = 25.0
+
+
+@pytest.mark.timeout(300)
+async def test_a_database_that_never_answers_is_given_up_on_in_time(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel completes each handshake; nobody ever answers
+        port = silent.getsockname()[1]
+        env = {
+            **os.environ,
+            "TAPWORK_ENV": "test",
+            "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/tapwork",
+            "WORKER_GIVE_UP_SECONDS": str(SILENT_GIVE_UP_SECONDS),
+            "LOG_LEVEL": "INFO",
+            "LOG_JSON": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("PGCONNECT_TIMEOUT", None)
+        log = tmp_path / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(  # noqa: ASYNC220 (started once; the test waits on it)
+                [str(TAPWORK), "worker", "--concurrency", "1"], env=env, stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+
+            async def up() -> bool:
+                return worker.poll() is not None or _started(log)
+
+            await _until(up, START_TIMEOUT, "the worker to start")
+            started = time.monotonic()
+            code = await asyncio.to_thread(worker.wait, 240)
+            took = time.monotonic() - started
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert code == 1, log.read_text()[-3000:]
+    assert "giving up" in log.read_text()
+    assert took < SILENT_EXIT_BOUND, f"exited {took:.1f}s after it started"
+    print(f"\nsilent database: worker gave up and exited {took:.1f}s after it started")
