@@ -1,6 +1,5 @@
 # One image for the API and the worker (two commands, one image).
 #   docker build -t tapwork/api:v1.0.0 .                      the runtime image (default target)
-#   docker build -f Dockerfile.test -t tapwork/api:v1.0.0-test .   the seed's `docker run … pytest`
 #   docker run tapwork/api:v1.0.0                              → tapwork api (port 8000)
 #   docker run tapwork/api:v1.0.0 tapwork worker               → the worker
 #   docker run tapwork/api:v1.0.0 tapwork migrate              → migrations (once per release)

@@ -18,26 +18,26 @@ from tapwork.cli import app as cli
 from tapwork.config import SECRET_FIELDS
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = REPO / "k8s" / "base"
+COMPONENT = REPO / "k8s" / "components" / "biometric"
 
 
 def _load(name: str) -> dict[str, Any]:
-    docs = [d for d in yaml.safe_load_all((BASE / name).read_text()) if d]
+    docs = [d for d in yaml.safe_load_all((COMPONENT / name).read_text()) if d]
     assert len(docs) == 1
     doc: dict[str, Any] = docs[0]
     return doc
 
 
 def _container() -> dict[str, Any]:
-    containers = _load("biometric-deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    containers = _load("deployment.yaml")["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1
     container: dict[str, Any] = containers[0]
     return container
 
 
 def test_the_service_selects_the_pods_and_stays_internal() -> None:
-    deployment = _load("biometric-deployment.yaml")
-    service = _load("biometric-service.yaml")
+    deployment = _load("deployment.yaml")
+    service = _load("service.yaml")
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
     assert service["spec"]["selector"].items() <= pod_labels.items()
@@ -48,8 +48,8 @@ def test_the_service_selects_the_pods_and_stays_internal() -> None:
 
 
 def test_only_the_api_pods_may_call_it() -> None:
-    policy = _load("biometric-networkpolicy.yaml")
-    pod_labels = _load("biometric-deployment.yaml")["spec"]["template"]["metadata"]["labels"]
+    policy = _load("networkpolicy.yaml")
+    pod_labels = _load("deployment.yaml")["spec"]["template"]["metadata"]["labels"]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     sources = [rule["from"] for rule in policy["spec"]["ingress"]]
     assert sources == [[{"podSelector": {"matchLabels": {"app": "tapwork-api"}}}]]
@@ -72,7 +72,7 @@ def test_probes_and_command_exist_in_the_code() -> None:
 
 def test_secrets_come_from_mounted_files_that_the_settings_read() -> None:
     container = _container()
-    pod = _load("biometric-deployment.yaml")["spec"]["template"]["spec"]
+    pod = _load("deployment.yaml")["spec"]["template"]["spec"]
     mounted = {
         f"{m['mountPath']}/{item['path']}"
         for m in container["volumeMounts"]

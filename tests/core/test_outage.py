@@ -45,6 +45,8 @@ OUTAGE_SECONDS = 3.0
 # Loaded shared box: starting a process takes seconds; these bound a hang, not performance.
 START_TIMEOUT = 90.0
 RECOVERY_BOUND = 30.0
+GIVE_UP_SECONDS = 3
+GIVE_UP_EXIT_BOUND = 10.0
 
 
 @dataclass
@@ -253,7 +255,7 @@ async def test_a_worker_that_cannot_reach_the_database_for_too_long_exits_non_ze
     own: Own, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     """So a supervisor that restarts on failure restarts it (it exited 0 before)."""
-    env = {**_env(own, smtp), "WORKER_GIVE_UP_SECONDS": "3"}
+    env = {**_env(own, smtp), "WORKER_GIVE_UP_SECONDS": str(GIVE_UP_SECONDS)}
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         worker = subprocess.Popen(  # noqa: ASYNC220 (started once; the test waits on it)
@@ -265,12 +267,17 @@ async def test_a_worker_that_cannot_reach_the_database_for_too_long_exits_non_ze
         await _queue_mail(own, f"up-{tag}@example.com")
         await _arrived(smtp, f"up-{tag}@example.com", START_TIMEOUT)
         await asyncio.to_thread(own.server.halt)
-        # Give-up is counted from the first failure; each try may wait out a connect timeout
-        # on a loaded box, so allow well over WORKER_GIVE_UP_SECONDS for the exit.
+        halted = time.monotonic()
         code = await asyncio.to_thread(worker.wait, 200)
+        took = time.monotonic() - halted
     finally:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
     assert code != 0, log.read_text()[-3000:]
     assert "giving up" in log.read_text()
+    # It gives up at the first try past the limit and exits without waiting out a pool's or
+    # procrastinate's timeouts (a 3 s setting took ~40 s before; GIVE_UP_EXIT_BOUND is slack
+    # for a loaded box, not for a timeout).
+    assert took < GIVE_UP_SECONDS + GIVE_UP_EXIT_BOUND, f"exited {took:.1f}s after the outage"
+    print(f"\nworker gave up and exited {took:.1f}s after the outage began (limit 3 s)")

@@ -48,4 +48,4 @@ def test_env_example_lists_every_required_secret_without_a_value() -> None:
 
 
 def test_dockerfiles_are_hadolint_clean() -> None:
-    run(tool("hadolint"), "Dockerfile", "Dockerfile.test", "frontend/Dockerfile")
+    run(tool("hadolint"), "Dockerfile", "Dockerfile.biometric", "frontend/Dockerfile")

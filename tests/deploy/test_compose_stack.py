@@ -243,6 +243,19 @@ def test_compose_stack_serves_a_check_in_and_keeps_its_data(stack: Stack) -> Non
     assert httpx.get(stack.url("scanner", "/portal/")).status_code == 200
     config = httpx.get(stack.url("scanner", "/config.js")).text
     assert f'"apiUrl": "{stack.url("api")}"' in config.replace('":"', '": "')
+    # The image's server sends the front ends' security headers (frontend/server/).
+    for path in ("/", "/portal/", "/config.js"):
+        headers = httpx.get(stack.url("scanner", path)).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self' 'wasm-unsafe-eval'" in policy, policy
+        assert f"connect-src 'self' {stack.url('api')}" in policy, policy
+        assert "frame-ancestors 'none'" in policy, policy
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert "strict-transport-security" not in headers
+    behind_tls = httpx.get(stack.url("scanner", "/"), headers={"X-Forwarded-Proto": "https"})
+    assert behind_tls.headers["strict-transport-security"].startswith("max-age=")
 
     # The seed's commands: logs, and migrations by hand (a no-op at head).
     assert "tapwork" in stack.compose("logs", "--tail=20", "api").lower()

@@ -5,6 +5,8 @@ and the production rules the seed leaves out hold in every rendered workload."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
+from tapwork.biometric.server import ServiceSettings
+from tapwork.config import Settings
 from tests.deploy.tools import (
     CRD_SCHEMAS,
     KUBERNETES_VERSION,
@@ -24,6 +28,13 @@ from tests.deploy.tools import (
     run,
     tool,
 )
+
+# Every variable either settings class reads: cleared so the test machine's own do not leak in.
+SETTING_ENV = {
+    (field.alias or name).upper()
+    for model in (Settings, ServiceSettings)
+    for name, field in model.model_fields.items()
+}
 
 
 def _validate(path: Path) -> Any:
@@ -201,7 +212,7 @@ def _allowed_from(docs: list[dict[str, Any]], app: str, port: int) -> list[dict[
     return peers
 
 
-@pytest.mark.parametrize("overlay", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("overlay", ["dev", "staging", "prod", "prod-biometric"])
 def test_network_policies_isolate_the_database_and_expose_only_the_ingress(overlay: str) -> None:
     docs = render(overlay)
     deny = find(docs, "NetworkPolicy", "default-deny-ingress")
@@ -263,3 +274,64 @@ def test_cloudnative_pg_option_replaces_the_statefulset_behind_a_transaction_poo
             for env in container.get("env", []):
                 if env["name"] == "PGPASSWORD":
                     assert env["valueFrom"]["secretKeyRef"]["name"] == "tapwork-db-app"
+
+
+def test_biometric_component_is_opt_in_internal_and_reached_only_by_the_api() -> None:
+    assert not [d for d in render("prod") if "biometric" in d["metadata"]["name"]]
+    docs = render("prod-biometric")
+    service = find(docs, "Deployment", "tapwork-biometric")
+    assert service["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
+        "tapwork/biometric:"
+    )
+    assert find(docs, "Service", "biometric-service")["spec"]["type"] == "ClusterIP"
+    assert find(docs, "PodDisruptionBudget", "tapwork-biometric-pdb")
+    # Only the API pods reach it; it reaches nothing but DNS; no ingress rule routes to it.
+    assert _allowed_from(docs, "tapwork-biometric", 8100) == [
+        {"podSelector": {"matchLabels": {"app": "tapwork-api"}}}
+    ]
+    policy = find(docs, "NetworkPolicy", "biometric-from-api")["spec"]
+    assert [p["port"] for rule in policy["egress"] for p in rule["ports"]] == [53, 53]
+    assert "biometric" not in yaml.safe_dump(find(docs, "Ingress", "tapwork-ingress"))
+    api = find(docs, "Deployment", "tapwork-api")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in api["env"]}
+    assert env["BIOMETRIC_ENABLED"] == "true"
+    assert env["BIOMETRIC_URL"] == "http://biometric-service:8100"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_tapwork_container_starts_with_its_production_settings(
+    overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each container's environment (ConfigMap + env + the secret files it mounts) passes the
+    service's own production checks: a setting that demands a secret the pod does not mount
+    (BIOMETRIC_ENABLED without BIOMETRIC_SECRET, say) would crash-loop it in the cluster."""
+    docs = render(overlay)
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    checked = 0
+    for name, pod in pod_specs(docs):
+        mounted = {
+            item["path"]
+            for volume in pod.get("volumes", [])
+            for item in volume.get("secret", {}).get("items", [])
+        }
+        for container in pod["containers"]:
+            if not container.get("image", "").startswith(("tapwork/api", "tapwork/biometric")):
+                continue
+            env = dict(config) if container.get("envFrom") else {}
+            env |= {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+            with monkeypatch.context() as patch:
+                for key in [k for k in os.environ if k.endswith("_FILE") or k in SETTING_ENV]:
+                    patch.delenv(key)
+                for key, value in env.items():
+                    if key.endswith("_FILE"):
+                        secret = Path(value).name
+                        assert secret in mounted, (name, key, "not mounted")
+                        (tmp_path / secret).write_text(secrets.token_urlsafe(48))
+                        value = str(tmp_path / secret)
+                    patch.setenv(key, value)
+                if container["image"].startswith("tapwork/biometric"):
+                    ServiceSettings()
+                else:
+                    Settings()
+            checked += 1
+    assert checked >= 4

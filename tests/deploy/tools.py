@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 SCHEMAS = K8S / "schemas"
-OVERLAYS = ("dev", "staging", "prod", "prod-cnpg")
+OVERLAYS = ("dev", "staging", "prod", "prod-cnpg", "prod-biometric")
 # The Kubernetes version the manifests are validated against (docs/runbook.md says why).
 KUBERNETES_VERSION = "1.31.0"
 # Custom resources: kind -> the JSON schema kept in k8s/schemas.

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from croniter import croniter  # type: ignore[import-untyped]  # procrastinate's own cron parser
+from procrastinate.periodic import MAX_DELAY
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.attendance.models import AttendanceRecord, ScanEvent
 from tapwork.config import Settings
+from tapwork.worker import jobs
 from tests.attendance.test_concurrency import build_world
-from tests.replicas.stack import Stack
+from tests.replicas.stack import START_TIMEOUT, Stack
 from tests.support.smtp import SmtpServer
 
 URL = "/api/v1/attendance"
@@ -117,20 +121,73 @@ async def test_a_badge_rate_limit_holds_across_replicas(
     assert not [r for r in answers if r.status_code >= 500]
 
 
-async def test_periodic_jobs_are_deferred_once_per_period_by_two_workers(
+def _expected_ticks(started: float, now: float) -> set[tuple[str, int]]:
+    """(task, period) pairs that must have run: for each periodic task, its latest period
+    before the workers were up (procrastinate defers that one at start if it is less than
+    MAX_DELAY old) and every period that began while they ran."""
+    expected = set()
+    for periodic in jobs.app.periodic_registry.periodic_tasks.values():
+        cron = croniter(periodic.cron, started)
+        latest = int(cron.get_prev(float))
+        if started - latest < MAX_DELAY - 30:
+            expected.add((periodic.task.name, latest))
+        cron = croniter(periodic.cron, started)
+        while (tick := int(cron.get_next(float))) < now - 10:
+            expected.add((periodic.task.name, tick))
+    return expected
+
+
+async def test_each_periodic_task_runs_exactly_once_per_period_across_two_workers(
     stack: Stack, committed_db: async_sessionmaker[AsyncSession]
 ) -> None:
-    assert all(w.poll() is None for w in stack.workers)
+    """Both workers start from a clean queue and each tries to defer every periodic task's
+    current period; the database must hold one job per (task, period), run once (one `started`
+    event), and succeeded."""
+    for worker in stack.workers:
+        worker.send_signal(signal.SIGTERM)
+    assert [w.wait(timeout=60) for w in stack.workers] == [0, 0]
+    stack.workers.clear()
     async with committed_db() as session:
-        duplicates = (
-            await session.execute(
-                text(
-                    "SELECT task_name, args->>'timestamp', count(*) FROM procrastinate_jobs "
-                    "WHERE args ? 'timestamp' GROUP BY 1, 2 HAVING count(*) > 1"
-                )
-            )
-        ).all()
-    assert duplicates == []
+        await session.execute(text("TRUNCATE procrastinate_jobs, procrastinate_workers CASCADE"))
+        await session.commit()
+    jobs.app.perform_import_paths()  # type: ignore[no-untyped-call]
+    for n in range(2):
+        stack.start_worker(n)
+
+    async def registered() -> int:
+        async with committed_db() as session:
+            return int(await session.scalar(text("SELECT count(*) FROM procrastinate_workers")))
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while await registered() < 2:
+        assert all(w.poll() is None for w in stack.workers), "a worker died at start"
+        assert time.monotonic() < deadline, "the workers did not start"
+        await asyncio.sleep(0.2)
+    expected = _expected_ticks(time.time(), time.time())
+    assert any(task == "notification.watch_jobs" for task, _ in expected)  # every 5 min
+
+    query = text(
+        "SELECT j.task_name, (j.args->>'timestamp')::bigint, j.status::text, "
+        "(SELECT count(*) FROM procrastinate_events e WHERE e.job_id = j.id AND "
+        "e.type = 'started') FROM procrastinate_jobs j WHERE j.args ? 'timestamp'"
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        async with committed_db() as session:
+            rows = [tuple(row) for row in (await session.execute(query)).all()]
+        finished = {(t, ts) for t, ts, status, _ in rows if status in ("succeeded", "failed")}
+        if expected <= finished or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    expected |= _expected_ticks(time.time(), time.time()) & {(t, ts) for t, ts, _, _ in rows}
+
+    runs = Counter((task, ts) for task, ts, _, _ in rows)
+    assert [key for key, count in runs.items() if count > 1] == []  # deferred once per period
+    assert expected <= set(runs), sorted(expected - set(runs))  # and every period deferred
+    for task, ts, status, started in rows:
+        assert (status, started) == ("succeeded", 1), (task, ts, status, started)
+    assert all(w.poll() is None for w in stack.workers)
+    print(f"\nperiodic runs across two workers: {sorted(runs)}")
 
 
 async def test_rolling_restart_of_all_api_processes_fails_no_client_request(

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -140,51 +141,62 @@ def _missing(package: str, directory: Path) -> Route:
     return Route("/{path:path}", explain)
 
 
+# The security headers, shared with the Scanner App image's server (frontend/server/server.mjs):
+# one file, read by both, so the two servers cannot drift apart.
+SECURITY_HEADERS_FILE = FRONTEND_DIR / "server" / "security-headers.json"
+
+
+def _security_config() -> dict[str, Any]:
+    return dict(json.loads(SECURITY_HEADERS_FILE.read_text(encoding="utf-8")))
+
+
+def api_origin(api_url: str) -> str:
+    """The origin of API_URL as a browser writes it (`scheme://host[:port]`, no path, no user,
+    no default port), or "" when API_URL is not an absolute http(s) URL."""
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
 def content_security_policy(api_url: str) -> str:
     """The kiosk's and the portal's policy: only their own files, the API, and what the camera
     decoder needs (WebAssembly compiled from our own .wasm, camera frames as blobs). Style
     attributes set by the code are allowed; no inline or foreign script is."""
-    parts = urlsplit(api_url)
-    api = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self' 'wasm-unsafe-eval'",
-            "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data: blob:",
-            "media-src 'self' blob: mediastream:",
-            "worker-src 'self' blob:",
-            f"connect-src 'self' {api}".strip(),
-            "font-src 'self' data:",
-            "manifest-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
+    api = api_origin(api_url)
+    directives = _security_config()["contentSecurityPolicy"]
+    return "; ".join(d.replace("{api}", api).strip() for d in directives)
+
+
+def security_headers(api_url: str, tls: bool) -> dict[str, str]:
+    """Every header the front ends' answers carry (HSTS only for a request that came over TLS)."""
+    config = _security_config()
+    headers = {"Content-Security-Policy": content_security_policy(api_url), **config["headers"]}
+    if tls:
+        headers["Strict-Transport-Security"] = config["strictTransportSecurity"]
+    return headers
 
 
 class SecurityHeaders:
     """The headers a browser needs to protect the front ends (pure ASGI around the static app);
-    the Scanner App image's web server must send the same (docs/frontend.md)."""
+    the Scanner App image's web server sends the same, from the same file."""
 
-    def __init__(self, app: ASGIApp, csp: str) -> None:
+    def __init__(self, app: ASGIApp, api_url: str) -> None:
         self.app = app
-        self.headers = [
-            (b"content-security-policy", csp.encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
-        ]
+        self.plain = _encode(security_headers(api_url, tls=False))
+        self.tls = _encode(security_headers(api_url, tls=True))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(self.headers)
-        if scope.get("scheme") == "https":
-            extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+        # Over TLS directly, or behind a proxy that terminated it (like the image's server).
+        forwarded = dict(scope.get("headers", [])).get(b"x-forwarded-proto", b"")
+        tls = scope.get("scheme") == "https" or forwarded.split(b",")[0].strip() == b"https"
+        extra = self.tls if tls else self.plain
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -192,6 +204,10 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def _encode(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
 
 def create_static_app(settings: Settings) -> Starlette:
@@ -218,8 +234,8 @@ def create_static_app(settings: Settings) -> Starlette:
             routes.append(Mount(prefix or "/", app=app))
         else:
             routes.append(Mount(prefix or "/", routes=[_missing(package, directory)]))
-    csp = content_security_policy(settings.api_url)
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, csp=csp)])
+    middleware = [Middleware(SecurityHeaders, api_url=settings.api_url)]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def openapi_document() -> dict[str, object]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import procrastinate
+import psycopg_pool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork import db
@@ -80,15 +81,39 @@ def unit_of_work() -> AbstractAsyncContextManager[AsyncSession]:
     return db.unit_of_work(runtime().sessionmaker)
 
 
+class _PoolOpeningInBackground(psycopg_pool.AsyncConnectionPool):
+    """procrastinate opens its pool waiting up to 30 s for the first connection and fails the
+    process after that, whatever the worker's give-up setting. Opened in the background, a
+    database that is down at start is one more outage: the caller's first query waits
+    `connection_wait`, fails, and the worker's backoff and give-up decide."""
+
+    async def open(self, wait: bool = False, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        await super().open(wait=False, timeout=timeout)
+
+
 @asynccontextmanager
-async def open_app(settings: Settings, *, pool_size: int = 4) -> AsyncIterator[procrastinate.App]:
-    """The App connected to `settings.libpq_url` (to run a worker or defer jobs)."""
+async def open_app(
+    settings: Settings, *, pool_size: int = 4, connection_wait: float = 30.0
+) -> AsyncIterator[procrastinate.App]:
+    """The App connected to `settings.libpq_url` (to run a worker or defer jobs).
+    `connection_wait`: how long a caller waits for a pooled connection before an error."""
     connector = procrastinate.PsycopgConnector(
+        pool_factory=_PoolOpeningInBackground,
         conninfo=settings.libpq_url,
         min_size=1,
         max_size=pool_size,
+        timeout=connection_wait,
         kwargs=settings.psycopg_options,
     )
     with app.replace_connector(connector):
         async with app.open_async():
             yield app
+
+
+async def close_pool_now(app: procrastinate.App) -> None:
+    """Close the App's pool at once: every task waiting for a connection, and everything
+    procrastinate still wants to write (a job's status, unregistering the worker), fails now
+    instead of each waiting out `connection_wait`. For a worker giving up, not for a stop."""
+    connector = app.connector
+    if isinstance(connector, procrastinate.PsycopgConnector):
+        await connector.pool.close(timeout=1.0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
 import time
@@ -43,6 +44,8 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 # on each failure in a row up to the cap (with jitter, so workers do not retry in step).
 ERROR_PAUSE_SECONDS = 0.5
 ERROR_PAUSE_MAX_SECONDS = 10.0
+# A connection attempt longer than this is a failure (never longer than the give-up time).
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class WorkerGaveUp(RuntimeError):
@@ -70,7 +73,9 @@ class Backoff:
         if down_for > self.give_up_after:
             raise WorkerGaveUp(f"{what}: failing for {down_for:.0f}s, giving up")
         nominal = min(ERROR_PAUSE_MAX_SECONDS, ERROR_PAUSE_SECONDS * 2 ** (self.failures - 1))
-        return float(nominal / 2 + random.uniform(0, nominal / 2))
+        pause = nominal / 2 + random.uniform(0, nominal / 2)
+        # Never sleep past the deadline: the try after it decides, not one up to 10 s later.
+        return float(min(pause, self.give_up_after - down_for + 0.1))
 
 
 def _quiet_procrastinate(settings: Settings) -> None:
@@ -151,34 +156,73 @@ async def run_queue(
         current[:] = [worker]
         started = time.monotonic()
         try:
-            await worker.run()  # type: ignore[no-untyped-call]
+            await _run_until_stopped(worker, stop)
             error = "stopped by itself"
         except Exception as exc:
             error = repr(exc)[:300]
         if stop.is_set():
             return
-        if time.monotonic() - started > ERROR_PAUSE_MAX_SECONDS * 3:
-            backoff.succeeded()  # it ran a good while: a new outage, not the same one
+        if worker.run_task is not None and time.monotonic() - started > ERROR_PAUSE_MAX_SECONDS * 3:
+            # It got going (registered) and ran a good while: a new outage, not the same one.
+            # Time spent waiting for a connection at start is part of the same outage.
+            backoff.succeeded()
         pause = backoff.failed("procrastinate worker")
         log.warning("queue_worker_restarting", error=error, retry_in=round(pause, 2))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=pause)
 
 
+async def _run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
+    """`worker.run()`, but a stop that comes while it is still starting (pruning stalled
+    workers, registering itself: waiting for a connection while the database is down) ends it
+    at once; it has no job to finish yet. Once running, `worker.stop()` (from the signal
+    handler) lets its current jobs finish, up to SHUTDOWN_GRACE_SECONDS."""
+    run = asyncio.create_task(worker.run())  # type: ignore[no-untyped-call]
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not run.done() and worker.run_task is None:
+            run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+    finally:
+        stopping.cancel()
+        if not run.done():  # our own cancellation: hand it on, graceful as procrastinate's
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await run
+
+
+def connect_timeout(settings: Settings) -> int:
+    """Seconds one connection attempt may take before it counts as a failure (libpq's
+    connect_timeout; psycopg's default is 130 s, so a failover to an address that does not
+    answer would hold every retry, and the give-up, for minutes)."""
+    return int(max(2.0, min(CONNECT_TIMEOUT_SECONDS, settings.worker_give_up_seconds)))
+
+
 async def run_worker(settings: Settings, *, concurrency: int) -> None:
     """Run until SIGTERM/SIGINT (or until the surrounding task is cancelled)."""
     configure_logging(settings.log_level, json=settings.log_json, service="tapwork-worker")
     _quiet_procrastinate(settings)
+    # Every libpq connection of this process (SQLAlchemy's pool, procrastinate's, the outbox
+    # owner's) honours PGCONNECT_TIMEOUT; an operator's own value wins.
+    os.environ.setdefault("PGCONNECT_TIMEOUT", str(connect_timeout(settings)))
     # A connection for each concurrent task and delivery loop; procrastinate has its own pool.
+    # A task, the delivery loop or procrastinate's bookkeeping waits this long for a pooled
+    # connection (not the pools' 30 s), so neither an outage nor the give-up is held up by it.
+    wait = 2.0 * connect_timeout(settings)
     engine = create_engine(
-        settings, pool_size=concurrency + max(1, settings.outbox_connections), max_overflow=2
+        settings,
+        pool_size=concurrency + max(1, settings.outbox_connections),
+        max_overflow=2,
+        pool_timeout=wait,
     )
     sessionmaker = create_sessionmaker(engine)
     jobs.install_runtime(jobs.Runtime(settings=settings, sessionmaker=sessionmaker))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     try:
-        async with jobs.open_app(settings, pool_size=concurrency + 3) as app:
+        async with jobs.open_app(settings, pool_size=concurrency + 3, connection_wait=wait) as app:
             app.perform_import_paths()  # type: ignore[no-untyped-call]
             current: list[Worker] = []
 
@@ -211,11 +255,16 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
                 )
             )
             try:
-                await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
                 # Any part ending on its own (it gave up, or a bug) stops the rest: a
                 # half-working worker that looks alive is worse than a restart by the
                 # supervisor, and the error it raised makes the exit code non-zero.
                 stop_all()
+                if any(not task.cancelled() and task.exception() for task in done):
+                    # Giving up: the database is gone, so whatever procrastinate's shutdown
+                    # would still write cannot be written; let it fail now, not after a
+                    # pool timeout per step (a 3 s give-up took ~40 s to exit before).
+                    await jobs.close_pool_now(app)
                 await asyncio.gather(*parts)
             finally:
                 for task in parts:
