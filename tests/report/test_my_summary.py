@@ -31,8 +31,9 @@ async def test_my_totals_equal_my_row_of_the_attendance_report(
         assert (body["from"], body["to"]) == (WEEK["from"], WEEK["to"])
         assert {k: body[k] for k in SHARED} == {k: rows[user.employee_id][k] for k in SHARED}
         assert {k: body[k] for k in SHARED} == {k: ATTENDANCE[user.employee_id][k] for k in SHARED}
-        # Self-service, not a report generation: no limit headers, no hour used up.
-        assert "X-RateLimit-Remaining" not in mine.headers
+        # Self-service, not a report generation: only the general limit (100 a minute) counts
+        # it, never the 10 report generations an hour.
+        assert mine.headers["X-RateLimit-Limit"] == "100"
 
 
 async def test_someone_without_a_shift_or_records_gets_zeros_and_bad_ranges_are_refused(
