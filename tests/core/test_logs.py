@@ -1,11 +1,13 @@
-"""What a real `tapwork api` writes to stdout: ECS JSON lines that Elasticsearch takes as they
-are, the request id on every line of a request, and no password, token, badge code or secret
-anywhere, even at debug level and on error paths."""
+"""What a real `tapwork api` and `tapwork worker` write to stdout: ECS JSON lines that
+Elasticsearch takes as they are, the request id on every line of a request, and no password,
+token (the reset link's one the worker mails included), badge code or secret anywhere, even at
+debug level and on error paths."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ from tapwork.config import Settings
 from tapwork.devstack.embedded_pg import free_port
 from tests.attendance.test_concurrency import build_world
 from tests.support import factories as f
+from tests.support.smtp import SmtpServer
 
 TAPWORK = str(Path(sys.executable).with_name("tapwork"))
 WRONG_PASSWORD = "not the right password at all"
@@ -34,6 +37,7 @@ async def test_logs_are_ecs_json_with_request_ids_and_no_secrets(
     settings: Settings,
     database_url: str,
     tmp_path: Path,
+    smtp: SmtpServer,
 ) -> None:
     world = await build_world(committed_db, settings, kiosks=1, users=2)
     async with committed_db() as s:
@@ -52,6 +56,9 @@ async def test_logs_are_ecs_json_with_request_ids_and_no_secrets(
         "METRICS_PORT": "0",
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST": "1024",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "OUTBOX_POLL_SECONDS": "0.2",
     }
     log_file = (tmp_path / "api.log").open("w")
     proc = subprocess.Popen(  # noqa: ASYNC220 - one process, read after it exits
@@ -60,6 +67,11 @@ async def test_logs_are_ecs_json_with_request_ids_and_no_secrets(
         stdout=log_file,
         stderr=subprocess.STDOUT,
         text=True,
+    )
+    # The worker renders and sends the mails, links with tokens in them included.
+    worker_log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(  # noqa: ASYNC220 - one process, read after it exits
+        [TAPWORK, "worker"], env=env, stdout=worker_log, stderr=subprocess.STDOUT, text=True
     )
     secrets: list[str] = [f.PASSWORD, WRONG_PASSWORD, NEW_PASSWORD, jwt_secret]
     secrets += [settings.badge_secret.get_secret_value(), *world.tokens, *world.codes]
@@ -104,6 +116,17 @@ async def test_logs_are_ecs_json_with_request_ids_and_no_secrets(
                 "/api/v1/attendance/me", headers={"Authorization": "Bearer forged.jwt.x"}
             )
             await client.post("/api/v1/auth/password-reset", json={"email": user.email})
+            # The reset mail (the password-changed one may come first).
+            reset_token = None
+            deadline = time.monotonic() + 90
+            while reset_token is None and time.monotonic() < deadline:
+                for mail in smtp.inbox.to(user.email):
+                    text = mail.get_body(("plain",))
+                    found = text and re.search(r"token=([A-Za-z0-9_\-]+)", text.get_content())
+                    reset_token = reset_token or found or None
+                time.sleep(0.2)  # noqa: ASYNC251 - the servers are other processes
+            assert reset_token is not None, "the worker sent no reset mail"
+            secrets.append(reset_token.group(1))
 
             kiosk = {"X-Kiosk-Token": world.tokens[0], "X-Request-ID": "req-scan-1"}
             scan = await client.post(
@@ -124,10 +147,14 @@ async def test_logs_are_ecs_json_with_request_ids_and_no_secrets(
                 json={"code_data": world.codes[1], "client_scan_id": "log-3"},
             )
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        for process in (proc, worker):
+            process.terminate()
+        for process in (proc, worker):
+            process.wait(timeout=60)
         log_file.close()
+        worker_log.close()
     out = (tmp_path / "api.log").read_text()
+    worker_out = (tmp_path / "worker.log").read_text()
 
     lines = _lines(out)  # every line is JSON: a non-JSON line fails here
     assert len(lines) >= 10
@@ -136,8 +163,11 @@ async def test_logs_are_ecs_json_with_request_ids_and_no_secrets(
         assert line["service"]["name"] == "tapwork-api"
         for field in ("error", "url", "http", "event", "trace", "user", "client"):
             assert field not in line or isinstance(line[field], dict), line  # ES object fields
+    worker_lines = _lines(worker_out)  # the worker's lines are JSON too
+    assert any(line["message"] == "outbox_batch" for line in worker_lines), worker_out[-2000:]
     for secret in secrets:
-        assert secret not in out, f"a secret reached the logs: {secret[:6]}…"
+        assert secret not in out, f"a secret reached the API's logs: {secret[:6]}…"
+        assert secret not in worker_out, f"a secret reached the worker's logs: {secret[:6]}…"
 
     requests = [line for line in lines if line["message"] == "request"]
     scans = [r for r in requests if r["url"]["path"] == "/api/v1/attendance"]
