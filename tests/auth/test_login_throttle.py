@@ -18,12 +18,11 @@ from tapwork.audit.models import AuditLog
 from tapwork.auth import jobs as auth_jobs
 from tapwork.auth.throttle import LoginFailure
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
-from tapwork.main import create_app
 from tapwork.user.models import User
 from tapwork.worker import jobs
 from tests.support import factories as f
 from tests.support.clock import FrozenClock
+from tests.support.replicas import replicas
 
 LOGIN = "/api/v1/auth/login"
 PAIR, CLIENT, ACCOUNT = 3, 6, 4
@@ -196,15 +195,8 @@ async def two_apps(
     settings: Settings, clock: FrozenClock, committed_db: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[tuple[FastAPI, FastAPI]]:
     """Two API processes' worth of state: own engines and pools, one database."""
-    apps = []
-    for _ in range(2):
-        app = create_app(settings, clock=clock)
-        app.state.engine = create_engine(settings, pool_size=2, max_overflow=0)
-        app.state.sessionmaker = create_sessionmaker(app.state.engine)
-        apps.append(app)
-    yield apps[0], apps[1]
-    for app in apps:
-        await app.state.engine.dispose()
+    async with replicas(settings, clock) as (first, second):
+        yield first, second
 
 
 async def test_failures_count_across_api_processes(

@@ -13,11 +13,10 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
-from tapwork.db import create_engine, create_sessionmaker
-from tapwork.main import create_app
 from tests.support import factories as f
 from tests.support.clock import FrozenClock
 from tests.support.personas import Org
+from tests.support.replicas import replicas
 
 LIMIT = 3
 ME = "/api/v1/users/me"
@@ -153,15 +152,8 @@ async def two_apps(
     async with committed_db() as session:
         user = await f.make_user(session)
         await session.commit()
-    apps = []
-    for _ in range(2):
-        app = create_app(settings, clock=clock)
-        app.state.engine = create_engine(settings, pool_size=2, max_overflow=0)
-        app.state.sessionmaker = create_sessionmaker(app.state.engine)
-        apps.append(app)
-    yield apps[0], apps[1], f.bearer(user, settings, clock())
-    for app in apps:
-        await app.state.engine.dispose()
+    async with replicas(settings, clock) as (first, second):
+        yield first, second, f.bearer(user, settings, clock())
 
 
 async def test_the_general_limit_holds_across_api_processes(

@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psycopg
@@ -31,20 +30,12 @@ from tapwork.notification.kinds import Kind
 from tapwork.notification.service import enqueue
 from tapwork.worker import jobs
 from tests.support.smtp import SmtpServer
+from tests.support.waiting import until
 
 Maker = async_sessionmaker[AsyncSession]
 TAPWORK = Path(sys.executable).parent / "tapwork"
 # Loaded shared box: starting a process takes seconds; these bound a hang, not performance.
 START_TIMEOUT = 90.0
-
-
-async def _until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _started(log: Path) -> bool:
@@ -97,7 +88,7 @@ async def test_sigterm_lets_the_running_job_finish_then_exits_zero(
             assert worker.poll() is None, log.read_text()
             return _started(log)
 
-        await _until(up, START_TIMEOUT, "the worker to start")
+        await until(up, START_TIMEOUT, "the worker to start")
         # Hold the mail's row: the job's DELETE waits on it, so it is mid-run when SIGTERM comes.
         await holder.execute("SELECT 1 FROM email_outbox WHERE id = %s FOR UPDATE", (mail.id,))
         async with jobs.open_app(Settings(TAPWORK_ENV="test", database_url=database_url)):
@@ -117,7 +108,7 @@ async def test_sigterm_lets_the_running_job_finish_then_exits_zero(
                 )
             return status == "doing" and bool(waiting)
 
-        await _until(job_blocked, 60, "the prune job to run and wait on the held row")
+        await until(job_blocked, 60, "the prune job to run and wait on the held row")
         ours = await _worker_ids(committed_db) - before  # a killed worker's row may linger
         worker.send_signal(signal.SIGTERM)
         await asyncio.sleep(2)
@@ -180,7 +171,7 @@ async def test_a_database_that_never_answers_is_given_up_on_in_time(tmp_path: Pa
             async def up() -> bool:
                 return worker.poll() is not None or _started(log)
 
-            await _until(up, START_TIMEOUT, "the worker to start")
+            await until(up, START_TIMEOUT, "the worker to start")
             started = time.monotonic()
             code = await asyncio.to_thread(worker.wait, 240)
             took = time.monotonic() - started

@@ -118,6 +118,9 @@ def e2e_settings(e2e_database_url: str, smtp: SmtpServer, e2e_ports: tuple[int, 
         # whole suite in a minute are not a brute force (tests/auth test the limits). Sign-in
         # needs nothing here: only failed sign-ins are slowed (auth/throttle.py).
         rate_limit_auth_per_minute=1000,
+        # One person clicking through every page in both languages within a minute is this
+        # suite's pace, not a user's; the general limit has its own tests (test_general_limit).
+        rate_limit_general_per_minute=100_000,
     )
 
 

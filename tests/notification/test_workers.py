@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -30,20 +29,12 @@ from tapwork.worker import jobs
 from tests.notification.conftest import SlowHandler
 from tests.support.clock import FrozenClock
 from tests.support.smtp import SmtpServer
+from tests.support.waiting import until
 
 Maker = async_sessionmaker[AsyncSession]
 TAPWORK = Path(sys.executable).parent / "tapwork"
 # Importing the service takes seconds on a loaded 2-core box; the bound is generous on purpose.
 START_TIMEOUT = 90.0
-
-
-async def _until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _status(maker: Maker, row_id: uuid.UUID) -> str:
@@ -77,7 +68,7 @@ async def test_a_hanging_smtp_server_neither_slows_requests_nor_loses_mail(
     async def leased() -> bool:
         return await _status(committed_db, stuck.id) == "sending"
 
-    await _until(leased, 10, "the worker to lease the mail")
+    await until(leased, 10, "the worker to lease the mail")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         started = time.monotonic()
@@ -148,7 +139,7 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
                 assert worker.poll() is None, log.read_text()
             return all(started)
 
-        await _until(both_up, START_TIMEOUT, "two workers to start")
+        await until(both_up, START_TIMEOUT, "two workers to start")
 
         def arrived(address_part: str) -> int:
             return sum(address_part in str(m["To"]) for m in list(smtp.inbox.messages))
@@ -162,7 +153,7 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
         async def first_arrived() -> bool:
             return arrived(f"first@{domain}") == 1
 
-        await _until(first_arrived, 10, "the first mail")
+        await until(first_arrived, 10, "the first mail")
         latency = time.monotonic() - committed
 
         async with committed_db() as session:
@@ -180,7 +171,7 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
                 )
             return waiting == 0
 
-        await _until(all_marked_sent, 60, "all 201 mails to be marked sent")
+        await until(all_marked_sent, 60, "all 201 mails to be marked sent")
 
         # The procrastinate half runs tasks too, with the runtime (settings, database) installed.
         async with committed_db() as session:
@@ -201,7 +192,7 @@ async def test_two_worker_processes_deliver_every_mail_exactly_once(
             assert status != "failed"
             return bool(status == "succeeded")
 
-        await _until(job_done, 30, "a deferred task to run in a worker")
+        await until(job_done, 30, "a deferred task to run in a worker")
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -254,7 +245,7 @@ async def test_sigterm_finishes_the_current_send_and_hands_back_the_rest(
             assert worker.poll() is None, log.read_text()
             return any(e["message"] == "worker_started" for e in _events(log))
 
-        await _until(up, START_TIMEOUT, "the worker to start")
+        await until(up, START_TIMEOUT, "the worker to start")
         async with committed_db() as session:
             for n in range(20):
                 await enqueue(session, Kind.ADMIN_ALERT, to=f"slow{n}@example.com", context={})
@@ -263,7 +254,7 @@ async def test_sigterm_finishes_the_current_send_and_hands_back_the_rest(
         async def first_accepted() -> bool:
             return len(relay.accepted) >= 1
 
-        await _until(first_accepted, 20, "the relay to accept a mail")
+        await until(first_accepted, 20, "the relay to accept a mail")
         worker.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(worker.wait, 30)
     finally:
@@ -318,7 +309,7 @@ async def test_a_killed_workers_mail_is_delivered_promptly_and_resent_at_most_on
             assert worker.poll() is None, log.read_text()  # noqa: ASYNC240 (a failure's log)
             return any(e["message"] == "worker_started" for e in _events(log))
 
-        await _until(lambda: up(first, logs[0]), START_TIMEOUT, "the first worker to start")
+        await until(lambda: up(first, logs[0]), START_TIMEOUT, "the first worker to start")
         addresses = [f"kill{n}@example.com" for n in range(20)]
         async with committed_db() as session:
             for address in addresses:
@@ -328,7 +319,7 @@ async def test_a_killed_workers_mail_is_delivered_promptly_and_resent_at_most_on
         async def some_accepted() -> bool:
             return len(relay.accepted) >= 3
 
-        await _until(some_accepted, 30, "the relay to accept a few mails")
+        await until(some_accepted, 30, "the relay to accept a few mails")
         first.kill()  # SIGKILL: no handing back, no recording of what was sent
         first.wait()
         killed = time.monotonic()
@@ -343,7 +334,7 @@ async def test_a_killed_workers_mail_is_delivered_promptly_and_resent_at_most_on
                 )
             return waiting == 0
 
-        await _until(all_sent, KILLED_WORKER_BOUND + START_TIMEOUT, "every mail to be sent")
+        await until(all_sent, KILLED_WORKER_BOUND + START_TIMEOUT, "every mail to be sent")
         took = time.monotonic() - killed
     finally:
         for worker in (first, second):
