@@ -98,7 +98,8 @@ async def test_a_correction_needs_a_reason_and_changes_the_record(
             user_id=org.mine.id,
             location_id=org.mine.location_id,
             shift_id=org.mine.shift_id,
-            work_date=check_in.date(),
+            # The day is the location's (Madrid), as the scan would file it.
+            work_date=check_in.astimezone(ZoneInfo("Europe/Madrid")).date(),
             check_in_at=check_in,
             status="on_time",
         )
@@ -110,6 +111,10 @@ async def test_a_correction_needs_a_reason_and_changes_the_record(
     await sign_in(page, org.hr)
     await nav_to(page, "Attendance records")
     await page.get_by_label("Employee", exact=True).select_option(label=org.mine.full_name)
+    # Madrid is a day ahead of New York for six hours each night: the default range ends on the
+    # viewer's today, so reach to tomorrow or a night run misses the record.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    await page.get_by_label("To", exact=True).fill(tomorrow)
     await page.locator("form[role=search]").get_by_role("button", name="Apply filters").click()
     row = page.locator("main tbody tr", has_text=org.mine.full_name)
     await expect(row).to_contain_text("Open")
