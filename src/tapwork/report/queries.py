@@ -43,10 +43,13 @@ people AS (
     AND (%(user_id)s::uuid IS NULL OR u.id = %(user_id)s::uuid)
     AND (%(location_id)s::uuid IS NULL OR u.location_id = %(location_id)s::uuid)
     -- Employees on a schedule, and anyone (even deactivated since) with records in the range.
-    AND ((u.is_active AND u.shift_id IS NOT NULL) OR EXISTS (
-          SELECT 1 FROM attendance_records r0
+    -- A scalar subquery, probed only for the few users the first test leaves: as an EXISTS the
+    -- planner hashed every record of the range first (150 ms on a month of 10,000 people).
+    AND ((u.is_active AND u.shift_id IS NOT NULL) OR (
+          SELECT true FROM attendance_records r0
           WHERE r0.user_id = u.id
-            AND r0.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date))
+            AND r0.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
+          LIMIT 1))
     AND (%(status)s::text IS NULL OR EXISTS (
           SELECT 1 FROM attendance_records r1
           WHERE r1.user_id = u.id AND r1.status = %(status)s::text
@@ -326,89 +329,136 @@ def monthly_sheet(from_date: date, to_date: date) -> str:
     )
 
 
-# The timesheet reads only the days that have records (or held scans): it never builds the
-# employees x days grid, which is what lets it stream at COPY speed.
-# The timesheet reads only the days that have records (or held scans): no employees x days
-# grid. Records (and a placeholder row per held-only day) are joined to their employee and
-# calendar day, then sorted ONCE in the output's order; per-day figures are window aggregates
-# over that order and the first row of each day is kept, so nothing is sorted again: this is
-# what lets it stream at COPY speed.
+# The timesheet reads only the days that have records (or held scans): no employees x days grid.
+# Each employee gets their place in the output once (`ranked`: a 10,000-row sort by name), so
+# the records are sorted ONCE on integers and dates (rank, day, check-in) instead of on names,
+# and grouped per day straight from that order: the day's first record and its in-out pairs
+# come from the sorted input (a sorted subquery feeding a GroupAggregate; report statements run
+# without parallel workers, see service.tune, so nothing reorders it; the fixture's split day
+# proves the order). Calendar and correction lookups are hash probes per record.
 _TS = f"""WITH {_PEOPLE},
 {_CALENDAR},
--- Records meet their employee first (`OFFSET 0` keeps the planner, blind to how few
--- (location, shift) pairs there are, from building employees x calendar before meeting them).
-src AS (
-  SELECT * FROM (
-  SELECT r.id, r.user_id, r.work_date AS day, r.status, r.minutes_late, r.check_in_at,
-         r.check_out_at, r.worked_minutes, r.source, co.resource_id IS NOT NULL AS edited,
-         p.employee_id, p.last_name, p.first_name, p.department, p.tz, p.lkey, p.skey
-  FROM attendance_records r
-  JOIN people p ON p.user_id = r.user_id
-  LEFT JOIN corrected co ON co.resource_id = r.id::text
-  WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
-  UNION ALL
-  SELECT NULL, h.user_id, h.day, NULL, 0, NULL, NULL, NULL, NULL, false,
-         p.employee_id, p.last_name, p.first_name, p.department, p.tz, p.lkey, p.skey
-  FROM held h
-  JOIN people p ON p.user_id = h.user_id
-  WHERE NOT EXISTS (SELECT 1 FROM attendance_records r2
-                    WHERE r2.user_id = h.user_id AND r2.work_date = h.day)
-  ) u OFFSET 0
+ranked AS MATERIALIZED (
+  SELECT p.user_id, p.employee_id, p.last_name, p.first_name, p.department,
+         p.tz COLLATE "C" AS tz, p.lkey, p.skey,
+         row_number() OVER (ORDER BY p.last_name, p.first_name, p.employee_id) AS rank
+  FROM people p
 ),
-rows_ AS (
-  SELECT s.employee_id, s.last_name, s.first_name, s.department, s.tz, s.user_id, s.day,
-         s.status, s.minutes_late, c.working, c.holiday,
+src AS (
+  SELECT u.*, c.working AND NOT c.holiday AS scheduled,
          (extract(epoch FROM c.end_at - c.start_at) / 60)::int AS shift_minutes,
-         coalesce(h.held_scans, 0) AS held_scans,
-         row_number() OVER w AS n,
-         count(s.id) OVER whole AS records,
-         min(s.check_in_at) OVER whole AS first_in,
-         max(s.check_out_at) OVER whole AS last_out,
-         bool_or(s.id IS NOT NULL AND s.check_out_at IS NULL) OVER whole AS open,
-         coalesce(sum(s.worked_minutes) OVER whole, 0) AS worked_minutes,
-         count(*) FILTER (WHERE s.source = 'offline') OVER whole AS offline_records,
-         count(*) FILTER (WHERE s.source = 'manual' OR s.edited) OVER whole AS corrected_records,
-         string_agg(left(((s.check_in_at AT TIME ZONE s.tz)::time)::text, 5) || '-'
-                    || coalesce(left(((s.check_out_at AT TIME ZONE s.tz)::time)::text, 5), ''),
-                    ' ') OVER whole AS pairs
-  FROM src s
-  JOIN cal c ON c.lkey = s.lkey AND c.skey = s.skey AND c.day = s.day
-  LEFT JOIN held h ON h.user_id = s.user_id AND h.day = s.day
-  WINDOW w AS (PARTITION BY s.last_name, s.first_name, s.employee_id, s.day
-               ORDER BY s.check_in_at, s.id),
-         whole AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+         -- The one sort: by employee, day and check-in; the day's first record is n = 1.
+         row_number() OVER (PARTITION BY u.rank, u.day ORDER BY u.check_in_at, u.id) AS n
+  FROM (
+    SELECT p.rank, r.work_date AS day, r.check_in_at, r.id, r.status, r.minutes_late,
+           r.check_out_at, r.worked_minutes, r.source = 'offline' AS offline,
+           (r.source = 'manual' OR co.resource_id IS NOT NULL) AS corrected, 0::bigint AS held,
+           p.tz, p.lkey, p.skey
+    FROM attendance_records r
+    JOIN ranked p ON p.user_id = r.user_id
+    LEFT JOIN corrected co ON co.resource_id = r.id::text
+    WHERE r.work_date BETWEEN %(from_date)s::date AND %(to_date)s::date
+    UNION ALL
+    -- Held scans of the day, after its records (no check-in: sorted last); a day with held
+    -- scans and no record still gets its row (flagged, nothing counted).
+    SELECT p.rank, h.day, NULL, NULL, NULL, 0, NULL, NULL, false, false, h.held_scans,
+           p.tz, p.lkey, p.skey
+    FROM held h
+    JOIN ranked p ON p.user_id = h.user_id
+  ) u
+  -- The calendar day of the record's employee: a hash probe into a few hundred rows.
+  JOIN cal c ON c.lkey = u.lkey AND c.skey = u.skey AND c.day = u.day
 ),
 ts AS (
-  SELECT employee_id, last_name, first_name, department, tz, day, status AS first_status,
-         first_in, CASE WHEN open THEN NULL ELSE last_out END AS last_out, pairs, open,
-         coalesce(minutes_late, 0) AS minutes_late, worked_minutes,
-         CASE WHEN records = 0 THEN 0
-              WHEN working AND NOT holiday AND status IN ('early', 'on_time', 'late')
-                THEN greatest(0, worked_minutes - shift_minutes)
-              ELSE worked_minutes END AS overtime_minutes,
-         offline_records, corrected_records, held_scans
-  FROM rows_
-  WHERE n = 1 AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  SELECT rank, day, min(tz) AS tz,
+         min(status) FILTER (WHERE n = 1) AS first_status,
+         min(check_in_at) AS first_in,
+         CASE WHEN bool_or(id IS NOT NULL AND check_out_at IS NULL) THEN NULL
+              ELSE max(check_out_at) END AS last_out,
+         string_agg(left(((check_in_at AT TIME ZONE tz)::time)::text, 5) || '-'
+                    || coalesce(left(((check_out_at AT TIME ZONE tz)::time)::text, 5), ''),
+                    ' ') AS pairs,
+         bool_or(id IS NOT NULL AND check_out_at IS NULL) AS open,
+         coalesce(min(minutes_late) FILTER (WHERE n = 1), 0) AS minutes_late,
+         coalesce(sum(worked_minutes), 0) AS worked_minutes,
+         -- Beyond the shift's length on a scheduled day, every minute otherwise (see _overtime).
+         CASE WHEN count(id) = 0 THEN 0
+              WHEN bool_and(scheduled)
+                   AND min(status) FILTER (WHERE n = 1) IN ('early', 'on_time', 'late')
+                THEN greatest(0, coalesce(sum(worked_minutes), 0) - min(shift_minutes))
+              ELSE coalesce(sum(worked_minutes), 0) END AS overtime_minutes,
+         bool_or(offline) AS offline, bool_or(corrected) AS corrected, sum(held) AS held_scans
+  FROM src
+  GROUP BY rank, day
+  HAVING %(status)s::text IS NULL OR min(status) FILTER (WHERE n = 1) = %(status)s::text
 )
 """
 
+TIMESHEET_COLUMNS = (
+    "employee_id", "last_name", "first_name", "department", "date", "timezone",
+    "first_check_in", "last_check_out", "pairs", "status", "minutes_late", "worked_minutes",
+    "regular_minutes", "overtime_minutes", "worked_hours", "regular_hours", "overtime_hours",
+    "flags",
+)  # fmt: skip
+_FLAGS = """concat_ws(' ', CASE WHEN offline THEN 'offline' END,
+                   CASE WHEN corrected THEN 'corrected' END,
+                   CASE WHEN held_scans > 0 THEN 'held' END,
+                   CASE WHEN open THEN 'open' END)"""
+
 TIMESHEET = (
     _TS
-    + """
-SELECT employee_id, last_name, first_name, department, day AS date, tz AS timezone,
-       (first_in AT TIME ZONE tz)::timestamp(0) AS first_check_in,
-       (last_out AT TIME ZONE tz)::timestamp(0) AS last_check_out,
+    + f"""
+SELECT employee_id, last_name, first_name, department, day AS date, ts.tz AS timezone,
+       (first_in AT TIME ZONE ts.tz)::timestamp(0) AS first_check_in,
+       (last_out AT TIME ZONE ts.tz)::timestamp(0) AS last_check_out,
        coalesce(pairs, '') AS pairs, coalesce(first_status, '') AS status, minutes_late,
        worked_minutes, worked_minutes - overtime_minutes AS regular_minutes, overtime_minutes,
        round(worked_minutes / 60.0, 2) AS worked_hours,
        round((worked_minutes - overtime_minutes) / 60.0, 2) AS regular_hours,
        round(overtime_minutes / 60.0, 2) AS overtime_hours,
-       concat_ws(' ', CASE WHEN offline_records > 0 THEN 'offline' END,
-                      CASE WHEN corrected_records > 0 THEN 'corrected' END,
-                      CASE WHEN held_scans > 0 THEN 'held' END,
-                      CASE WHEN open THEN 'open' END) AS flags
-FROM ts
-ORDER BY last_name, first_name, employee_id, day
+       {_FLAGS} AS flags
+FROM ts JOIN ranked USING (rank)
+ORDER BY rank, day
+"""
+)
+
+
+def _csv_field(column: str) -> str:
+    """A text column as a CSV field: quoted (and its quotes doubled) only when it needs it,
+    as PostgreSQL's COPY writes it."""
+    return (
+        f"""CASE WHEN {column} ~ '[",\\r\\n]' OR {column} IN ('', '\\.') """
+        f"""THEN '"' || replace({column}, '"', '""') || '"' ELSE {column} END"""
+    )
+
+
+# The same timesheet as CSV text, one row per employee holding all their lines: COPY sends a
+# message per line, and handing 220,000 of them through the driver cost the API more CPU than
+# the query. Byte for byte what COPY (FORMAT csv, HEADER) writes for TIMESHEET, header aside
+# (tests/report/test_figures.py compares them). The per-employee columns are formatted once.
+TIMESHEET_CSV = (
+    _TS
+    + f""",
+lines AS (
+  -- One concat_ws per line (a chain of || copies the growing line at every step).
+  SELECT rank, concat_ws(',', day, tz,
+           coalesce(((first_in AT TIME ZONE tz)::timestamp(0))::text, ''),
+           coalesce(((last_out AT TIME ZONE tz)::timestamp(0))::text, ''),
+           coalesce(pairs, '""'), coalesce(first_status, '""'), minutes_late, worked_minutes,
+           worked_minutes - overtime_minutes, overtime_minutes, round(worked_minutes / 60.0, 2),
+           round((worked_minutes - overtime_minutes) / 60.0, 2), round(overtime_minutes / 60.0, 2),
+           coalesce(nullif({_FLAGS}, ''), '""')) || E'\\n' AS line
+  FROM ts
+),
+chunks AS (
+  -- `ts` comes out in (rank, day) order, which the aggregate keeps.
+  SELECT rank, string_agg(line, '') AS body FROM lines GROUP BY rank
+)
+SELECT {_csv_field("p.employee_id")} || ',' || {_csv_field("p.last_name")} || ','
+       || {_csv_field("p.first_name")} || ',' || {_csv_field("p.department")} || ',' AS head,
+       k.body
+FROM chunks k JOIN ranked p USING (rank)
+ORDER BY rank
 """
 )
 
@@ -420,9 +470,9 @@ SELECT last_name AS "last_name", first_name AS "first_name", employee_id AS "emp
        round(sum(worked_minutes - overtime_minutes) / 60.0, 2) AS "regular_hours",
        round(sum(overtime_minutes) / 60.0, 2) AS "overtime_hours",
        0 AS "double_overtime_hours"
-FROM ts
-GROUP BY last_name, first_name, employee_id
-ORDER BY last_name, first_name, employee_id
+FROM ts JOIN ranked USING (rank)
+GROUP BY rank, last_name, first_name, employee_id
+ORDER BY rank
 """
 )
 
@@ -434,7 +484,7 @@ DATEV = (
     + """
 SELECT employee_id AS "Personalnummer", to_char(day, 'DD.MM.YYYY') AS "Datum",
        wage_type AS "Lohnart", replace(to_char(minutes / 60.0, 'FM9990.00'), '.', ',') AS "Stunden"
-FROM ts
+FROM ts JOIN ranked USING (rank)
 CROSS JOIN LATERAL (VALUES ('1000', worked_minutes - overtime_minutes),
                            ('1200', overtime_minutes)) AS w(wage_type, minutes)
 WHERE minutes > 0

@@ -122,8 +122,13 @@ def can_see_departments(viewer: Viewer) -> bool:
 
 
 # Report statements are few and big: no JIT (it compiled for 20+ s on a month of 10,000
-# employees, more than the query ran), and memory enough to sort a month in RAM.
-_TUNE = "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
+# employees, more than the query ran), memory enough to sort a month in RAM, and no parallel
+# workers: the timesheet groups its days straight from a sorted subquery (queries._TS), an
+# order that partial aggregation across workers would not keep.
+_TUNE = (
+    "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true)"
+)
 
 
 async def tune(conn: AsyncConnection[Any]) -> None:
@@ -192,8 +197,16 @@ def headline(kind: str, rows: list[dict[str, Any]], daily: list[dict[str, Any]])
 async def copy_csv(
     conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime, *, delimiter: str = ","
 ) -> AsyncIterator[bytes]:
-    """Stream `sql` as CSV with a header straight from PostgreSQL's COPY (no Python per row)."""
+    """Stream `sql` as CSV with a header straight from PostgreSQL's COPY (no Python per row).
+
+    A statement with a CSV twin (the timesheet) streams the twin instead: the same bytes,
+    formatted by PostgreSQL a whole employee per row (queries.TIMESHEET_CSV).
+    """
     await tune(conn)
+    if sql is queries.TIMESHEET and delimiter == ",":
+        async for block in _timesheet_lines(conn, scope, now):
+            yield block
+        return
     statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, DELIMITER '{delimiter}')"
     # COPY sends a message per row; handing each to the ASGI server cost more CPU than the
     # query. Batches of ~64 KiB keep memory flat and the event loop free.
@@ -201,6 +214,23 @@ async def copy_csv(
     async with conn.cursor() as cur, cur.copy(statement, scope.params(now)) as copy:
         async for chunk in copy:
             batch += chunk
+            if len(batch) >= COPY_BATCH:
+                yield bytes(batch)
+                batch.clear()
+    if batch:
+        yield bytes(batch)
+
+
+async def _timesheet_lines(
+    conn: AsyncConnection[Any], scope: Scope, now: datetime
+) -> AsyncIterator[bytes]:
+    """The timesheet CSV from TIMESHEET_CSV: an employee per row, their quoted columns once and
+    the day lines after them; here each line gets the employee's columns in front (one
+    `str.replace` per employee, no Python per line)."""
+    batch = bytearray(",".join(queries.TIMESHEET_COLUMNS).encode() + b"\n")
+    async with conn.cursor() as cur:
+        async for head, body in cur.stream(queries.TIMESHEET_CSV, scope.params(now)):
+            batch += (head + body[:-1].replace("\n", "\n" + head) + "\n").encode()
             if len(batch) >= COPY_BATCH:
                 yield bytes(batch)
                 batch.clear()
