@@ -66,14 +66,10 @@ class CountingSink:
 def run_sink(port: int, delay: float) -> None:
     """`--sink PORT`: count mails until SIGTERM, then print the count and distinct recipients.
 
-    A process of its own, so the sink does not compete with the worker for one GIL. On
-    uvloop: aiosmtpd on asyncio's loop cost ~1.2-1.4 ms of CPU per mail, more than the worker
-    it measures, and on a 2-core box the relay, not the worker, set the wall-clock rate.
+    A process of its own, so the sink does not compete with the worker for one GIL.
     """
-    import uvloop
-
     sink = CountingSink(delay)
-    controller = Controller(sink, hostname="127.0.0.1", port=port, loop=uvloop.new_event_loop())
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
