@@ -181,7 +181,7 @@ async def test_gives_up_after_max_attempts(
 
     row = await _row(session, row)
     assert (row.status, row.attempts) == ("failed", 3)
-    assert "Connect call failed" in (row.last_error or "")
+    assert "Connection refused" in (row.last_error or "")
     assert (await _deliver(sessionmaker, settings, clock)).claimed == 0
 
 

@@ -14,6 +14,7 @@ Every function takes `now` (or a clock) so tests move time instead of sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import time
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import aiosmtplib
 import psycopg
 import structlog
 from sqlalchemy import Table, and_, delete, literal_column, or_, select, text, update
@@ -33,7 +33,7 @@ from tapwork.config import Settings
 from tapwork.notification import i18n, incidents, mime, unsubscribe
 from tapwork.notification.models import OutboxEmail
 from tapwork.notification.render import render, sender_domain
-from tapwork.notification.smtp import CONNECTION_ERRORS, Connection, describe, is_permanent
+from tapwork.notification.smtp import Connection, Mail, Outcome, describe
 from tapwork.user.models import User
 
 log = structlog.get_logger("tapwork.notification.delivery")
@@ -316,7 +316,11 @@ async def deliver_batch(
     owner: int | None = None,
 ) -> BatchResult:
     """Claim one batch of due mail and try each once. Safe to run in many workers at once.
-    `owner`: the caller's `Owner` key (None: the lease alone guards the claim)."""
+    `owner`: the caller's `Owner` key (None: the lease alone guards the claim).
+
+    The mails go out in chunks of MARK_SENT_EVERY, each sent from a thread over the batch's
+    connection (smtp.Connection) and recorded in one transaction. `should_stop` is called from
+    that thread before each mail, so it must be a plain flag read (`asyncio.Event.is_set`)."""
     result = BatchResult()
     async with sessionmaker() as session:
         pending = await claim(
@@ -329,41 +333,70 @@ async def deliver_batch(
     started = time.monotonic()
     # Never start a send that could outlive the lease: another worker would then resend it.
     budget = settings.outbox_lease_seconds - _COMMANDS_PER_SEND * settings.smtp_timeout_seconds
+    tried = 0
+
+    def may_start() -> bool:
+        nonlocal tried
+        if should_stop():
+            return False
+        # The first send is always made, so a short lease cannot starve the outbox.
+        if tried and time.monotonic() - started > budget:
+            return False
+        tried += 1
+        return True
+
     connection = Connection(settings)
+    sender = mime.envelope_sender(settings.mail_from)
     sent: list[tuple[Claimed, str, datetime]] = []
+    failures: list[tuple[Claimed, str, bool]] = []  # (row, error, permanent)
     try:
         while pending:
-            if should_stop():
-                break
-            # The first send is always made, so a short lease cannot starve the outbox.
-            if len(pending) < result.claimed and time.monotonic() - started > budget:
-                break
-            row = pending.pop(0)
-            outcome, subject = await _deliver_one(
-                sessionmaker, settings, connection, row, pending, clock=clock, rng=rng
-            )
-            if outcome == "sent":
-                result.sent += 1
-                sent.append((row, subject, clock()))
-                if len(sent) >= MARK_SENT_EVERY:
-                    await _record_sent(sessionmaker, sent)
-            elif outcome == "failed":
-                result.failed += 1
-            else:
-                result.retrying += 1
-            if connection.last_error:
-                # The server is unusable: every remaining row counts this attempt and waits.
-                error = connection.last_error
-                async with sessionmaker() as session:
-                    for other in pending:
-                        status = await mark_attempt_failed(
-                            session, other, error, now=clock(), settings=settings, rng=rng
-                        )
-                        result.retrying += status == "queued"
-                        result.failed += status == "failed"
-                    await session.commit()
+            chunk, pending = pending[:MARK_SENT_EVERY], pending[MARK_SENT_EVERY:]
+            built: list[tuple[Claimed, str, Mail]] = []
+            for row in chunk:
+                try:
+                    subject, message = _build(row, settings, now=clock())
+                except Exception as exc:
+                    # A template or address problem will not fix itself on retry.
+                    log.exception("outbox_render_failed", outbox_id=str(row.id), kind=row.kind)
+                    failures.append((row, f"render: {describe(exc)}", True))
+                    continue
+                built.append((row, subject, Mail(sender, row.to_address, message)))
+            try:
+                outcome = await connection.send([m for _, _, m in built], may_start)
+            except asyncio.CancelledError:
+                # Stopped from outside: what the relay accepted is still recorded (finally),
+                # the rest handed back.
+                outcome = connection.interrupted or Outcome(stopped=True)
+                pending[:0] = _settle(outcome, built, sent, failures, result, clock())
+                raise
+            untried = _settle(outcome, built, sent, failures, result, clock())
+            if outcome.error is not None:
+                # The server is unusable: this mail and every remaining row count the attempt
+                # and wait.
+                error = f"smtp {settings.smtp_host}:{settings.smtp_port}: {describe(outcome.error)}"
+                waiting = [*untried, *pending]
+                log.warning("outbox_smtp_unavailable", error=error, waiting=len(waiting))
+                failures.extend((other, error, False) for other in waiting)
                 pending = []
+            elif outcome.stopped:
+                pending[:0] = untried
+            # Delivered rows are recorded with the chunk's failures, except the last chunk's,
+            # which go with the batch's closing statement (finally).
+            flush = bool(pending) and not outcome.stopped
+            await _record(
+                sessionmaker,
+                settings,
+                sent if flush else [],
+                failures,
+                result,
+                clock=clock,
+                rng=rng,
+            )
+            if outcome.stopped:
+                break
     finally:
+        await _record(sessionmaker, settings, [], failures, result, clock=clock, rng=rng)
         await _record_sent(sessionmaker, sent, delivered_at=clock() if result.sent else None)
         if pending:
             result.released = len(pending)
@@ -376,6 +409,57 @@ async def deliver_batch(
     else:
         log.info("outbox_batch", **_summary(result))
     return result
+
+
+def _settle(
+    outcome: Outcome,
+    built: list[tuple[Claimed, str, Mail]],
+    sent: list[tuple[Claimed, str, datetime]],
+    failures: list[tuple[Claimed, str, bool]],
+    result: BatchResult,
+    now: datetime,
+) -> list[Claimed]:
+    """Sort a chunk's replies into `sent` and `failures`; returns the rows not answered (the
+    first of them met `outcome.error`, if any)."""
+    for (row, subject, _), refusal in zip(built, outcome.replies, strict=False):
+        if refusal is None:
+            result.sent += 1
+            sent.append((row, subject, now))
+        else:
+            log.warning(
+                "outbox_refused",
+                outbox_id=str(row.id),
+                error=str(refusal),
+                permanent=refusal.permanent,
+            )
+            failures.append((row, f"smtp refused: {refusal}", refusal.permanent))
+    return [row for row, _, _ in built[len(outcome.replies) :]]
+
+
+async def _record(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    sent: list[tuple[Claimed, str, datetime]],
+    failures: list[tuple[Claimed, str, bool]],
+    result: BatchResult,
+    *,
+    clock: Callable[[], datetime],
+    rng: random.Random | None,
+) -> None:
+    """One transaction for a chunk: its delivered rows (then forgotten) and its failures."""
+    if not sent and not failures:
+        return
+    async with sessionmaker() as session:
+        await mark_sent(session, sent)
+        for row, error, permanent in failures:
+            status = await mark_attempt_failed(
+                session, row, error, now=clock(), settings=settings, permanent=permanent, rng=rng
+            )
+            result.retrying += status == "queued"
+            result.failed += status == "failed"
+        await session.commit()
+    sent.clear()
+    failures.clear()
 
 
 async def _record_sent(
@@ -406,95 +490,27 @@ def _summary(result: BatchResult) -> dict[str, Any]:
     }
 
 
-async def _deliver_one(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    connection: Connection,
-    row: Claimed,
-    pending: list[Claimed],
-    *,
-    clock: Callable[[], datetime],
-    rng: random.Random | None,
-) -> tuple[str, str]:
-    """Render and send one row: ("sent", subject) for the caller to record, or a failure
-    outcome already recorded in its own short transaction."""
-    now = clock()
-    try:
-        # Optional kinds to a user carry a signed one-click way out (RFC 8058).
-        leave = unsubscribe.url(row.user_id, row.kind, settings) if row.user_id else ""
-        rendered = render(
-            row.kind, row.context, settings=settings, language=row.language, unsubscribe_url=leave
-        )
-        headers = (
-            (("List-Unsubscribe", f"<{leave}>"), ("List-Unsubscribe-Post", ONE_CLICK))
-            if leave
-            else ()
-        )
-        message = mime.build(
-            rendered,
-            to=row.to_address,
-            sender=settings.mail_from,
-            message_id=str(row.id),
-            date=now,
-            domain=sender_domain(settings.mail_from),
-            language=row.language,
-            extra_headers=headers,
-        )
-    except Exception as exc:
-        # A template or address problem will not fix itself on retry.
-        log.exception("outbox_render_failed", outbox_id=str(row.id), kind=row.kind)
-        async with sessionmaker() as session:
-            await mark_attempt_failed(
-                session,
-                row,
-                f"render: {describe(exc)}",
-                now=now,
-                settings=settings,
-                permanent=True,
-            )
-            await session.commit()
-        return "failed", ""
-    try:
-        await connection.send(mime.envelope_sender(settings.mail_from), row.to_address, message)
-    except CONNECTION_ERRORS as exc:
-        connection.discard()
-        error = f"smtp {settings.smtp_host}:{settings.smtp_port}: {describe(exc)}"
-        connection.last_error = error
-        log.warning("outbox_smtp_unavailable", error=error, waiting=len(pending) + 1)
-        async with sessionmaker() as session:
-            status = await mark_attempt_failed(
-                session, row, error, now=clock(), settings=settings, rng=rng
-            )
-            await session.commit()
-        return ("failed" if status == "failed" else "retrying"), ""
-    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
-        return await _record_refusal(sessionmaker, settings, row, exc, clock=clock, rng=rng), ""
-    return "sent", rendered.subject
-
-
-async def _record_refusal(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    row: Claimed,
-    exc: aiosmtplib.SMTPException,
-    *,
-    clock: Callable[[], datetime],
-    rng: random.Random | None,
-) -> str:
-    permanent = is_permanent(exc)
-    log.warning("outbox_refused", outbox_id=str(row.id), error=describe(exc), permanent=permanent)
-    async with sessionmaker() as session:
-        status = await mark_attempt_failed(
-            session,
-            row,
-            f"smtp refused: {describe(exc)}",
-            now=clock(),
-            settings=settings,
-            permanent=permanent,
-            rng=rng,
-        )
-        await session.commit()
-    return "failed" if status == "failed" else "retrying"
+def _build(row: Claimed, settings: Settings, *, now: datetime) -> tuple[str, bytes]:
+    """The rendered subject and the wire form of one row's mail."""
+    # Optional kinds to a user carry a signed one-click way out (RFC 8058).
+    leave = unsubscribe.url(row.user_id, row.kind, settings) if row.user_id else ""
+    rendered = render(
+        row.kind, row.context, settings=settings, language=row.language, unsubscribe_url=leave
+    )
+    headers = (
+        (("List-Unsubscribe", f"<{leave}>"), ("List-Unsubscribe-Post", ONE_CLICK)) if leave else ()
+    )
+    message = mime.build(
+        rendered,
+        to=row.to_address,
+        sender=settings.mail_from,
+        message_id=str(row.id),
+        date=now,
+        domain=sender_domain(settings.mail_from),
+        language=row.language,
+        extra_headers=headers,
+    )
+    return rendered.subject, message
 
 
 async def prune_sent(session: AsyncSession, *, now: datetime, retention_days: int) -> int:
