@@ -22,6 +22,16 @@ from tests.e2e.test_portal import make_org, nav_to, sign_in
 Db = async_sessionmaker[AsyncSession]
 
 
+def _silent(kiosk: str, last_seen: datetime) -> dict[str, object]:
+    return {
+        "kiosk": kiosk,
+        "location": "Madrid HQ",
+        "timezone": "Europe/Madrid",
+        "minutes": 15,
+        "last_seen_at": last_seen.isoformat(),
+    }
+
+
 async def test_admin_retries_failed_mail_in_bulk_after_confirming_the_count(
     browser: Browser, kiosks: Kiosks, e2e_db: Db
 ) -> None:
@@ -77,12 +87,16 @@ async def test_incidents_page_shows_open_and_resolved_in_english_and_spanish(
         await incidents.raise_incident(
             session,
             f"kiosk.silent.{uuid.uuid4()}",
-            subject=f"Kiosk silent: Gate {tag}",
-            message="Last seen: long ago.",
+            code="kiosk.silent",
+            params=_silent(f"Gate {tag}", now - timedelta(minutes=35)),
             now=now - timedelta(minutes=20),
         )
         await incidents.raise_incident(
-            session, f"job.report-{tag}", subject=f"Job failing {tag}", now=now - timedelta(hours=3)
+            session,
+            f"job.report-{tag}",
+            code="job.failed",
+            params={"task": f"report-{tag}"},
+            now=now - timedelta(hours=3),
         )
         await incidents.clear_incident(session, f"job.report-{tag}", now=now - timedelta(hours=2))
         await session.commit()
@@ -157,7 +171,11 @@ async def test_kiosks_page_flags_silent_drifting_and_queued_kiosks(
         session.add_all(others.values())
         await session.flush()
         await incidents.raise_incident(
-            session, f"kiosk.silent.{others['Mute'].id}", subject="Kiosk silent", now=now
+            session,
+            f"kiosk.silent.{others['Mute'].id}",
+            code="kiosk.silent",
+            params=_silent(others["Mute"].name, now - timedelta(minutes=50)),
+            now=now,
         )
         await session.commit()
 
