@@ -107,13 +107,15 @@ async def test_incidents_page_shows_open_and_resolved_in_english_and_spanish(
 
     open_row = page.get_by_test_id("incidents-open").locator("tr", has_text=f"Gate {tag}")
     await expect(open_row).to_contain_text("Silent kiosk")
+    await expect(open_row).to_contain_text(f"Kiosk silent: Gate {tag} (Madrid HQ)")
     await expect(open_row).to_contain_text("Still open")
     await expect(open_row).to_contain_text("(New York time)")
-    resolved = page.get_by_test_id("incidents-recent").locator("tr", has_text=f"Job failing {tag}")
-    await expect(resolved).to_contain_text("Scheduled job failing")
+    resolved = page.get_by_test_id("incidents-recent").locator("tr", has_text=f"report-{tag}")
+    await expect(resolved).to_contain_text(f"Scheduled job failing: report-{tag}")
     await expect(resolved).not_to_contain_text("Still open")
     await open_row.locator("summary").click()
-    await expect(open_row).to_contain_text("Last seen: long ago.")
+    await expect(open_row).to_contain_text("has not been heard from for 0h 15m or more")
+    await expect(open_row).to_contain_text("Last seen: ")
     await screenshot(page, "portal-incidents")
 
     await page.locator("#language").select_option("es")
@@ -122,6 +124,14 @@ async def test_incidents_page_shows_open_and_resolved_in_english_and_spanish(
     await expect(open_row).to_contain_text("Sigue abierta")
     await expect(open_row).to_contain_text("(hora de New York)")
     await expect(resolved).to_contain_text("Tarea programada fallando")
+    # The incident itself, not only the page around it, reads in Spanish: written from its code
+    # and params (the API's English subject and message are for other clients).
+    await expect(open_row).to_contain_text(f"Quiosco sin señal: Gate {tag} (Madrid HQ)")
+    await expect(open_row).to_contain_text("lleva 0h 15m o más sin dar señal")
+    await expect(open_row).to_contain_text("Última señal: ")
+    await expect(open_row).not_to_contain_text("Kiosk silent")
+    await expect(resolved).to_contain_text(f"Tarea programada fallando: report-{tag}")
+    await expect(resolved).not_to_contain_text("Scheduled job failing")
     await screenshot(page, "portal-incidents-es")
 
 

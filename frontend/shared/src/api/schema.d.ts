@@ -2393,9 +2393,27 @@ export interface components {
              * @description the cause, e.g. mail.undeliverable, job.<task>, kiosk.silent.<kiosk id>
              */
             key: string;
-            /** Subject */
+            /**
+             * Code
+             * @description the kind of incident, for clients that write their own text: mail.undeliverable, job.failed, kiosk.silent, biometric.down (docs/notifications.md)
+             */
+            code: string;
+            /**
+             * Params
+             * @description the facts the text is written from, by code: mail.undeliverable {address, attempts, error}; job.failed {task}; kiosk.silent {kiosk, location, timezone, minutes, last_seen_at}; biometric.down {since, reason}. Incidents opened before codes existed may lack them: show `subject` and `message` then
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Subject
+             * @description in English
+             */
             subject: string;
-            /** Message */
+            /**
+             * Message
+             * @description in English; paragraphs separated by a blank line
+             */
             message: string;
             /**
              * Opened At
