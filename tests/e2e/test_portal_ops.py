@@ -22,6 +22,16 @@ from tests.e2e.test_portal import make_org, nav_to, sign_in
 Db = async_sessionmaker[AsyncSession]
 
 
+def _silent(kiosk: str, last_seen: datetime) -> dict[str, object]:
+    return {
+        "kiosk": kiosk,
+        "location": "Madrid HQ",
+        "timezone": "Europe/Madrid",
+        "minutes": 15,
+        "last_seen_at": last_seen.isoformat(),
+    }
+
+
 async def test_admin_retries_failed_mail_in_bulk_after_confirming_the_count(
     browser: Browser, kiosks: Kiosks, e2e_db: Db
 ) -> None:
@@ -77,12 +87,16 @@ async def test_incidents_page_shows_open_and_resolved_in_english_and_spanish(
         await incidents.raise_incident(
             session,
             f"kiosk.silent.{uuid.uuid4()}",
-            subject=f"Kiosk silent: Gate {tag}",
-            message="Last seen: long ago.",
+            code="kiosk.silent",
+            params=_silent(f"Gate {tag}", now - timedelta(minutes=35)),
             now=now - timedelta(minutes=20),
         )
         await incidents.raise_incident(
-            session, f"job.report-{tag}", subject=f"Job failing {tag}", now=now - timedelta(hours=3)
+            session,
+            f"job.report-{tag}",
+            code="job.failed",
+            params={"task": f"report-{tag}"},
+            now=now - timedelta(hours=3),
         )
         await incidents.clear_incident(session, f"job.report-{tag}", now=now - timedelta(hours=2))
         await session.commit()
@@ -93,13 +107,15 @@ async def test_incidents_page_shows_open_and_resolved_in_english_and_spanish(
 
     open_row = page.get_by_test_id("incidents-open").locator("tr", has_text=f"Gate {tag}")
     await expect(open_row).to_contain_text("Silent kiosk")
+    await expect(open_row).to_contain_text(f"Kiosk silent: Gate {tag} (Madrid HQ)")
     await expect(open_row).to_contain_text("Still open")
     await expect(open_row).to_contain_text("(New York time)")
-    resolved = page.get_by_test_id("incidents-recent").locator("tr", has_text=f"Job failing {tag}")
-    await expect(resolved).to_contain_text("Scheduled job failing")
+    resolved = page.get_by_test_id("incidents-recent").locator("tr", has_text=f"report-{tag}")
+    await expect(resolved).to_contain_text(f"Scheduled job failing: report-{tag}")
     await expect(resolved).not_to_contain_text("Still open")
     await open_row.locator("summary").click()
-    await expect(open_row).to_contain_text("Last seen: long ago.")
+    await expect(open_row).to_contain_text("has not been heard from for 0h 15m or more")
+    await expect(open_row).to_contain_text("Last seen: ")
     await screenshot(page, "portal-incidents")
 
     await page.locator("#language").select_option("es")
@@ -108,6 +124,14 @@ async def test_incidents_page_shows_open_and_resolved_in_english_and_spanish(
     await expect(open_row).to_contain_text("Sigue abierta")
     await expect(open_row).to_contain_text("(hora de New York)")
     await expect(resolved).to_contain_text("Tarea programada fallando")
+    # The incident itself, not only the page around it, reads in Spanish: written from its code
+    # and params (the API's English subject and message are for other clients).
+    await expect(open_row).to_contain_text(f"Quiosco sin señal: Gate {tag} (Madrid HQ)")
+    await expect(open_row).to_contain_text("lleva 0h 15m o más sin dar señal")
+    await expect(open_row).to_contain_text("Última señal: ")
+    await expect(open_row).not_to_contain_text("Kiosk silent")
+    await expect(resolved).to_contain_text(f"Tarea programada fallando: report-{tag}")
+    await expect(resolved).not_to_contain_text("Scheduled job failing")
     await screenshot(page, "portal-incidents-es")
 
 
@@ -157,7 +181,11 @@ async def test_kiosks_page_flags_silent_drifting_and_queued_kiosks(
         session.add_all(others.values())
         await session.flush()
         await incidents.raise_incident(
-            session, f"kiosk.silent.{others['Mute'].id}", subject="Kiosk silent", now=now
+            session,
+            f"kiosk.silent.{others['Mute'].id}",
+            code="kiosk.silent",
+            params=_silent(others["Mute"].name, now - timedelta(minutes=50)),
+            now=now,
         )
         await session.commit()
 

@@ -47,7 +47,17 @@ async def test_admins_see_queue_offset_and_silence_in_the_list(
     row.offline_queue, row.clock_offset_ms, row.last_seen_at = 7, -95_000, org.clock()
     await session.flush()
     raised = await incidents.raise_incident(
-        session, f"kiosk.silent.{row.id}", subject="Kiosk silent: Front door", now=org.clock()
+        session,
+        f"kiosk.silent.{row.id}",
+        code="kiosk.silent",
+        params={
+            "kiosk": "Front door",
+            "location": "HQ",
+            "timezone": "Europe/Madrid",
+            "minutes": 15,
+            "last_seen_at": org.clock().isoformat(),
+        },
+        now=org.clock(),
     )
     assert raised is not None
 

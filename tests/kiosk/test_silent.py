@@ -143,7 +143,8 @@ async def test_silent_in_opening_hours_alerts_admins_once_and_closes_when_heard_
     await delivery.deliver_batch(sessionmaker, settings, clock=clock, rng=random.Random(1))
     [mail] = [m for m in smtp.inbox.wait_for(org.admin.email) if "Gate 3" in str(m["Subject"])]
     assert mail["Subject"] == "Kiosk silent: Gate 3 (Silent site)"
-    assert "Last seen: 2026-02-27 17:00 (Europe/Madrid)" in body_text(mail)
+    assert "Last seen: 27 Feb 2026, 17:00 (Europe/Madrid)." in body_text(mail)
+    assert "15 min or more" in body_text(mail)
 
     site.kiosk.last_seen_at = _at(2, 9, 50)  # a scan or the app's refresh
     clock.set(_at(2, 9, 51))
@@ -206,10 +207,14 @@ async def test_admins_list_open_and_recently_closed_incidents(
     client: httpx.AsyncClient, org: Org, session: AsyncSession, settings: Settings, site: Site
 ) -> None:
     await watch_kiosks(session, now=_at(2, 9, 15), settings=settings)
-    await incidents.raise_incident(session, "job.x", subject="Job failing", now=_at(2, 9, 20))
+    await incidents.raise_incident(
+        session, "job.x", code="job.failed", params={"task": "x"}, now=_at(2, 9, 20)
+    )
     await incidents.clear_incident(session, "job.x", now=_at(2, 9, 30))
     long_ago = datetime(2026, 2, 25, 9, tzinfo=MADRID)
-    await incidents.raise_incident(session, "job.y", subject="Old", now=long_ago)
+    await incidents.raise_incident(
+        session, "job.y", code="job.failed", params={"task": "y"}, now=long_ago
+    )
     await incidents.clear_incident(session, "job.y", now=long_ago + timedelta(hours=1))
     url = "/api/v1/notifications/incidents"
     headers = org.headers(org.admin)

@@ -16,10 +16,12 @@ from tapwork.notification.kinds import Kind
 from tapwork.notification.models import Incident, OutboxEmail
 from tapwork.notification.service import enqueue
 from tests.support.clock import FrozenClock
+from tests.support.factories import make_user
 from tests.support.personas import Org
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, body_html, body_text
 
 Maker = async_sessionmaker[AsyncSession]
+DOWN = {"since": "2026-03-02T08:05:00+00:00", "reason": "timeout"}
 
 
 async def _alerts(session: AsyncSession) -> list[str]:
@@ -33,11 +35,11 @@ async def test_one_alert_per_incident_to_admins_only_and_it_closes_when_cleared(
     client: httpx.AsyncClient, org: Org, session: AsyncSession, clock: FrozenClock
 ) -> None:
     first = await incidents.raise_incident(
-        session, "biometric.down", subject="Biometric service unreachable", now=clock()
+        session, "biometric.down", code="biometric.down", params=DOWN, now=clock()
     )
     clock.advance(minutes=5)
     again = await incidents.raise_incident(
-        session, "biometric.down", subject="Biometric service unreachable", now=clock()
+        session, "biometric.down", code="biometric.down", params=DOWN, now=clock()
     )
     assert first is not None
     assert again is None
@@ -54,7 +56,9 @@ async def test_one_alert_per_incident_to_admins_only_and_it_closes_when_cleared(
     closed = await client.get("/api/v1/notifications/incidents", headers=org.headers(org.admin))
     assert closed.json() == []
     # The same cause later is a new incident, and a new alert.
-    assert await incidents.raise_incident(session, "biometric.down", subject="x", now=clock())
+    assert await incidents.raise_incident(
+        session, "biometric.down", code="biometric.down", params=DOWN, now=clock()
+    )
     assert await _alerts(session) == [org.admin.email, org.admin.email]
 
 
@@ -105,3 +109,35 @@ async def test_a_failing_scheduled_job_is_an_incident_until_it_next_succeeds(
     await watch_jobs(session, now=clock())
     await session.refresh(incident)
     assert incident.closed_at is not None
+
+
+async def test_each_admin_is_alerted_in_their_language(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession, sessionmaker: Maker,
+    settings: Settings, clock: FrozenClock, smtp: SmtpServer,
+) -> None:  # fmt: skip
+    spanish = await make_user(session, role_name="admin", first_name="Ana")
+    spanish.language = "es"
+    since = clock().isoformat()
+    await incidents.raise_incident(
+        session, "biometric.down", code="biometric.down", params={"since": since}, now=clock()
+    )
+    await session.commit()
+
+    await delivery.deliver_batch(sessionmaker, settings, clock=clock, rng=random.Random(1))
+
+    [english] = smtp.inbox.wait_for(org.admin.email)
+    [castellano] = smtp.inbox.wait_for(spanish.email)
+    assert english["Subject"] == "Biometric service unreachable"
+    assert castellano["Subject"] == "Servicio biométrico inaccesible"
+    assert "Hello Alex," in body_text(english)
+    assert "(no answer). Scans continue on badges alone" in body_text(english)
+    assert "Hola, Ana:" in body_text(castellano)
+    assert "(sin respuesta). Los fichajes continúan solo con la tarjeta" in body_text(castellano)
+    assert "Scans continue" not in body_text(castellano) + body_html(castellano)
+    assert "Los fichajes continúan" in body_html(castellano)
+    # The API keeps the English text for its clients, beside the code and params.
+    [listed] = (
+        await client.get("/api/v1/notifications/incidents", headers=org.headers(org.admin))
+    ).json()
+    assert (listed["code"], listed["params"]) == ("biometric.down", {"since": since})
+    assert listed["subject"] == "Biometric service unreachable"

@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from tapwork.config import Settings
-from tapwork.notification import i18n
+from tapwork.notification import alerts, i18n
 from tapwork.notification.kinds import Kind
 from tapwork.notification.render import build_environment, render
 from tests.notification.test_render import CONTEXTS, USER
@@ -105,6 +105,99 @@ def test_every_kind_reads_in_spanish(kind: Kind, cfg: Settings) -> None:
     if "subject" not in CONTEXTS[kind]:  # report and alert subjects come from the caller
         assert spanish.subject != english.subject
     assert "Hello" not in spanish.text
+
+
+# Every incident code with the params its callers send (notification/alerts.py), and what its
+# alert must say in each language: subject, then phrases of the text (numbers and dates written
+# the reader's way).
+INCIDENTS: dict[str, dict[str, Any]] = {
+    alerts.MAIL_UNDELIVERABLE: {
+        "address": "lost@example.com",
+        "attempts": 1200,
+        "error": "smtp 127.0.0.1:25: Connect call failed",
+    },
+    alerts.JOB_FAILED: {"task": "report.nightly"},
+    alerts.KIOSK_SILENT: {
+        "kiosk": "Gate 3",
+        "location": "Madrid HQ",
+        "timezone": "Europe/Madrid",
+        "minutes": 75,
+        "last_seen_at": "2026-02-27T16:00:00+00:00",
+    },
+    alerts.BIOMETRIC_DOWN: {"since": "2026-03-02T08:05:00+00:00", "reason": "timeout"},
+}
+INCIDENT_TEXT: dict[str, dict[str, tuple[str, ...]]] = {
+    alerts.MAIL_UNDELIVERABLE: {
+        "en": ("Email cannot be delivered", "gave up after 1,200 attempts", "Last error: smtp"),
+        "es": ("No se puede entregar el correo", "tras 1.200 intentos", "Último error: smtp"),
+    },
+    alerts.JOB_FAILED: {
+        "en": ("Scheduled job failing: report.nightly", "The latest run of report.nightly"),
+        "es": ("Tarea programada fallando: report.nightly", "La última ejecución de report"),
+    },
+    alerts.KIOSK_SILENT: {
+        "en": (
+            "Kiosk silent: Gate 3 (Madrid HQ)",
+            "for 1 h 15 min or more",
+            "Last seen: 27 Feb 2026, 17:00 (Europe/Madrid).",
+        ),
+        "es": (
+            "Quiosco sin señal: Gate 3 (Madrid HQ)",
+            "lleva 1 h 15 min o más",
+            "Última señal: 27 feb 2026, 17:00 (Europe/Madrid).",
+        ),
+    },
+    alerts.BIOMETRIC_DOWN: {
+        "en": ("Biometric service unreachable", "Since 2 Mar 2026, 08:05 UTC", "(timeout)"),
+        "es": ("Servicio biométrico inaccesible", "Desde el 2 mar 2026, 08:05 UTC", "(timeout)"),
+    },
+}
+
+
+def test_every_incident_code_is_covered() -> None:
+    assert set(INCIDENTS) == set(alerts.CODES) == set(INCIDENT_TEXT)
+
+
+@pytest.mark.parametrize("code", alerts.CODES)
+def test_no_incident_text_is_left_outside_the_catalogue(code: str, cfg: Settings) -> None:
+    context = {**USER, "code": code, "params": INCIDENTS[code]}
+    env = build_environment("es", Blank())
+    rendered = render("admin_alert", context, settings=cfg, environment=env)
+    for part in (rendered.subject, rendered.text, rendered.html):
+        assert _leftover(part, context) == "", f"untranslated text in the {code} alert"
+
+
+@pytest.mark.parametrize("code", alerts.CODES)
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_every_incident_reads_in_each_language(code: str, language: str, cfg: Settings) -> None:
+    english = alerts.english(code, INCIDENTS[code])
+    # What raise_incident queues: the code and params, and the English text as a fallback.
+    context = {**USER, "code": code, "params": INCIDENTS[code], **vars_of(english)}
+    rendered = render("admin_alert", context, settings=cfg, language=language)
+    subject, *phrases = INCIDENT_TEXT[code][language]
+    assert rendered.subject == subject
+    for phrase in phrases:
+        assert phrase in rendered.text, phrase
+        assert phrase.replace("'", "&#39;") in rendered.html, phrase
+    if language != "en":
+        for paragraph in english.message.split("\n\n"):
+            assert paragraph not in rendered.text
+
+
+def vars_of(alert: alerts.Alert) -> dict[str, str]:
+    return {"subject": alert.subject, "message": alert.message}
+
+
+def test_an_alert_without_words_shows_the_stored_text(cfg: Settings) -> None:
+    # An unknown code, or an incident from before codes (no params): the English it was stored
+    # with, rather than a broken sentence.
+    for code, params in [("disk.full", {"free": 1}), (alerts.KIOSK_SILENT, {})]:
+        context = {"code": code, "params": params, "subject": "Disk full", "message": "Free it."}
+        rendered = render("admin_alert", context, settings=cfg, language="es")
+        assert rendered.subject == "Disk full"
+        assert "Free it." in rendered.text
+    with pytest.raises(ValueError, match="bad params"):
+        alerts.english(alerts.JOB_FAILED, {})
 
 
 def test_subjects_dates_and_numbers_follow_the_language(cfg: Settings) -> None:

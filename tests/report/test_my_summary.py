@@ -50,3 +50,32 @@ async def test_someone_without_a_shift_or_records_gets_zeros_and_bad_ranges_are_
     assert reversed_.json()["error"]["code"] == "INVALID_RANGE"
     missing = await client.get("/api/v1/reports/me", params={"from": "2026-03-29"}, headers=headers)
     assert missing.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_my_history_totals_are_my_row_of_the_attendance_report(
+    acme: Acme, org: Org, client: httpx.AsyncClient
+) -> None:
+    # Nora works a night shift (one late day, one early leave, the DST night), Paco is late
+    # once and files two records a day, Olive has an open record and a held offline scan.
+    report = await client.get(
+        "/api/v1/reports/attendance", params=WEEK, headers=org.headers(org.hr)
+    )
+    rows = {r["employee_id"]: r for r in report.json()["rows"]}
+    week = {"start_date": WEEK["from"], "end_date": WEEK["to"]}
+    for user in (acme.nora, acme.paco, acme.olive):
+        mine = await client.get("/api/v1/attendance/me", params=week, headers=org.headers(user))
+        assert mine.status_code == 200, mine.text
+        body = mine.json()
+        totals, items = body["totals"], body["items"]
+        assert {k: totals[k] for k in SHARED} == {k: rows[user.employee_id][k] for k in SHARED}
+        assert totals["records"] == len(items)
+        assert totals["open_records"] == sum(i["check_out_at"] is None for i in items)
+        assert totals["early_leave_minutes"] == sum(i["early_leave_minutes"] or 0 for i in items)
+    nora = (
+        await client.get("/api/v1/attendance/me", params=week, headers=org.headers(acme.nora))
+    ).json()["totals"]
+    assert (nora["late_count"], nora["minutes_late"]) == (1, 20)
+    olive = (
+        await client.get("/api/v1/attendance/me", params=week, headers=org.headers(acme.olive))
+    ).json()["totals"]
+    assert (olive["open_records"], olive["open_days"], olive["held_scans"]) == (1, 1, 1)

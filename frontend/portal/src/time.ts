@@ -92,3 +92,26 @@ export function fromZonedInput(value: string | undefined, zone: string): string 
   const guess = naive - zoneOffset(naive, zone) * 60_000;
   return new Date(naive - zoneOffset(guess, zone) * 60_000).toISOString();
 }
+
+/** The calendar date ("YYYY-MM-DD") on the zone's wall clock at `instant`. */
+export function dateIn(zone: string, instant: number = Date.now()): string {
+  const [y = 0, mo = 1, d = 1] = wallParts(instant, zone);
+  return `${String(y).padStart(4, "0")}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/** The earliest clock on Earth (UTC+14): no place has a later date than it does. */
+export const EARLIEST_ZONE = "Pacific/Kiritimati";
+
+/**
+ * The last `days` local days of every zone: from the earliest zone's first day to the latest
+ * zone's today. A record is filed on its location's date, so a range ending on the viewer's
+ * today hides, each night, records filed where it is already tomorrow (New York viewer,
+ * Madrid record after Madrid's midnight).
+ */
+export function recentRange(zones: readonly string[], days: number, instant: number = Date.now()): { start: string; end: string } {
+  const dates = zones.map((zone) => dateIn(zone, instant)).sort();
+  const first = dates[0] ?? dateIn(viewerZone(), instant);
+  const end = dates[dates.length - 1] ?? first;
+  const start = new Date(Date.parse(`${first}T00:00:00Z`) - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  return { start, end };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { differsFromViewer, formatAt, fromZonedInput, toZonedInput, zoneOffset } from "../src/time";
+import { dateIn, differsFromViewer, EARLIEST_ZONE, formatAt, fromZonedInput, recentRange, toZonedInput, zoneOffset } from "../src/time";
 
 const labels = { inZone: (time: string, zone: string) => `${time} (${zone} time)` };
 
@@ -23,5 +23,23 @@ describe("times in the record's zone", () => {
     // The day summer time starts in Madrid (02:00 → 03:00): 08:00 local is 06:00 UTC.
     expect(fromZonedInput("2026-03-29T08:00", "Europe/Madrid")).toBe("2026-03-29T06:00:00.000Z");
     expect(fromZonedInput("", "Europe/Madrid")).toBeNull();
+  });
+});
+
+describe("the records page's default range", () => {
+  // 23:30 in New York on 6 Dec is 05:30 on 7 Dec in Madrid.
+  const night = Date.parse("2026-12-07T04:30:00Z");
+  it("ends on the latest local date of the zones, starts a week before the earliest", () => {
+    expect(dateIn("America/New_York", night)).toBe("2026-12-06");
+    expect(dateIn("Europe/Madrid", night)).toBe("2026-12-07");
+    expect(recentRange(["America/New_York", "Europe/Madrid"], 7, night)).toEqual({ start: "2026-11-30", end: "2026-12-07" });
+  });
+  it("is one week when every zone says the same day", () => {
+    expect(recentRange(["Europe/Madrid", "Europe/Paris"], 7, night)).toEqual({ start: "2026-12-01", end: "2026-12-07" });
+  });
+  it("reaches the earliest clock on Earth when the locations are unknown", () => {
+    // 11:30 on 6 Dec in Honolulu (UTC-10) is already 11:30 on 7 Dec at UTC+14.
+    const noon = Date.parse("2026-12-06T21:30:00Z");
+    expect(recentRange(["Pacific/Honolulu", EARLIEST_ZONE], 7, noon).end).toBe("2026-12-07");
   });
 });

@@ -38,6 +38,7 @@ from tapwork.kiosk.deps import KioskToken
 from tapwork.kit.pagination import Page, Pagination
 from tapwork.kit.types import Day
 from tapwork.permissions import P
+from tapwork.report import service as report_service
 from tapwork.user.models import User
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
@@ -184,14 +185,17 @@ async def my_attendance(
     end_date: Day | None = None,
 ) -> MyAttendance:
     """Your own records between `start_date` and `end_date` (work dates, inclusive; default the
-    last 30 days) with totals: days present, late count and minutes, worked, overtime."""
+    last 30 days) with totals: days present, late count and minutes, worked, overtime, from
+    your row of the attendance report (the same SQL as `GET /reports/me`), so My history and
+    the reports agree."""
     start, end = _range(start_date, end_date, now.date())
-    records, totals = await service.my_records(session, principal.user.id, start, end)
+    records = await service.my_records(session, principal.user.id, start, end)
+    row = await report_service.own_row(session, principal.user.id, start, end, now=now)
     return MyAttendance(
         start_date=start,
         end_date=end,
         items=await _reads(session, [(r, principal.user) for r in records]),
-        totals=Totals(**totals),
+        totals=Totals(**service.my_totals(records, row)),
     )
 
 

@@ -93,6 +93,12 @@ class RecordRead(BaseModel):
 
 
 class Totals(BaseModel):
+    """Your row of the attendance report (`GET /reports/me`, same SQL): held scans never
+    count; a night shift belongs to the day it starts; late and minutes late are each day's
+    first check-in; overtime is worked time past the shift's length on a scheduled day, all of
+    it on other days. `records`, `open_records` and `early_leave_minutes` count the records
+    listed."""
+
     records: int
     days_present: int
     late_count: int
@@ -101,6 +107,15 @@ class Totals(BaseModel):
     overtime_minutes: int
     early_leave_minutes: int
     open_records: int
+    scheduled_days: int = Field(description="working days of your shift, holidays excluded")
+    absences: int = Field(description="scheduled days, already due, without a check-in")
+    early_leaves: int = Field(description="days whose last record ended before the shift")
+    regular_minutes: int = Field(description="worked minutes that are not overtime")
+    attendance_rate: float | None = Field(
+        description="percent of due scheduled days present; null when none was due"
+    )
+    open_days: int = Field(description="days with a record still open (no check-out)")
+    held_scans: int = Field(description="offline scans held for review, not counted yet")
 
 
 class MyAttendance(BaseModel):

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,37 +130,42 @@ async def record_context(
 
 async def my_records(
     session: AsyncSession, user_id: uuid.UUID, start_date: date, end_date: date
-) -> tuple[list[AttendanceRecord], dict[str, int]]:
-    where = (
-        AttendanceRecord.user_id == user_id,
-        AttendanceRecord.work_date >= start_date,
-        AttendanceRecord.work_date <= end_date,
-    )
-    records = list(
+) -> list[AttendanceRecord]:
+    return list(
         await session.scalars(
-            select(AttendanceRecord).where(*where).order_by(AttendanceRecord.check_in_at.desc())
+            select(AttendanceRecord)
+            .where(
+                AttendanceRecord.user_id == user_id,
+                AttendanceRecord.work_date >= start_date,
+                AttendanceRecord.work_date <= end_date,
+            )
+            .order_by(AttendanceRecord.check_in_at.desc())
         )
     )
-    r = AttendanceRecord
-    row = (
-        await session.execute(
-            select(
-                func.count(),
-                func.count(func.distinct(r.work_date)),
-                func.count().filter(r.status == "late"),
-                func.coalesce(func.sum(r.minutes_late), 0),
-                func.coalesce(func.sum(r.worked_minutes), 0),
-                func.coalesce(func.sum(r.overtime_minutes), 0),
-                func.coalesce(func.sum(r.early_leave_minutes), 0),
-                func.count().filter(r.check_out_at.is_(None)),
-            ).where(*where)
-        )
-    ).one()
-    names = (
-        "records", "days_present", "late_count", "minutes_late", "worked_minutes",
-        "overtime_minutes", "early_leave_minutes", "open_records",
-    )  # fmt: skip
-    return records, {n: int(v or 0) for n, v in zip(names, row, strict=True)}
+
+
+# The attendance report's figures that My history's totals show (issue 13: one set of rules).
+REPORT_FIGURES = (
+    "days_present", "late_count", "minutes_late", "worked_minutes", "overtime_minutes",
+    "scheduled_days", "absences", "early_leaves", "regular_minutes", "attendance_rate",
+    "open_days", "held_scans",
+)  # fmt: skip
+
+
+def my_totals(records: list[AttendanceRecord], report_row: dict[str, Any] | None) -> dict[str, Any]:
+    """My history's totals: the figures from the user's row of the attendance report (its SQL
+    decides what a present day, a late arrival or overtime is: held scans never count, a night
+    shift belongs to the day it starts); `records`, `open_records` and `early_leave_minutes`
+    count the records listed beside them."""
+    row = report_row or {}
+    figures: dict[str, Any] = {name: row.get(name, 0) for name in REPORT_FIGURES}
+    figures["attendance_rate"] = row.get("attendance_rate")
+    return {
+        **figures,
+        "records": len(records),
+        "open_records": sum(r.check_out_at is None for r in records),
+        "early_leave_minutes": sum(r.early_leave_minutes or 0 for r in records),
+    }
 
 
 async def get_visible(

@@ -26,7 +26,7 @@ from tapwork.errors import AppError
 from tapwork.kiosk.models import Kiosk
 from tapwork.kit.actor import Actor
 from tapwork.kit.security import hash_token
-from tapwork.notification import incidents
+from tapwork.notification import alerts, incidents
 from tapwork.user.models import User
 
 log = structlog.get_logger("tapwork.biometric")
@@ -133,13 +133,8 @@ async def record_for_scan(
             session,
             INCIDENT_KEY,
             now=now,
-            subject="Biometric service unreachable",
-            message=(
-                f"Since {now:%Y-%m-%d %H:%M} UTC the face verification service has not "
-                f"answered ({verdict.reason or 'no answer'}). Scans continue on badges alone "
-                "and are flagged for review. You will not be alerted again until it has "
-                "recovered."
-            ),
+            code=alerts.BIOMETRIC_DOWN,
+            params={"since": now.isoformat(), "reason": verdict.reason or ""},
         )
     elif fresh and verdict.outcome in ("match", "mismatch"):
         await incidents.clear_incident(session, INCIDENT_KEY, now=now)

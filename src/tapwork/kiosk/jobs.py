@@ -4,35 +4,28 @@ its location is open, closed when it is heard from again (kiosk/health.py has th
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.config import Settings
 from tapwork.kiosk.health import SILENT_PREFIX, Watched, watched_kiosks
-from tapwork.notification import incidents
+from tapwork.notification import alerts, incidents
 from tapwork.worker import jobs
 from tapwork.worker.jobs import app
 
 
-def _local(at: datetime, timezone: str) -> str:
-    return at.astimezone(ZoneInfo(timezone)).strftime(f"%Y-%m-%d %H:%M ({timezone})")
-
-
-def _alert(watched: Watched, threshold: timedelta) -> tuple[str, str]:
+def _params(watched: Watched, threshold: timedelta) -> dict[str, Any]:
+    """The silent-kiosk alert's facts (notification/alerts.py writes them in each language)."""
     kiosk = watched.kiosk
     assert kiosk.last_seen_at is not None
-    tz = kiosk.location.timezone
-    minutes = int(threshold.total_seconds() // 60)
-    subject = f"Kiosk silent: {kiosk.name} ({kiosk.location.name})"
-    message = (
-        f"The kiosk {kiosk.name} at {kiosk.location.name} has not been heard from for "
-        f"{minutes} minutes or more while the location is open.\n\n"
-        f"Last seen: {_local(kiosk.last_seen_at, tz)}.\n\n"
-        "Check its power, network and screen. Scans it takes offline are kept on the device "
-        "and sent when it reconnects; this incident closes by itself when it is heard again."
-    )
-    return subject, message
+    return {
+        "kiosk": kiosk.name,
+        "location": kiosk.location.name,
+        "timezone": kiosk.location.timezone,
+        "minutes": int(threshold.total_seconds() // 60),
+        "last_seen_at": kiosk.last_seen_at.isoformat(),
+    }
 
 
 async def watch_kiosks(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
@@ -54,8 +47,9 @@ async def watch_kiosks(session: AsyncSession, *, now: datetime, settings: Settin
                 silent += 1
             continue
         if entry.silent_since is not None:
-            subject, message = _alert(entry, threshold)
-            await incidents.raise_incident(session, key, subject=subject, message=message, now=now)
+            await incidents.raise_incident(
+                session, key, code=alerts.KIOSK_SILENT, params=_params(entry, threshold), now=now
+            )
             silent += 1
     for key in open_keys:  # kiosks no longer watched: revoked, unpaired or deleted
         await incidents.clear_incident(session, key, now=now)

@@ -287,9 +287,8 @@ async def mark_attempt_failed(
         await incidents.raise_incident(
             session,
             UNDELIVERABLE,
-            subject="Email cannot be delivered",
-            message=f"A mail to {row.to_address} gave up after {row.attempts} attempts.\n\n"
-            f"Last error: {error[:500]}\n\nOther mail may be waiting: see Notifications.",
+            code=UNDELIVERABLE,  # the key and the code: one incident for all mail
+            params={"address": row.to_address, "attempts": row.attempts, "error": error[:500]},
             now=now,
         )
     return str(values["status"])

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
@@ -109,3 +111,27 @@ def number(value: Any, language: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return format_decimal(value, locale=language)
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (extracted by Babel); translated where it is shown."""
+    return message
+
+
+HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
+MINUTES = N_("%(minutes)s min")
+
+
+def duration(minutes: int, gettext: Callable[[str], str] = str) -> str:
+    """`65` → `1 h 05 min` through `gettext` (the reader's catalogue)."""
+    hours, rest = divmod(abs(minutes), 60)
+    sign = "-" if minutes < 0 else ""
+    if hours:
+        return sign + str(gettext(HOURS_MINUTES)) % {"hours": hours, "minutes": f"{rest:02d}"}
+    return sign + str(gettext(MINUTES)) % {"minutes": rest}
+
+
+def when_in(instant: datetime, zone: str, language: str) -> str:
+    """An instant on `zone`'s wall clock, the zone named: `2 mar 2026, 08:05 (Europe/Madrid)`."""
+    local = instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return f"{format_datetime(local, _DATETIME, locale=language)} ({zone})"

@@ -5,18 +5,24 @@ gone, inside their own unit of work, as often as they like: the partial unique i
 keys makes the first report the incident and every later one a `last_seen_at` bump, so admins
 get one mail per incident, not one per event. E.g. the biometric service:
 
-    await incidents.raise_incident(session, "biometric.down", now=now,
-        subject="Biometric service unreachable", message="Scans continue on badges.")
+    await incidents.raise_incident(session, "biometric.down", code=alerts.BIOMETRIC_DOWN,
+        params={"since": now.isoformat(), "reason": "timeout"}, now=now)
     ...
     await incidents.clear_incident(session, "biometric.down", now=now)
 
+The `key` names the instance (`kiosk.silent.<kiosk id>`), the `code` its kind and `params`
+its facts: the text is written from them in each admin's language (notification/alerts.py),
+in the mail and in the portal.
+
 Raised here: `mail.undeliverable` (a mail gave up after its last retry; clears when mail is
-delivered again) and `job.<task name>` (a scheduled job failed; clears when it next succeeds,
-notification/jobs.py). Elsewhere: `kiosk.silent.<kiosk id>` (kiosk/jobs.py).
+delivered again) and `job.<task name>` (code `job.failed`: a scheduled job failed; clears when
+it next succeeds, notification/jobs.py). Elsewhere: `kiosk.silent.<kiosk id>` (kiosk/jobs.py),
+`biometric.down` (biometric/scan.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +30,7 @@ from sqlalchemy import literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.notification import service
+from tapwork.notification import alerts, service
 from tapwork.notification.kinds import Kind
 from tapwork.notification.models import Incident
 from tapwork.permissions import P
@@ -36,18 +42,29 @@ RECENT_MAX = 200
 
 
 async def raise_incident(
-    session: AsyncSession, key: str, *, subject: str, message: str = "", now: datetime
+    session: AsyncSession,
+    key: str,
+    *,
+    code: str,
+    params: Mapping[str, Any] | None = None,
+    now: datetime,
 ) -> Incident | None:
     """Open the incident `key` and alert every admin, or note that it is still going on.
 
-    Returns the incident when this report opened it (and mail was queued), else None.
+    `code` and `params` follow notification/alerts.py (a ValueError for an unknown code or
+    params it cannot read). Returns the incident when this report opened it (and mail was
+    queued), else None.
     """
+    facts = dict(params or {})
+    english = alerts.english(code, facts)
     statement: Any = (
         insert(Incident)
         .values(
             key=key,
-            subject=subject[:SUBJECT_MAX],
-            message=message,
+            code=code,
+            params=facts,
+            subject=english.subject[:SUBJECT_MAX],
+            message=english.message,
             opened_at=now,
             last_seen_at=now,
         )
@@ -69,9 +86,13 @@ async def raise_incident(
             session,
             Kind.ADMIN_ALERT,
             to=admin,
+            # Written in each admin's language when sent; the English text is the fallback
+            # for a worker that does not know the code yet (a rolling upgrade).
             context={
-                "subject": subject,
-                "message": message,
+                "code": code,
+                "params": facts,
+                "subject": english.subject,
+                "message": english.message,
             },
         )
     return incident

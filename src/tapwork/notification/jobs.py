@@ -8,7 +8,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tapwork.notification import incidents
+from tapwork.notification import alerts, incidents
 from tapwork.notification.delivery import prune_sent
 from tapwork.worker import jobs
 from tapwork.worker.jobs import app
@@ -49,9 +49,8 @@ async def watch_jobs(session: AsyncSession, *, now: datetime) -> dict[str, str]:
             await incidents.raise_incident(
                 session,
                 key,
-                subject=f"Scheduled job failing: {task}",
-                message=f"The latest run of {task} failed. The worker's log has the error "
-                "(event procrastinate's job failure); the job runs again on its schedule.",
+                code=alerts.JOB_FAILED,
+                params={"task": task},
                 now=now,
             )
         else:

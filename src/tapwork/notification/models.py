@@ -81,6 +81,11 @@ class Incident(UUIDPk, Base):
 
     # What went wrong, stable across reports: `mail.undeliverable`, `job.<task>`, ...
     key: Mapped[str] = mapped_column(String(200))
+    # What kind of problem, whatever its instance (`kiosk.silent` for every kiosk), and the
+    # facts its text is written from: rendered in each reader's language (notification/alerts.py).
+    code: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    # The same text in English, for API clients.
     subject: Mapped[str] = mapped_column(String(300))
     message: Mapped[str] = mapped_column(Text, default="", server_default="")
     opened_at: Mapped[datetime]

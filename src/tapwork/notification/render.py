@@ -29,7 +29,7 @@ from jinja2 import (
 from jinja2.visitor import NodeTransformer
 
 from tapwork.config import Settings
-from tapwork.notification import i18n
+from tapwork.notification import alerts, i18n
 from tapwork.notification.kinds import OPTIONAL_KINDS, Kind
 
 BADGE_QR_CID = "badge-qr"
@@ -106,10 +106,6 @@ LABELS: dict[str, str] = {
 }
 
 
-HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
-MINUTES = N_("%(minutes)s min")
-
-
 def _duration(minutes: Any, gettext: Any = str) -> str:
     """`65` → `1 h 05 min`; not a number → as given. The units go through the catalogue."""
     if isinstance(minutes, Undefined):
@@ -118,11 +114,7 @@ def _duration(minutes: Any, gettext: Any = str) -> str:
         total = int(minutes)
     except (TypeError, ValueError):
         return str(minutes)
-    hours, rest = divmod(abs(total), 60)
-    sign = "-" if total < 0 else ""
-    if hours:
-        return sign + str(gettext(HOURS_MINUTES)) % {"hours": hours, "minutes": f"{rest:02d}"}
-    return sign + str(gettext(MINUTES)) % {"minutes": rest}
+    return i18n.duration(total, gettext)
 
 
 def _paragraphs(message: Any) -> list[str]:
@@ -232,6 +224,9 @@ def build_environment(language: str, translations: Any) -> Environment:
     env.filters["show"] = show
     env.filters["when"] = when
     env.globals["language"] = language
+    env.globals["incident_alert"] = lambda code, params: alerts.describe(
+        code, params, language=language, gettext=gettext
+    )
     return env
 
 
@@ -273,6 +268,13 @@ def render(
         "badge_qr_cid": BADGE_QR_CID,
         "unsubscribe_url": unsubscribe_url,
     }
+    if known is Kind.ADMIN_ALERT and context.get("code"):
+        # An incident is written in the reader's language from its code and params; the
+        # English subject and message in the context stay the fallback for an unknown code.
+        describe = cast("Callable[[str, Any], alerts.Alert | None]", env.globals["incident_alert"])
+        alert = describe(str(context["code"]), context.get("params") or {})
+        if alert is not None:
+            values["subject"], values["message"] = alert.subject, alert.message
     text_template = env.get_template(f"{known.value}.txt")
     subject = _clean_subject(
         "".join(text_template.blocks["subject"](text_template.new_context(values)))

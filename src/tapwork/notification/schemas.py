@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -60,8 +60,18 @@ class IncidentRead(BaseModel):
     key: str = Field(
         description="the cause, e.g. mail.undeliverable, job.<task>, kiosk.silent.<kiosk id>"
     )
-    subject: str
-    message: str
+    code: str = Field(
+        description="the kind of incident, for clients that write their own text: "
+        "mail.undeliverable, job.failed, kiosk.silent, biometric.down (docs/notifications.md)"
+    )
+    params: dict[str, Any] = Field(
+        description="the facts the text is written from, by code: mail.undeliverable "
+        "{address, attempts, error}; job.failed {task}; kiosk.silent {kiosk, location, "
+        "timezone, minutes, last_seen_at}; biometric.down {since, reason}. Incidents opened "
+        "before codes existed may lack them: show `subject` and `message` then"
+    )
+    subject: str = Field(description="in English")
+    message: str = Field(description="in English; paragraphs separated by a blank line")
     opened_at: datetime
     last_seen_at: datetime = Field(description="the latest report of the same cause")
     closed_at: datetime | None = Field(description="when the cause cleared; null while open")

@@ -117,6 +117,18 @@ async def resolve(session: AsyncSession, viewer: Viewer, filters: Filters) -> Sc
     return scope
 
 
+async def own_row(
+    session: AsyncSession, user_id: uuid.UUID, from_date: date, to_date: date, *, now: datetime
+) -> dict[str, Any] | None:
+    """`user_id`'s own row of the attendance report over the range (local work dates), from
+    the same SQL as `/reports/attendance` and `/reports/me`: what My history's totals are
+    (GET /attendance/me). None when the report has no row for them (no shift and no records).
+    The caller has authorised reading one's own attendance; no report generation is counted."""
+    scope = Scope(Filters(from_date, to_date, user_id=user_id), Viewer(user_id, frozenset()), False)
+    rows = await fetch(await driver_connection(session), queries.ATTENDANCE, scope, now)
+    return rows[0] if rows else None
+
+
 def can_see_departments(viewer: Viewer) -> bool:
     return bool({P.REPORTS_READ_ALL, P.REPORTS_READ_DEPARTMENT} & viewer.permissions)
 

@@ -27,6 +27,22 @@ export const opsEs: Record<keyof typeof opsEn, string> = {
   "portal.incident.kind.job": "Tarea programada fallando",
   "portal.incident.kind.kiosk": "Quiosco sin señal",
   "portal.incident.kind.biometric": "Verificación facial",
+  "portal.incident.mail.subject": "No se puede entregar el correo",
+  "portal.incident.mail.gaveUp": "Un correo a {address} se dio por perdido tras {attempts} intentos.",
+  "portal.incident.mail.lastError": "Último error: {error}",
+  "portal.incident.mail.others": "Puede haber más correo esperando: consulta Envío de correos.",
+  "portal.incident.job.subject": "Tarea programada fallando: {task}",
+  "portal.incident.job.failed":
+    "La última ejecución de {task} falló. El registro del worker tiene el error; la tarea vuelve a ejecutarse según su programación.",
+  "portal.incident.kiosk.subject": "Quiosco sin señal: {kiosk} ({location})",
+  "portal.incident.kiosk.silent": "El quiosco {kiosk} de {location} lleva {duration} o más sin dar señal mientras la ubicación está abierta.",
+  "portal.incident.kiosk.lastSeen": "Última señal: {time}.",
+  "portal.incident.kiosk.check":
+    "Revisa su alimentación, su red y su pantalla. Los fichajes que tome sin conexión se guardan en el dispositivo y se envían al reconectarse; esta incidencia se cierra sola cuando vuelva a dar señal.",
+  "portal.incident.biometric.subject": "Servicio biométrico inaccesible",
+  "portal.incident.biometric.down":
+    "Desde el {time} el servicio de verificación facial no responde ({reason}). Los fichajes continúan solo con la tarjeta y quedan marcados para revisión.",
+  "portal.incident.biometric.noAnswer": "sin respuesta",
   "portal.kiosk.queue": "Escaneos en cola",
   "portal.kiosk.health": "Estado",
   "portal.kiosk.flag.ok": "Bien",

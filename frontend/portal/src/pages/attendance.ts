@@ -2,10 +2,9 @@
 // and to the employee's correction notice), and the HR review list.
 import { h, field, formValues } from "../dom";
 import type { Schemas } from "../session";
-import { isoDate } from "../clock";
 import { readFilters, writeFilters } from "../filters";
 import { faceChecksSection } from "./biometric";
-import { fromZonedInput, toZonedInput, viewerZone, zoneCity } from "../time";
+import { EARLIEST_ZONE, fromZonedInput, recentRange, toZonedInput, viewerZone, zoneCity } from "../time";
 import {
   button,
   correctedMark,
@@ -141,15 +140,18 @@ export function recordColumns(ctx: Ctx, canCorrect: boolean, people: User[], loc
 
 export async function attendancePage(ctx: Ctx, route: Route): Promise<Node> {
   const canCorrect = ctx.session.can("attendance:correct");
-  const today = isoDate(new Date());
-  const weekAgo = isoDate(new Date(Date.now() - 6 * 86_400_000));
   const [people, departments, locations] = await Promise.all([
     ctx.session.can("users:read_department", "users:read_all") ? fetchAll(ctx, "/users", {}, 5) : Promise.resolve([] as User[]),
     ctx.session.can("departments:read") ? fetchAll(ctx, "/departments") : Promise.resolve([]),
     ctx.session.can("locations:read") ? fetchAll(ctx, "/locations") : Promise.resolve([] as Location[]),
   ]);
+  // The last week of every location, ending on the latest of their todays: work dates are the
+  // location's, and Madrid's today is a New York viewer's tomorrow for six hours each night.
+  // Without the list of locations, any zone may hold a record: the earliest clock on Earth.
+  const zones = locations.length ? locations.map((l) => l.timezone) : [EARLIEST_ZONE];
+  const range = recentRange([viewerZone(), ...zones], 7);
   // Filters live in the URL: a reload or a shared link shows the same list.
-  const defaults = { start_date: weekAgo, end_date: today, status: "", department_id: "", user_id: "" };
+  const defaults = { start_date: range.start, end_date: range.end, status: "", department_id: "", user_id: "" };
   const state = { ...readFilters(route, defaults), page: Number(route.query.get("page")) || 1 };
   const limit = 50;
   const box = h("div", { "aria-live": "polite" });

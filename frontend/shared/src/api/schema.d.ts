@@ -1211,7 +1211,9 @@ export interface paths {
         /**
          * My Attendance
          * @description Your own records between `start_date` and `end_date` (work dates, inclusive; default the
-         *     last 30 days) with totals: days present, late count and minutes, worked, overtime.
+         *     last 30 days) with totals: days present, late count and minutes, worked, overtime, from
+         *     your row of the attendance report (the same SQL as `GET /reports/me`), so My history and
+         *     the reports agree.
          */
         get: operations["my_attendance_api_v1_attendance_me_get"];
         put?: never;
@@ -2393,9 +2395,27 @@ export interface components {
              * @description the cause, e.g. mail.undeliverable, job.<task>, kiosk.silent.<kiosk id>
              */
             key: string;
-            /** Subject */
+            /**
+             * Code
+             * @description the kind of incident, for clients that write their own text: mail.undeliverable, job.failed, kiosk.silent, biometric.down (docs/notifications.md)
+             */
+            code: string;
+            /**
+             * Params
+             * @description the facts the text is written from, by code: mail.undeliverable {address, attempts, error}; job.failed {task}; kiosk.silent {kiosk, location, timezone, minutes, last_seen_at}; biometric.down {since, reason}. Incidents opened before codes existed may lack them: show `subject` and `message` then
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Subject
+             * @description in English
+             */
             subject: string;
-            /** Message */
+            /**
+             * Message
+             * @description in English; paragraphs separated by a blank line
+             */
             message: string;
             /**
              * Opened At
@@ -3671,7 +3691,14 @@ export interface components {
             /** Token */
             token: string;
         };
-        /** Totals */
+        /**
+         * Totals
+         * @description Your row of the attendance report (`GET /reports/me`, same SQL): held scans never
+         *     count; a night shift belongs to the day it starts; late and minutes late are each day's
+         *     first check-in; overtime is worked time past the shift's length on a scheduled day, all of
+         *     it on other days. `records`, `open_records` and `early_leave_minutes` count the records
+         *     listed.
+         */
         Totals: {
             /** Records */
             records: number;
@@ -3689,6 +3716,41 @@ export interface components {
             early_leave_minutes: number;
             /** Open Records */
             open_records: number;
+            /**
+             * Scheduled Days
+             * @description working days of your shift, holidays excluded
+             */
+            scheduled_days: number;
+            /**
+             * Absences
+             * @description scheduled days, already due, without a check-in
+             */
+            absences: number;
+            /**
+             * Early Leaves
+             * @description days whose last record ended before the shift
+             */
+            early_leaves: number;
+            /**
+             * Regular Minutes
+             * @description worked minutes that are not overtime
+             */
+            regular_minutes: number;
+            /**
+             * Attendance Rate
+             * @description percent of due scheduled days present; null when none was due
+             */
+            attendance_rate: number | null;
+            /**
+             * Open Days
+             * @description days with a record still open (no check-out)
+             */
+            open_days: number;
+            /**
+             * Held Scans
+             * @description offline scans held for review, not counted yet
+             */
+            held_scans: number;
         };
         /** UserCreate */
         UserCreate: {
