@@ -42,6 +42,7 @@ from tapwork.worker.jobs import app as job_app
 log = structlog.get_logger("tapwork.report.exports")
 
 TASK = "report.export"
+QUEUE = "reports"
 CHUNK_BYTES = 1024 * 1024
 PROGRESS_EVERY = 1.0  # seconds between progress commits
 STALE_RUNNING = timedelta(minutes=30)
@@ -287,7 +288,7 @@ async def _produce(
 
 async def run(
     sessionmaker: async_sessionmaker[AsyncSession], export_id: uuid.UUID, *, now: datetime,
-    settings: Settings, chunk_bytes: int = CHUNK_BYTES, every: float = PROGRESS_EVERY,
+    settings: Settings,
 ) -> str:  # fmt: skip
     """Compute one export (the `report.export` task). Returns its final status, or `skipped`
     when it was no longer queued (deleted, or failed by housekeeping before a worker came)."""
@@ -306,7 +307,8 @@ async def run(
             viewer = service.Viewer(owner.id, owner.permissions)
             scope = await service.resolve(reader, viewer, filters_of(export))
             conn = await service.driver_connection(reader)
-            writer = _Writer(writing, export.id, now, chunk_bytes=chunk_bytes, every=every)
+            writer = _Writer(writing, export.id, now, chunk_bytes=CHUNK_BYTES,
+                             every=PROGRESS_EVERY)  # fmt: skip
             await _produce(conn, writer, export, scope, now=now, settings=settings, ttl=ttl)
     except _Stopped:
         log.info("report_export_stopped", export_id=str(export_id))

@@ -41,7 +41,8 @@ async def scheduled_reports(timestamp: int) -> int:
 
 
 # No retry: a second run of a failed export would find it failed and skip; the owner asks again.
-@app.task(name=exports.TASK)
+# A queue of its own (the worker runs every queue): export jobs are told apart at a glance.
+@app.task(name=exports.TASK, queue=exports.QUEUE)
 async def export_report(export_id: str) -> str:
     """Compute one queued export with its owner's permissions as they are now."""
     runtime = jobs.runtime()
