@@ -41,11 +41,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from tapwork.role.permissions import SYSTEM_ROLES  # noqa: E402
-
 from tapwork.badge import codec  # noqa: E402
 from tapwork.kit.security import encode_access_token, hash_token, new_token  # noqa: E402
 from tapwork.migration.revisions import upgrade  # noqa: E402
+from tapwork.permissions import SYSTEM_ROLES  # noqa: E402
 from tapwork.report import queries  # noqa: E402
 
 DB_NAME = "tapwork_bench_reports"
