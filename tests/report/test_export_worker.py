@@ -3,6 +3,7 @@ on one connection and writes the file and progress on another, which the API the
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -15,7 +16,7 @@ import httpx
 import openpyxl
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.attendance.models import AttendanceRecord
@@ -28,6 +29,7 @@ from tapwork.user.models import User
 from tapwork.worker import jobs
 from tests.support import factories as f
 from tests.support.clock import FrozenClock
+from tests.support.waiting import until
 
 Maker = async_sessionmaker[AsyncSession]
 RANGE = {"from": "2026-03-02", "to": "2026-03-15"}
@@ -228,3 +230,45 @@ async def test_export_runs_with_the_owners_permissions_when_it_runs(
         assert result == "skipped"
         counts = await exports.housekeeping(session, now=company.clock(), settings=company.settings)
         assert counts["abandoned"] == 0
+
+
+async def test_deleting_a_running_export_stops_its_worker_quietly(
+    company: Company, api: httpx.AsyncClient, committed_db: Maker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(exports, "CHUNK_BYTES", 256)
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(service, "COPY_BATCH", 512)
+    headers = company.headers(company.hr)
+    created = await api.post(URL, json={"kind": "timesheet", "format": "csv", **RANGE},
+                             headers=headers)  # fmt: skip
+    export_id = created.json()["id"]
+    store = exports._Writer._store
+    deleting: list[asyncio.Task[httpx.Response]] = []
+
+    async def through_or_waiting() -> bool:
+        if deleting[0].done():
+            return True
+        async with committed_db() as probe:
+            waiting = await probe.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'DELETE FROM report_exports%'"
+            ))  # fmt: skip
+        return bool(waiting)
+
+    async def deleted_meanwhile(writer: Any, data: bytes) -> None:
+        if writer.seq == 2 and not deleting:
+            # The owner deletes it through the API while the worker writes: the DELETE goes
+            # through, or waits for the writer's open transaction (its chunks hold the row).
+            deleting.append(asyncio.create_task(api.delete(f"{URL}/{export_id}", headers=headers)))
+            await until(through_or_waiting, 10, "the DELETE to be done or waiting")
+        await store(writer, data)
+
+    monkeypatch.setattr(exports._Writer, "_store", deleted_meanwhile)
+    result = await exports.run(committed_db, uuid.UUID(export_id), now=company.clock(),
+                               settings=company.settings)  # fmt: skip
+    assert result == "stopped"
+    assert (await deleting[0]).status_code == 204
+    async with committed_db() as session:
+        left = await session.scalar(select(func.count()).select_from(ReportExportChunk))
+    assert left == 0

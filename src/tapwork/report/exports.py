@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 from psycopg import AsyncConnection
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tapwork.config import Settings
@@ -195,7 +196,11 @@ class _Writer:
 
     async def _store(self, data: bytes) -> None:
         self.session.add(ReportExportChunk(export_id=self.export_id, seq=self.seq, data=data))
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # its owner deleted it since the last commit
+            await self.session.rollback()
+            raise _Stopped from exc
         self.seq += 1
         self.size += len(data)
 
