@@ -6,7 +6,7 @@ Incidents opened before this revision get the code their key implies and what pa
 holds (a job's task); the rest render from their stored English text.
 
 Revision ID: 0014
-Revises: 0012 (0013 when merged: the lead re-chains this revision)
+Revises: 0013
 Create Date: 2026-12-07 03:00:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     mail_from: str = "TAPWORK <no-reply@tapwork.local>"
     # Printed on reports (PDF title, XLSX particulars) and scheduled-report mail.
     organisation_name: str = "TAPWORK"
+    # An XLSX or PDF report above this many rows is computed by the worker (202 + an export)
+    # instead of in the request; CSV always streams. Export files are kept this many hours.
+    report_inline_rows: int = Field(default=20_000, ge=0)
+    report_export_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
 
     # Where links in emails point (the portal) and which browser origins may call the API.
     public_url: str = "http://localhost:3000"

@@ -19,6 +19,8 @@ from tapwork.limits import RateLimit
 from tapwork.location.models import Location
 from tapwork.notification.models import OutboxEmail
 from tapwork.report.models import (
+    ReportExport,
+    ReportExportChunk,
     ReportSchedule,
     ReportScheduleRecipient,
     ReportScheduleRun,
@@ -47,6 +49,8 @@ __all__ = [
     "OutboxEmail",
     "RateLimit",
     "RefreshToken",
+    "ReportExport",
+    "ReportExportChunk",
     "ReportSchedule",
     "ReportScheduleRecipient",
     "ReportScheduleRun",

@@ -1,9 +1,10 @@
 """The portal's Reports page in Chromium against the real API: preview and an XLSX download,
-department scoping for a supervisor."""
+department scoping for a supervisor, a large report prepared by the worker with its progress."""
 
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,7 +13,10 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from tapwork.attendance.models import AttendanceRecord
+from tapwork.config import Settings
+from tapwork.report import exports
 from tapwork.report.models import ReportSchedule
+from tapwork.worker import jobs
 from tests.e2e.conftest import Kiosks, screenshot
 from tests.e2e.test_portal import Db, make_org, nav_to, sign_in
 from tests.support import factories as f
@@ -159,3 +163,52 @@ async def test_my_history_totals_are_the_attendance_reports_figures(
     worked = f"{row['worked_minutes'] // 60}h {row['worked_minutes'] % 60:02d}m"
     await expect(totals.locator("div", has_text="Worked").locator("dd")).to_have_text(worked)
     assert row["worked_minutes"] == 570
+
+
+async def test_hr_downloads_a_large_report_prepared_by_the_worker(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db, e2e_settings: Settings
+) -> None:
+    org = await make_org(e2e_db)
+    # "Large" is above REPORT_INLINE_ROWS: at 0, any report with a row (Mina's) is. The API
+    # server reads this same settings object; the worker below is not running yet.
+    e2e_settings.report_inline_rows = 0
+    try:
+        page = await (await kiosks.context(browser)).new_page()
+        await sign_in(page, org.hr)
+        await nav_to(page, "Reports")
+        exports_list = page.locator("[data-testid=exports]")
+        await expect(exports_list).to_contain_text("No exports yet.")
+        await page.get_by_label("Department").select_option(label=org.department)
+        await page.get_by_role("button", name="Download XLSX").click()
+        row = exports_list.locator("tbody tr")
+        await expect(row).to_have_count(1)
+        await expect(row).to_contain_text("Attendance summary")
+        await expect(row).to_contain_text("Queued")
+        await expect(row.locator("progress")).to_be_visible()
+        await screenshot(page, "portal-reports-export-progress")
+    finally:
+        e2e_settings.report_inline_rows = Settings.model_fields["report_inline_rows"].default
+
+    # The worker runs the queued export; the page, polling, offers the file.
+    jobs.install_runtime(jobs.Runtime(settings=e2e_settings, sessionmaker=e2e_db))
+    try:
+        async with jobs.open_app(e2e_settings) as app:
+            await app.run_worker_async(wait=False, install_signal_handlers=False,
+                                       queues=[exports.QUEUE])  # fmt: skip
+    finally:
+        jobs.install_runtime(None)
+    await expect(row).to_contain_text("Ready", timeout=10_000)
+    await expect(row.locator("progress")).to_have_count(0)
+    await screenshot(page, "portal-reports-export-ready")
+    async with page.expect_download() as info:
+        await row.get_by_role("button", name=re.compile(r"^Download attendance_")).click()
+    download = await info.value
+    assert download.suggested_filename.startswith("attendance_")
+    assert download.suggested_filename.endswith(".xlsx")
+    book = openpyxl.load_workbook(io.BytesIO((await download.path()).read_bytes()))
+    ids = {r[0] for r in book.worksheets[0].iter_rows(values_only=True)}
+    assert org.mine.employee_id in ids
+    assert org.other.employee_id not in ids
+    # Deleted, it is gone from the list (and from the database).
+    await row.get_by_role("button", name="Delete the export").click()
+    await expect(exports_list).to_contain_text("No exports yet.")

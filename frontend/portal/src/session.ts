@@ -100,6 +100,13 @@ export class Session {
     return (await this.send("GET", path, { query })).blob();
   }
 
+  /** A report file, or (202) the export the API queued instead because it is large. */
+  async reportFile(path: ApiPath, query: Query = {}): Promise<{ file: Blob } | { queued: Schemas["ExportRead"] }> {
+    const response = await this.send("GET", path, { query });
+    if (response.status === 202) return { queued: (await response.json()) as Schemas["ExportRead"] };
+    return { file: await response.blob() };
+  }
+
   private async send(method: string, path: string, options: WireOptions): Promise<Response> {
     const attempt = () => this.attempt(method, path, options);
     let response = await attempt();

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tapwork.errors import Forbidden, InvalidInput, NotFound
+from tapwork.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 
 
 class DepartmentForbidden(Forbidden):
@@ -32,3 +32,22 @@ class RecipientNotAllowed(InvalidInput):
     permission, or not allowed to see what its filters ask for."""
 
     code = "RECIPIENT_NOT_ALLOWED"
+
+
+class ExportNotFound(NotFound):
+    """An export that does not exist or is someone else's (no enumeration)."""
+
+    code = "EXPORT_NOT_FOUND"
+
+
+class ExportNotReady(Conflict):
+    """The export is still queued or running (or it failed: see its `error_code`)."""
+
+    code = "EXPORT_NOT_READY"
+
+
+class ExportExpired(AppError):
+    """The export's file was kept `REPORT_EXPORT_TTL_HOURS` and is gone."""
+
+    status_code = 410
+    code = "EXPORT_EXPIRED"

@@ -1,10 +1,13 @@
-"""Worker tasks of the report domain: the weekly summaries and the scheduled reports."""
+"""Worker tasks of the report domain: the weekly summaries, the scheduled reports and the
+exports (report/exports.py)."""
 
 from __future__ import annotations
 
+import uuid
+
 import structlog
 
-from tapwork.report import scheduled, weekly
+from tapwork.report import exports, scheduled, weekly
 from tapwork.worker import jobs
 from tapwork.worker.jobs import app
 
@@ -35,3 +38,27 @@ async def scheduled_reports(timestamp: int) -> int:
     if queued:
         log.info("scheduled_reports_queued", queued=queued)
     return queued
+
+
+# No retry: a second run of a failed export would find it failed and skip; the owner asks again.
+# A queue of its own (the worker runs every queue): export jobs are told apart at a glance.
+@app.task(name=exports.TASK, queue=exports.QUEUE)
+async def export_report(export_id: str) -> str:
+    """Compute one queued export with its owner's permissions as they are now."""
+    runtime = jobs.runtime()
+    return await exports.run(
+        runtime.sessionmaker, uuid.UUID(export_id), now=runtime.now(), settings=runtime.settings
+    )
+
+
+@app.periodic(cron="23 * * * *", periodic_id="report_exports_housekeeping")
+@app.task(name="report.export_housekeeping", queueing_lock="report_exports_housekeeping")
+async def export_housekeeping(timestamp: int) -> dict[str, int]:
+    """Every hour, once across all workers: delete expired exports' files, forget old exports,
+    fail the exports whose worker died."""
+    runtime = jobs.runtime()
+    async with jobs.unit_of_work() as session:
+        counts = await exports.housekeeping(session, now=runtime.now(), settings=runtime.settings)
+    if any(counts.values()):
+        log.info("report_exports_housekeeping", **counts)
+    return counts

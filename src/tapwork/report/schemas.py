@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tapwork.attendance.models import RECORD_STATUSES
 from tapwork.kit.types import StrictInput
 
 
@@ -207,3 +208,71 @@ class MySummary(BaseModel):
     attendance_rate: float | None
     open_days: int
     held_scans: int
+
+
+ExportStatus = Literal["queued", "running", "done", "failed", "expired"]
+
+
+class ExportCreate(StrictInput):
+    """A report to compute in the background: the GET endpoints' parameters as a body."""
+
+    kind: ScheduleKind
+    format: Format = Field(description="json, csv, xlsx or pdf")
+    layout: Layout = Field(
+        default=Layout.GENERIC, description="Timesheet CSV layout: generic, gusto or datev"
+    )
+    lang: Literal["en", "es"] | None = Field(
+        default=None, description="Language of XLSX/PDF labels; else Accept-Language"
+    )
+    from_date: date = Field(alias="from", description="First local date of the range")
+    to_date: date = Field(alias="to", description="Last local date of the range (inclusive)")
+    department_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = Field(
+        default=None, description="Only this employee (ignored by the department summary)"
+    )
+    location_id: uuid.UUID | None = None
+    status: str | None = Field(
+        default=None,
+        pattern="^(" + "|".join(RECORD_STATUSES) + ")$",
+        description="Only days (timesheet) or employees (others) with this record status; "
+        "ignored by the department summary",
+    )
+
+
+class ExportFilters(BaseModel):
+    from_date: date = Field(alias="from")
+    to_date: date = Field(alias="to")
+    department_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    status: str | None = Field(description="The record-status filter, if any")
+
+
+class ExportRead(BaseModel):
+    """A background report. Download its file from `file_url` once `status` is `done`,
+    until `expires_at`."""
+
+    id: uuid.UUID
+    kind: ScheduleKind
+    format: Format
+    layout: Layout
+    lang: Literal["en", "es"]
+    filters: ExportFilters
+    status: ExportStatus = Field(
+        description="queued, running, done, failed (see error_code), or expired (file deleted)"
+    )
+    progress_done: int = Field(description="Rows written (CSV) or stages done (other formats)")
+    progress_total: int | None = Field(description="Rows (CSV) or stages; null until known")
+    rows: int | None = Field(description="Data rows in the file, once known")
+    size_bytes: int | None = Field(description="The file's size once done")
+    filename: str
+    file_url: str | None = Field(description="Where to download the file while it is done")
+    error_code: str | None = Field(
+        description="Why it failed: the code the same GET would have answered (e.g. "
+        "DEPARTMENT_FORBIDDEN, FORMAT_NOT_AVAILABLE), or EXPORT_ABANDONED"
+    )
+    error_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None

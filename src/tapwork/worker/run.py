@@ -207,13 +207,15 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
     # Every libpq connection of this process (SQLAlchemy's pool, procrastinate's, the outbox
     # owner's) honours PGCONNECT_TIMEOUT; an operator's own value wins.
     os.environ.setdefault("PGCONNECT_TIMEOUT", str(connect_timeout(settings)))
-    # A connection for each concurrent task and delivery loop; procrastinate has its own pool.
+    # Two connections for each concurrent task (a report export streams on one and writes its
+    # file and progress on the other) and one per delivery loop; procrastinate has its own
+    # pool. SQLAlchemy opens them only when needed.
     # A task, the delivery loop or procrastinate's bookkeeping waits this long for a pooled
     # connection (not the pools' 30 s), so neither an outage nor the give-up is held up by it.
     wait = 2.0 * connect_timeout(settings)
     engine = create_engine(
         settings,
-        pool_size=concurrency + max(1, settings.outbox_connections),
+        pool_size=2 * concurrency + max(1, settings.outbox_connections),
         max_overflow=2,
         pool_timeout=wait,
     )

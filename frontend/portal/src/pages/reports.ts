@@ -2,12 +2,14 @@
 // for the per-day reports, a chart) and download it in every format. Every figure comes from
 // the API's report SQL (GET /reports/...); nothing is computed here but the chart's sums.
 // Each preview or download is one report generation (10 per hour per user, see docs/reports.md).
+// A large XLSX/PDF answers 202: the worker prepares it and "Recent exports" shows its progress.
 import { attendanceChart } from "../chart";
 import { download, h } from "../dom";
 import type { DayCounts } from "../clock";
 import { isoDate } from "../clock";
 import { button, errorText, fetchAll, pageHeader, table, type Ctx } from "../ui";
 import type { Schemas } from "../session";
+import { exportsSection } from "./reports-exports";
 import { schedulesSection } from "./reports-schedules";
 
 type Kind = "attendance" | "department-summary" | "timesheet" | "monthly-sheet";
@@ -140,7 +142,10 @@ export async function reportsPage(ctx: Ctx): Promise<Node> {
   const preview = async () => {
     result.replaceChildren(h("p", { class: "loading", role: "status" }, ctx.t("common.loading")));
     try {
-      const report = await ctx.session.call("GET", `/reports/${kind()}`, { query: query() });
+      const answer = await ctx.session.call("GET", `/reports/${kind()}`, { query: query() });
+      // JSON always answers directly: only a large XLSX or PDF is queued as an export (202).
+      if (!("generated_at" in answer)) throw new Error("unexpected export answer");
+      const report = answer;
       const rows = report.rows.slice(0, PREVIEW_ROWS);
       const k = kind();
       const keys = k === "monthly-sheet" ? Object.keys(report.rows[0] ?? {}).filter((c) => c !== "first_name") : PREVIEW[k];
@@ -174,12 +179,19 @@ export async function reportsPage(ctx: Ctx): Promise<Node> {
     }
   };
 
+  const exports = exportsSection(ctx);
   const fetchFile = async (format: string, layout?: string) => {
     try {
       const q: Record<string, string> = { ...query(), format, ...(layout ? { layout } : {}) };
-      const blob = await ctx.session.blob(`/reports/${kind()}`, q);
+      const answer = await ctx.session.reportFile(`/reports/${kind()}`, q);
+      if ("queued" in answer) {
+        // Too large to build in the request: the worker prepares it (see Recent exports).
+        exports.track(answer.queued);
+        ctx.announce(ctx.t("portal.exports.queued"));
+        return;
+      }
       const ext = format === "csv" ? "csv" : format;
-      download(blob, `${kind()}_${q.from}_${q.to}${layout ? `_${layout}` : ""}.${ext}`);
+      download(answer.file, `${kind()}_${q.from}_${q.to}${layout ? `_${layout}` : ""}.${ext}`);
     } catch (err) {
       ctx.announce(errorText(ctx, err), "error");
     }
@@ -222,5 +234,5 @@ export async function reportsPage(ctx: Ctx): Promise<Node> {
     departmentId: () => departmentSelect.value,
     departmentName: (id) => (id ? (names.get(id) ?? "—") : ctx.t("portal.reports.allDepartments")),
   });
-  return h("div", { class: "reports" }, pageHeader(ctx.t("portal.nav.reports")), form, downloads, result, schedules);
+  return h("div", { class: "reports" }, pageHeader(ctx.t("portal.nav.reports")), form, downloads, result, exports.element, schedules);
 }

@@ -1446,6 +1446,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Exports
+         * @description Your exports, newest first (expired ones stay listed a week without their file).
+         */
+        get: operations["list_exports_api_v1_reports_exports_get"];
+        put?: never;
+        /**
+         * Create Export
+         * @description Compute a report in the background (any kind and format, the GET endpoints' filters),
+         *     with your permissions as they are when the worker runs it. Checked like the GET (403, 404,
+         *     422 alike) and counted as one of your 10 report generations per hour. Poll
+         *     `GET /reports/exports/{id}` for its progress, then download `file_url`; the file is kept
+         *     `REPORT_EXPORT_TTL_HOURS` (24 by default).
+         */
+        post: operations["create_export_api_v1_reports_exports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Export
+         * @description Status and progress of one of your exports (`progress_done` of `progress_total`: rows
+         *     for CSV, stages for the other formats).
+         */
+        get: operations["get_export_api_v1_reports_exports__export_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Export
+         * @description Delete one of your exports and its file (a running one stops).
+         */
+        delete: operations["delete_export_api_v1_reports_exports__export_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/exports/{export_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export File
+         * @description Download the file of one of your exports once it is done, until it expires.
+         */
+        get: operations["export_file_api_v1_reports_exports__export_id__file_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/dashboard": {
         parameters: {
             query?: never;
@@ -2227,6 +2300,155 @@ export interface components {
             user_id: string;
             /** Images */
             images: string[];
+        };
+        /**
+         * ExportCreate
+         * @description A report to compute in the background: the GET endpoints' parameters as a body.
+         */
+        ExportCreate: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "attendance" | "department-summary" | "timesheet" | "monthly-sheet";
+            /** @description json, csv, xlsx or pdf */
+            format: components["schemas"]["Format"];
+            /**
+             * @description Timesheet CSV layout: generic, gusto or datev
+             * @default generic
+             */
+            layout: components["schemas"]["Layout"];
+            /**
+             * Lang
+             * @description Language of XLSX/PDF labels; else Accept-Language
+             */
+            lang?: ("en" | "es") | null;
+            /**
+             * From
+             * Format: date
+             * @description First local date of the range
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             * @description Last local date of the range (inclusive)
+             */
+            to: string;
+            /** Department Id */
+            department_id?: string | null;
+            /**
+             * User Id
+             * @description Only this employee (ignored by the department summary)
+             */
+            user_id?: string | null;
+            /** Location Id */
+            location_id?: string | null;
+            /**
+             * Status
+             * @description Only days (timesheet) or employees (others) with this record status; ignored by the department summary
+             */
+            status?: string | null;
+        };
+        /** ExportFilters */
+        ExportFilters: {
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /** Department Id */
+            department_id: string | null;
+            /** User Id */
+            user_id: string | null;
+            /** Location Id */
+            location_id: string | null;
+            /**
+             * Status
+             * @description The record-status filter, if any
+             */
+            status: string | null;
+        };
+        /**
+         * ExportRead
+         * @description A background report. Download its file from `file_url` once `status` is `done`,
+         *     until `expires_at`.
+         */
+        ExportRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "attendance" | "department-summary" | "timesheet" | "monthly-sheet";
+            format: components["schemas"]["Format"];
+            layout: components["schemas"]["Layout"];
+            /**
+             * Lang
+             * @enum {string}
+             */
+            lang: "en" | "es";
+            filters: components["schemas"]["ExportFilters"];
+            /**
+             * Status
+             * @description queued, running, done, failed (see error_code), or expired (file deleted)
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed" | "expired";
+            /**
+             * Progress Done
+             * @description Rows written (CSV) or stages done (other formats)
+             */
+            progress_done: number;
+            /**
+             * Progress Total
+             * @description Rows (CSV) or stages; null until known
+             */
+            progress_total: number | null;
+            /**
+             * Rows
+             * @description Data rows in the file, once known
+             */
+            rows: number | null;
+            /**
+             * Size Bytes
+             * @description The file's size once done
+             */
+            size_bytes: number | null;
+            /** Filename */
+            filename: string;
+            /**
+             * File Url
+             * @description Where to download the file while it is done
+             */
+            file_url: string | null;
+            /**
+             * Error Code
+             * @description Why it failed: the code the same GET would have answered (e.g. DEPARTMENT_FORBIDDEN, FORMAT_NOT_AVAILABLE), or EXPORT_ABANDONED
+             */
+            error_code: string | null;
+            /** Error Message */
+            error_message: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Expires At */
+            expires_at: string | null;
         };
         /**
          * FaceStepRead
@@ -10941,19 +11163,19 @@ export interface operations {
     attendance_api_v1_reports_attendance_get: {
         parameters: {
             query: {
+                /** @description Only this employee (user id) */
+                employee_id?: string | null;
+                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
+                status?: string | null;
                 /** @description First local date of the range */
                 from: string;
                 /** @description Last local date of the range (inclusive) */
                 to: string;
                 /** @description Only this department */
                 department_id?: string | null;
-                /** @description Only this employee (user id) */
-                employee_id?: string | null;
                 /** @description Only employees of this location */
                 location_id?: string | null;
-                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
-                status?: string | null;
-                /** @description json, csv (streamed), xlsx or pdf */
+                /** @description json, csv (streamed), xlsx or pdf; an XLSX or PDF of more than `REPORT_INLINE_ROWS` rows answers 202 with an export instead */
                 format?: components["schemas"]["Format"];
                 /** @description Language of XLSX/PDF labels; else Accept-Language */
                 lang?: string | null;
@@ -10976,6 +11198,15 @@ export interface operations {
                     "text/csv; charset=utf-8": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                     "application/pdf": unknown;
+                };
+            };
+            /** @description An XLSX or PDF of more than `REPORT_INLINE_ROWS` rows (20,000 by default): queued as an export for the worker (`Location` is the export to poll; it counts as this one generation) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
                 };
             };
             /** @description Not authenticated (missing, invalid or expired token) */
@@ -11043,7 +11274,7 @@ export interface operations {
                 department_id?: string | null;
                 /** @description Only employees of this location */
                 location_id?: string | null;
-                /** @description json, csv (streamed), xlsx or pdf */
+                /** @description json, csv (streamed), xlsx or pdf; an XLSX or PDF of more than `REPORT_INLINE_ROWS` rows answers 202 with an export instead */
                 format?: components["schemas"]["Format"];
                 /** @description Language of XLSX/PDF labels; else Accept-Language */
                 lang?: string | null;
@@ -11066,6 +11297,15 @@ export interface operations {
                     "text/csv; charset=utf-8": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                     "application/pdf": unknown;
+                };
+            };
+            /** @description An XLSX or PDF of more than `REPORT_INLINE_ROWS` rows (20,000 by default): queued as an export for the worker (`Location` is the export to poll; it counts as this one generation) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
                 };
             };
             /** @description Not authenticated (missing, invalid or expired token) */
@@ -11125,22 +11365,22 @@ export interface operations {
     timesheet_api_v1_reports_timesheet_get: {
         parameters: {
             query: {
+                /** @description CSV layout: generic, gusto (hours per employee), datev (;) */
+                layout?: components["schemas"]["Layout"];
+                /** @description Only this employee (user id) */
+                employee_id?: string | null;
+                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
+                status?: string | null;
                 /** @description First local date of the range */
                 from: string;
                 /** @description Last local date of the range (inclusive) */
                 to: string;
                 /** @description Only this department */
                 department_id?: string | null;
-                /** @description Only this employee (user id) */
-                employee_id?: string | null;
                 /** @description Only employees of this location */
                 location_id?: string | null;
-                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
-                status?: string | null;
-                /** @description json, csv (streamed), xlsx or pdf */
+                /** @description json, csv (streamed), xlsx or pdf; an XLSX or PDF of more than `REPORT_INLINE_ROWS` rows answers 202 with an export instead */
                 format?: components["schemas"]["Format"];
-                /** @description CSV layout: generic, gusto (hours per employee), datev (;) */
-                layout?: components["schemas"]["Layout"];
                 /** @description Language of XLSX/PDF labels; else Accept-Language */
                 lang?: string | null;
             };
@@ -11162,6 +11402,15 @@ export interface operations {
                     "text/csv; charset=utf-8": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                     "application/pdf": unknown;
+                };
+            };
+            /** @description An XLSX or PDF of more than `REPORT_INLINE_ROWS` rows (20,000 by default): queued as an export for the worker (`Location` is the export to poll; it counts as this one generation) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
                 };
             };
             /** @description Not authenticated (missing, invalid or expired token) */
@@ -11221,19 +11470,19 @@ export interface operations {
     monthly_sheet_api_v1_reports_monthly_sheet_get: {
         parameters: {
             query: {
+                /** @description Only this employee (user id) */
+                employee_id?: string | null;
+                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
+                status?: string | null;
                 /** @description First local date of the range */
                 from: string;
                 /** @description Last local date of the range (inclusive) */
                 to: string;
                 /** @description Only this department */
                 department_id?: string | null;
-                /** @description Only this employee (user id) */
-                employee_id?: string | null;
                 /** @description Only employees of this location */
                 location_id?: string | null;
-                /** @description Only days whose first check-in has this status (timesheet), or employees with at least one such day (other reports) */
-                status?: string | null;
-                /** @description json, csv (streamed), xlsx or pdf */
+                /** @description json, csv (streamed), xlsx or pdf; an XLSX or PDF of more than `REPORT_INLINE_ROWS` rows answers 202 with an export instead */
                 format?: components["schemas"]["Format"];
                 /** @description Language of XLSX/PDF labels; else Accept-Language */
                 lang?: string | null;
@@ -11256,6 +11505,15 @@ export interface operations {
                     "text/csv; charset=utf-8": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                     "application/pdf": unknown;
+                };
+            };
+            /** @description An XLSX or PDF of more than `REPORT_INLINE_ROWS` rows (20,000 by default): queued as an export for the worker (`Location` is the export to poll; it counts as this one generation) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
                 };
             };
             /** @description Not authenticated (missing, invalid or expired token) */
@@ -11293,6 +11551,433 @@ export interface operations {
                 };
             };
             /** @description RATE_LIMITED: 10 report generations per hour per user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (database); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_exports_api_v1_reports_exports_get: {
+        parameters: {
+            query?: {
+                /** @description At most this many */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"][];
+                };
+            };
+            /** @description Not authenticated (missing, invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input (details.fields names each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (database); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_export_api_v1_reports_exports_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "accept-language"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportCreate"];
+            };
+        };
+        responses: {
+            /** @description Queued; poll `Location` until `status` is `done` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
+                };
+            };
+            /** @description Not authenticated (missing, invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN / DEPARTMENT_FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description USER_NOT_FOUND (an employee you may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type or charset (send application/json, UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description VALIDATION_ERROR / INVALID_RANGE / FORMAT_NOT_AVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED: 10 report generations per hour per user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (database); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_export_api_v1_reports_exports__export_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
+                };
+            };
+            /** @description Not authenticated (missing, invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description EXPORT_NOT_FOUND (also anyone else's export) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input (details.fields names each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (database); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_export_api_v1_reports_exports__export_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated (missing, invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description EXPORT_NOT_FOUND (also anyone else's export) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Invalid input (details.fields names each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (database); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    export_file_api_v1_reports_exports__export_id__file_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with a Content-Disposition filename */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not authenticated (missing, invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description EXPORT_NOT_FOUND (also anyone else's export) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description EXPORT_NOT_READY: still queued or running, or it failed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description EXPORT_EXPIRED: the file was deleted after its time */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (details.fields names each field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, X-RateLimit-*) */
             429: {
                 headers: {
                     [name: string]: unknown;
