@@ -181,7 +181,12 @@ class _Writer:
         self.buffer = bytearray()
         self.seq = 0
         self.size = 0
-        self.last = time.monotonic()
+        self.started = self.last = time.monotonic()
+
+    def heartbeat(self) -> datetime:
+        """The run's `now` moved on by the time it has taken: a long export keeps beating and
+        housekeeping (STALE_RUNNING) never takes it for a dead one."""
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
 
     async def write(self, data: bytes) -> None:
         self.buffer += data
@@ -207,7 +212,7 @@ class _Writer:
     async def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
         if not force and time.monotonic() - self.last < self.every:
             return
-        values: dict[str, Any] = {"progress_done": done, "heartbeat_at": self.now}
+        values: dict[str, Any] = {"progress_done": done, "heartbeat_at": self.heartbeat()}
         if total is not None:
             values["progress_total"] = total
         await self._update(values)
@@ -229,7 +234,8 @@ class _Writer:
         await self.flush()
         await self._update({
             "status": "done", "progress_done": done, "rows": rows, "size_bytes": self.size,
-            "heartbeat_at": self.now, "finished_at": self.now, "expires_at": self.now + ttl,
+            "heartbeat_at": self.heartbeat(), "finished_at": self.heartbeat(),
+            "expires_at": self.heartbeat() + ttl,
         })  # fmt: skip
 
 
