@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tapwork.report import labels, render, service
+from tapwork.report.errors import FormatNotAvailable
 from tapwork.report.service import Filters, Scope, Viewer
 from tests.report.conftest import Acme
 from tests.support.personas import Org
@@ -159,3 +160,51 @@ async def test_xlsx_written_in_batches_is_the_same_sheet(
     worked = header.index(next(c.en for c in labels.COLUMNS["timesheet"]
                                if c.key == "worked_hours"))  # fmt: skip
     assert values[-1][worked] == round(sum(float(r["worked_hours"] or 0) for r in rows), 2)
+
+
+async def test_xlsx_longer_than_an_excel_sheet_is_refused(
+    acme: Acme, org: Org, session: AsyncSession, client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    """xlsxwriter would drop the rows past the sheet's end without a word: refused instead."""
+    monkeypatch.setattr(service, "MAX_XLSX_ROWS", 2)  # the week's timesheet has more
+    response = await client.get(
+        "/api/v1/reports/timesheet",
+        params={"from": "2026-03-23", "to": "2026-03-29", "format": "xlsx"},
+        headers=org.headers(org.hr),
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["max_rows"]) == ("FORMAT_NOT_AVAILABLE", 2)
+    # The command line writes without counting first: the writer stops at the limit too.
+    conn = await service.driver_connection(session)
+    sql = service.sql_for("timesheet", WEEK)
+    with pytest.raises(FormatNotAvailable):
+        await service.write_xlsx(
+            conn, sql, _everyone(org), NOW, _meta("timesheet"), str(tmp_path / "t.xlsx")
+        )
+
+
+async def test_wide_xlsx_is_queued_before_it_would_fill_the_apis_tmp(
+    acme: Acme, org: Org, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inline budget is in cells: a 31-day monthly sheet has 42 columns a row."""
+    month = {"from": "2026-03-01", "to": "2026-03-31"}
+    headers = org.headers(org.hr)
+    sheet = await client.get(
+        "/api/v1/reports/monthly-sheet", params={**month, "format": "json"}, headers=headers
+    )
+    rows = len(sheet.json()["rows"])
+    assert 0 < rows < 20_000  # well under REPORT_INLINE_ROWS
+    monkeypatch.setattr(service, "MAX_INLINE_XLSX_CELLS", (rows + 2) * 42 - 1)
+    queued = await client.get(
+        "/api/v1/reports/monthly-sheet", params={**month, "format": "xlsx"}, headers=headers
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["kind"] == "monthly-sheet"
+    monkeypatch.setattr(service, "MAX_INLINE_XLSX_CELLS", (rows + 2) * 42)
+    answered = await client.get(
+        "/api/v1/reports/monthly-sheet", params={**month, "format": "xlsx"}, headers=headers
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["content-type"].startswith("application/vnd.openxmlformats")

@@ -279,6 +279,8 @@ async def _produce(
         await writer.finish(rows, rows, ttl)
         return
     rows = await service.count_rows(conn, sql, scope, now)
+    if export.format == "xlsx":
+        service.check_xlsx_rows(rows)
     await writer.progress(1, STAGES, force=True)
     lang: labels.Lang = "es" if export.lang == "es" else "en"
     meta = render.Meta(export.kind, settings.organisation_name, f.from_date, f.to_date, now, lang)

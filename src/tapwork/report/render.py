@@ -52,12 +52,16 @@ class Meta:
 
 
 def columns_for(kind: str, rows: Sequence[dict[str, Any]], meta: Meta) -> tuple[Column, ...]:
+    return sheet_columns(kind, meta.from_date, meta.to_date)
+
+
+def sheet_columns(kind: str, from_date: date, to_date: date) -> tuple[Column, ...]:
     if kind != "monthly-sheet":
         return labels.COLUMNS[kind]
     person = labels.COLUMNS["attendance"][:4]
     days = []
-    day = meta.from_date
-    while day <= meta.to_date:
+    day = from_date
+    while day <= to_date:
         iso = day.isoformat()
         days.append(Column(iso, "code", iso[8:], iso[8:]))
         day = date.fromordinal(day.toordinal() + 1)

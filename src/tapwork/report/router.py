@@ -217,11 +217,16 @@ async def _answer(
     if layout is not Layout.GENERIC and q.format is not Format.CSV:
         raise FormatNotAvailable("Payroll layouts are CSV files", layout=layout.value)
     if q.format in (Format.XLSX, Format.PDF):
-        # Built in memory: a large one is the worker's (202 + the export to poll).
+        # Built in the request (XLSX in /tmp, PDF in memory): a large one is the worker's
+        # (202 + the export to poll).
         conn = await service.driver_connection(session)
         sql = service.sql_for(kind, scope.filters, layout.value)
         rows = await service.count_rows(conn, sql, scope, now)
-        if rows > settings.report_inline_rows:
+        if q.format is Format.XLSX:
+            service.check_xlsx_rows(rows)
+        if rows > settings.report_inline_rows or (
+            q.format is Format.XLSX and not service.xlsx_fits_inline(kind, scope.filters, rows)
+        ):
             if q.format is Format.PDF and rows > service.MAX_PDF_ROWS:
                 raise FormatNotAvailable(
                     f"Too many rows for a PDF ({rows}); use CSV or XLSX",

@@ -42,6 +42,14 @@ MAX_SHEET_DAYS = 62
 # A PDF is for reading: past this many rows, ask for CSV or XLSX instead.
 MAX_PDF_ROWS = 20_000
 COPY_BATCH = 64 * 1024
+# An Excel sheet has 1,048,576 rows: the header, the data, the totals row. xlsxwriter drops
+# cells past it without a word, so a longer report is refused instead (CSV or JSON serve it).
+MAX_XLSX_ROWS = 1_048_574
+# An XLSX answered inline is built in the API pod's /tmp (a 64Mi emptyDir): at its peak
+# (xlsxwriter copies the sheet's rows into the sheet's XML, then zips it) that takes up to ~90
+# bytes per cell (bench/README.md), so past this many cells the GET queues an export instead:
+# ~36 MB, e.g. 20,000 timesheet rows but only ~9,500 rows of a 31-day monthly sheet.
+MAX_INLINE_XLSX_CELLS = 400_000
 # Rows per batch streamed from PostgreSQL: an XLSX batch is dicts (~2 KB a timesheet row), a
 # JSON one text (~0.5 KB a row).
 XLSX_BATCH = 2_000
@@ -212,6 +220,19 @@ async def batches(
         yield batch
 
 
+def check_xlsx_rows(rows: int) -> None:
+    if rows > MAX_XLSX_ROWS:
+        raise FormatNotAvailable(
+            f"Too many rows for an XLSX sheet ({rows}); use CSV or JSON", max_rows=MAX_XLSX_ROWS
+        )
+
+
+def xlsx_fits_inline(kind: str, filters: Filters, rows: int) -> bool:
+    """Whether an XLSX of `rows` rows is small enough to build in an API request's /tmp."""
+    cells = (rows + 2) * len(render.sheet_columns(kind, filters.from_date, filters.to_date))
+    return cells <= MAX_INLINE_XLSX_CELLS
+
+
 def headline(kind: str, rows: list[dict[str, Any]], daily: list[dict[str, Any]]) -> dict[str, Any]:
     """A PDF's headline figures, from the per-employee or per-day aggregates SQL returned."""
     present = sum(int(r["present_scheduled"]) for r in daily)
@@ -339,6 +360,7 @@ async def write_xlsx(
     try:
         async with aclosing(batches(conn, sql, scope, now, size=XLSX_BATCH)) as rows:
             async for batch in rows:
+                check_xlsx_rows(book.rows + len(batch))
                 if writing is not None:
                     await writing
                 writing = asyncio.ensure_future(anyio.to_thread.run_sync(book.write, batch))
