@@ -16,7 +16,8 @@ emptyDir).
 
 `--year-json` only reads an existing bench database (bench/reports.py's, 10,000 employees x a
 year): the whole range's timesheet JSON streamed by `service.json_document` into nothing, and
-a month's as the former single `json_agg` value, each with this process's peak RSS.
+a month's as the former single `json_agg` value, each with this process's peak RSS; then the
+whole range's JSON from a real API process (`GET /reports/timesheet?format=json`), its RSS.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +45,7 @@ from bench import reports as bench_reports  # noqa: E402
 from tapwork import models  # noqa: E402, F401 - every table mapped, with --reuse too
 from tapwork.config import Settings  # noqa: E402
 from tapwork.db import create_engine, create_sessionmaker, unit_of_work  # noqa: E402
+from tapwork.kit.security import encode_access_token  # noqa: E402
 from tapwork.report import exports, render, service  # noqa: E402
 from tapwork.report.models import ReportExport  # noqa: E402
 from tapwork.report.service import Filters  # noqa: E402
@@ -224,6 +227,40 @@ async def year_json(url: str) -> None:
         await engine.dispose()
 
 
+async def year_json_api(url: str) -> None:
+    """Read-only: the whole range's timesheet JSON from a real API process (uvicorn), its RSS."""
+    port = 19000 + os.getpid() % 1000
+    proc = bench_reports.start_api(url, port)
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT id FROM users WHERE employee_id = 'HR0001'").fetchone()
+        span = conn.execute(
+            "SELECT min(work_date), max(work_date) FROM attendance_records"
+        ).fetchone()
+    assert row
+    assert span
+    jwt = encode_access_token(secret=bench_reports.JWT_SECRET, user_id=row[0],
+                              role="hr_manager", now=datetime.now(UTC),
+                              ttl=timedelta(hours=2))  # fmt: skip
+    params = {"from": span[0].isoformat(), "to": span[1].isoformat(), "format": "json"}
+    try:
+        headers = {"Authorization": f"Bearer {jwt}"}
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=600, headers=headers
+        ) as client:
+            week = {"from": span[0].isoformat(), "to": span[0].isoformat()}
+            await bench_reports.timed_get(client, "/api/v1/reports/attendance", week)  # warm-up
+            before = bench_reports.rss_mb(proc.pid)
+            with bench_reports.Sampler(proc.pid) as sampler:
+                took, size, _ = await bench_reports.timed_get(
+                    client, "/api/v1/reports/timesheet", params
+                )
+            print(f"API, whole range timesheet JSON: {size / 1e6:.0f} MB in {took:.1f} s; "
+                  f"API RSS {before:.0f} -> peak {sampler.peak:.0f} MB")  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--employees", type=int, default=5_000)
@@ -238,6 +275,7 @@ def main() -> None:
     if args.year_json:
         bench_reports.DB_NAME = args.database or "tapwork_bench_reports"  # read only
         asyncio.run(year_json(f"{server}/{bench_reports.DB_NAME}"))
+        asyncio.run(year_json_api(f"{server}/{bench_reports.DB_NAME}"))
         return
     url = f"{server}/{DB_NAME}"
     if not args.reuse:
