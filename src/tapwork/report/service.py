@@ -203,7 +203,8 @@ async def batches(
     row_factory: Any = dict_row,
 ) -> AsyncGenerator[list[Any], None]:
     """`sql`'s rows, `size` at a time, as PostgreSQL sends them (libpq's chunked rows): memory
-    holds a batch, never the report. Close it (`aclosing`) when stopping early."""
+    holds a batch, never the report. Close it (`aclosing`) when stopping early. Chunked rows
+    need libpq 17 or later: psycopg[binary] ships its own (18 in the lock)."""
     await tune(conn)
     batch: list[Any] = []
     async with conn.cursor(row_factory=row_factory) as cur:
