@@ -72,13 +72,16 @@ async def export(
                 )
                 progress.advance(task)
                 if fmt == "json":
-                    data = await service.json_document(conn, sql, scope, now, meta)
+                    async with await anyio.open_file(output, "wb") as out:
+                        async for chunk in service.json_document(conn, sql, scope, now, meta):
+                            await out.write(chunk)
+                elif fmt == "xlsx":
+                    await service.write_xlsx(conn, sql, scope, now, meta, str(output))
                 else:
                     data = await service.file_document(conn, sql, scope, now, meta, fmt)
-                progress.advance(task)
-                await anyio.Path(output).write_bytes(data)
-                progress.advance(task)
-                return len(data)
+                    await anyio.Path(output).write_bytes(data)
+                progress.advance(task, 2)
+                return (await anyio.Path(output).stat()).st_size
     finally:
         await engine.dispose()
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import anyio
 import structlog
 from psycopg import AsyncConnection
 from sqlalchemy import delete, func, select, update
@@ -49,7 +50,7 @@ PROGRESS_EVERY = 1.0  # seconds between progress commits
 STALE_RUNNING = timedelta(minutes=30)
 STALE_QUEUED = timedelta(hours=6)
 KEEP_EXPIRED = timedelta(days=7)
-# Stages of the formats built in memory: counted, built, stored.
+# Stages of the formats other than CSV: counted, built (JSON: streamed), stored.
 STAGES = 3
 
 MEDIA = {
@@ -284,16 +285,29 @@ async def _produce(
         await writer.finish(rows, rows, ttl)
         return
     rows = await service.count_rows(conn, sql, scope, now)
+    if export.format == "xlsx":
+        service.check_xlsx_rows(rows)
     await writer.progress(1, STAGES, force=True)
     lang: labels.Lang = "es" if export.lang == "es" else "en"
     meta = render.Meta(export.kind, settings.organisation_name, f.from_date, f.to_date, now, lang)
     if export.format == "json":
-        data = await service.json_document(conn, sql, scope, now, meta)
+        async for chunk in service.json_document(conn, sql, scope, now, meta):
+            await writer.write(chunk)
+            await writer.progress(1)  # commits the chunks written so far, about once a second
+        await writer.progress(2, force=True)
+    elif export.format == "xlsx":
+        # Built on disk (the worker's /tmp), then copied into the chunks a chunk at a time.
+        async with service.xlsx_file(conn, sql, scope, now, meta) as (path, _):
+            await writer.progress(2, force=True)
+            async with await anyio.open_file(path, "rb") as file:
+                while data := await file.read(CHUNK_BYTES):
+                    await writer.write(data)
+                    await writer.progress(2)
     else:
         data = await service.file_document(conn, sql, scope, now, meta, export.format)
-    await writer.progress(2, force=True)
-    await writer.write(data)
-    del data
+        await writer.progress(2, force=True)
+        await writer.write(data)
+        del data
     await writer.finish(STAGES, rows, ttl)
 
 

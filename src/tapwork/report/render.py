@@ -52,12 +52,16 @@ class Meta:
 
 
 def columns_for(kind: str, rows: Sequence[dict[str, Any]], meta: Meta) -> tuple[Column, ...]:
+    return sheet_columns(kind, meta.from_date, meta.to_date)
+
+
+def sheet_columns(kind: str, from_date: date, to_date: date) -> tuple[Column, ...]:
     if kind != "monthly-sheet":
         return labels.COLUMNS[kind]
     person = labels.COLUMNS["attendance"][:4]
     days = []
-    day = meta.from_date
-    while day <= meta.to_date:
+    day = from_date
+    while day <= to_date:
         iso = day.isoformat()
         days.append(Column(iso, "code", iso[8:], iso[8:]))
         day = date.fromordinal(day.toordinal() + 1)
@@ -68,68 +72,87 @@ def _summable(column: Column) -> bool:
     return column.type in ("int", "hours") and column.key not in ("employees",)
 
 
-def xlsx(rows: Sequence[dict[str, Any]], meta: Meta) -> bytes:
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "constant_memory": True})
-    bold = book.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1})
-    formats = {
-        "int": book.add_format({"num_format": "0"}),
-        "hours": book.add_format({"num_format": "0.00"}),
-        "rate": book.add_format({"num_format": "0.0"}),
-        "date": book.add_format({"num_format": "yyyy-mm-dd"}),
-        "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-        "code": book.add_format({"align": "center"}),
-        "text": None,
-    }
-    total_int = book.add_format({"bold": True, "num_format": "0", "top": 1})
-    total_hours = book.add_format({"bold": True, "num_format": "0.00", "top": 1})
-    total_label = book.add_format({"bold": True, "top": 1})
-    columns = columns_for(meta.kind, rows, meta)
-    sheet = book.add_worksheet(labels.title(meta.kind, meta.lang)[:31])
-    sheet.freeze_panes(1, 0)
-    for c, column in enumerate(columns):
-        sheet.write_string(0, c, column.label(meta.lang), bold)
-        width = 6 if column.type == "code" else max(10, min(28, len(column.label(meta.lang)) + 2))
-        sheet.set_column(c, c, width)
-    for r, row in enumerate(rows, start=1):
-        for c, column in enumerate(columns):
-            value = row.get(column.key)
-            if value is None or value == "":
-                continue
-            fmt = formats[column.type]
-            if column.type in ("int", "hours", "rate"):
-                sheet.write_number(r, c, float(value), fmt)
-            elif column.type in ("date", "datetime"):
-                sheet.write_datetime(r, c, _as_datetime(value), fmt)
-            else:
-                sheet.write_string(r, c, str(value), fmt)
-    last = len(rows)
-    total_row = last + 1
-    sheet.write_string(total_row, 0, labels.text("total", meta.lang), total_label)
-    for c, column in enumerate(columns):
-        if c == 0 or not _summable(column):
-            continue
-        value = sum(float(row.get(column.key) or 0) for row in rows)
-        letter = xlsxwriter.utility.xl_col_to_name(c)
-        formula = f"=SUM({letter}2:{letter}{last + 1})" if last else "=0"
-        fmt = total_hours if column.type == "hours" else total_int
-        sheet.write_formula(total_row, c, formula, fmt, round(value, 2))
-    info = book.add_worksheet(labels.text("report", meta.lang))
-    info.set_column(0, 0, 22)
-    info.set_column(1, 1, 40)
-    particulars = [
-        (labels.text("report", meta.lang), labels.title(meta.kind, meta.lang)),
-        (labels.text("organisation", meta.lang), meta.organisation),
-        (labels.text("range", meta.lang), meta.range_text()),
-        (labels.text("generated", meta.lang), meta.generated_at.strftime("%Y-%m-%d %H:%M %Z")),
-    ]
-    if meta.kind == "monthly-sheet":
-        particulars += [(code, text) for code, text in labels.legend(meta.lang)]
-    for r, (key, value) in enumerate(particulars):
-        info.write_string(r, 0, key, bold)
-        info.write_string(r, 1, value)
-    book.close()
-    return out.getvalue()
+class XlsxBook:
+    """An XLSX report written a batch of rows at a time to a file, in xlsxwriter's
+    constant-memory mode: each row goes to the worksheet's temporary file (in `tmpdir`) as the
+    next one starts, so memory holds a batch whatever the report's size. The totals row needs
+    the row count and the sums, which are kept as the rows pass and written by `close()`.
+    Synchronous: call it from a thread."""
+
+    def __init__(self, path: str, meta: Meta, *, tmpdir: str | None = None) -> None:
+        self.meta = meta
+        book = self.book = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": tmpdir})
+        self.bold = book.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1})
+        self.formats = {
+            "int": book.add_format({"num_format": "0"}),
+            "hours": book.add_format({"num_format": "0.00"}),
+            "rate": book.add_format({"num_format": "0.0"}),
+            "date": book.add_format({"num_format": "yyyy-mm-dd"}),
+            "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+            "code": book.add_format({"align": "center"}),
+            "text": None,
+        }
+        self.columns = columns_for(meta.kind, (), meta)
+        # Summed in the rows' order, as one sum() over them all would: the same floats.
+        self.sums: dict[int, float] = {
+            c: 0 for c, column in enumerate(self.columns) if c and _summable(column)
+        }
+        self.rows = 0
+        sheet = self.sheet = book.add_worksheet(labels.title(meta.kind, meta.lang)[:31])
+        sheet.freeze_panes(1, 0)
+        for c, column in enumerate(self.columns):
+            sheet.write_string(0, c, column.label(meta.lang), self.bold)
+            width = (
+                6 if column.type == "code" else max(10, min(28, len(column.label(meta.lang)) + 2))
+            )
+            sheet.set_column(c, c, width)
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        sheet, formats, sums = self.sheet, self.formats, self.sums
+        for r, row in enumerate(rows, start=self.rows + 1):
+            for c, column in enumerate(self.columns):
+                value = row.get(column.key)
+                if c in sums:
+                    sums[c] += float(value or 0)
+                if value is None or value == "":
+                    continue
+                fmt = formats[column.type]
+                if column.type in ("int", "hours", "rate"):
+                    sheet.write_number(r, c, float(value), fmt)
+                elif column.type in ("date", "datetime"):
+                    sheet.write_datetime(r, c, _as_datetime(value), fmt)
+                else:
+                    sheet.write_string(r, c, str(value), fmt)
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        """The totals row and the particulars sheet, then the file."""
+        book, meta, last = self.book, self.meta, self.rows
+        total_int = book.add_format({"bold": True, "num_format": "0", "top": 1})
+        total_hours = book.add_format({"bold": True, "num_format": "0.00", "top": 1})
+        total_label = book.add_format({"bold": True, "top": 1})
+        total_row = last + 1
+        self.sheet.write_string(total_row, 0, labels.text("total", meta.lang), total_label)
+        for c, total in self.sums.items():
+            letter = xlsxwriter.utility.xl_col_to_name(c)
+            formula = f"=SUM({letter}2:{letter}{last + 1})" if last else "=0"
+            fmt = total_hours if self.columns[c].type == "hours" else total_int
+            self.sheet.write_formula(total_row, c, formula, fmt, round(total, 2))
+        info = book.add_worksheet(labels.text("report", meta.lang))
+        info.set_column(0, 0, 22)
+        info.set_column(1, 1, 40)
+        particulars = [
+            (labels.text("report", meta.lang), labels.title(meta.kind, meta.lang)),
+            (labels.text("organisation", meta.lang), meta.organisation),
+            (labels.text("range", meta.lang), meta.range_text()),
+            (labels.text("generated", meta.lang), meta.generated_at.strftime("%Y-%m-%d %H:%M %Z")),
+        ]
+        if meta.kind == "monthly-sheet":
+            particulars += [(code, text) for code, text in labels.legend(meta.lang)]
+        for r, (key, value) in enumerate(particulars):
+            info.write_string(r, 0, key, self.bold)
+            info.write_string(r, 1, value)
+        book.close()
 
 
 def _as_datetime(value: Any) -> datetime:

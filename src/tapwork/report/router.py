@@ -167,7 +167,8 @@ async def _produce(
             raise FormatNotAvailable("Payroll layouts are CSV files", layout=layout.value)
         name += f"_{layout.value}"
     sql = service.sql_for(kind, f, layout.value)
-    if fmt is Format.CSV:
+    meta = render.Meta(kind, settings.organisation_name, f.from_date, f.to_date, now, lang)
+    if fmt in (Format.CSV, Format.JSON):
         delimiter = ";" if layout is Layout.DATEV else ","
         sessionmaker = request.app.state.sessionmaker
 
@@ -175,19 +176,22 @@ async def _produce(
             # Its own session: the request's unit of work has ended before the body is sent.
             async with unit_of_work(sessionmaker) as own:
                 conn = await service.driver_connection(own)
-                async for chunk in service.copy_csv(conn, sql, scope, now, delimiter=delimiter):
+                chunks: AsyncIterator[bytes] = (
+                    service.json_document(conn, sql, scope, now, meta)
+                    if fmt is Format.JSON
+                    else service.copy_csv(conn, sql, scope, now, delimiter=delimiter)
+                )
+                async for chunk in chunks:
                     yield chunk
 
+        if fmt is Format.JSON:
+            return StreamingResponse(stream(), media_type="application/json")
         return StreamingResponse(
             stream(),
             media_type=_MEDIA[fmt],
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     conn = await service.driver_connection(session)
-    meta = render.Meta(kind, settings.organisation_name, f.from_date, f.to_date, now, lang)
-    if fmt is Format.JSON:
-        body = await service.json_document(conn, sql, scope, now, meta)
-        return Response(body, media_type="application/json")
     data = await service.file_document(conn, sql, scope, now, meta, fmt.value)
     return Response(
         data,
@@ -213,11 +217,16 @@ async def _answer(
     if layout is not Layout.GENERIC and q.format is not Format.CSV:
         raise FormatNotAvailable("Payroll layouts are CSV files", layout=layout.value)
     if q.format in (Format.XLSX, Format.PDF):
-        # Built in memory: a large one is the worker's (202 + the export to poll).
+        # Built in the request (XLSX in /tmp, PDF in memory): a large one is the worker's
+        # (202 + the export to poll).
         conn = await service.driver_connection(session)
         sql = service.sql_for(kind, scope.filters, layout.value)
         rows = await service.count_rows(conn, sql, scope, now)
-        if rows > settings.report_inline_rows:
+        if q.format is Format.XLSX:
+            service.check_xlsx_rows(rows)
+        if rows > settings.report_inline_rows or (
+            q.format is Format.XLSX and not service.xlsx_fits_inline(kind, scope.filters, rows)
+        ):
             if q.format is Format.PDF and rows > service.MAX_PDF_ROWS:
                 raise FormatNotAvailable(
                     f"Too many rows for a PDF ({rows}); use CSV or XLSX",

@@ -8,16 +8,21 @@ not manage is 403 `DEPARTMENT_FORBIDDEN`; asking for an employee you may not see
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import Any, cast
 
 import anyio
 import orjson
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, scalar_row
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +42,18 @@ MAX_SHEET_DAYS = 62
 # A PDF is for reading: past this many rows, ask for CSV or XLSX instead.
 MAX_PDF_ROWS = 20_000
 COPY_BATCH = 64 * 1024
+# An Excel sheet has 1,048,576 rows: the header, the data, the totals row. xlsxwriter drops
+# cells past it without a word, so a longer report is refused instead (CSV or JSON serve it).
+MAX_XLSX_ROWS = 1_048_574
+# An XLSX answered inline is built in the API pod's /tmp (a 64Mi emptyDir): at its peak
+# (xlsxwriter copies the sheet's rows into the sheet's XML, then zips it) that takes up to ~90
+# bytes per cell (bench/README.md), so past this many cells the GET queues an export instead:
+# ~36 MB, e.g. 20,000 timesheet rows but only ~9,500 rows of a 31-day monthly sheet.
+MAX_INLINE_XLSX_CELLS = 400_000
+# Rows per batch streamed from PostgreSQL: an XLSX batch is dicts (~2 KB a timesheet row), a
+# JSON one text (~0.5 KB a row).
+XLSX_BATCH = 2_000
+JSON_BATCH = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,17 +193,45 @@ async def scalar_json(conn: AsyncConnection[Any], sql: str, scope: Scope, now: d
         return str(row[0] if row else "null").encode()
 
 
-async def json_rows(conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime) -> bytes:
-    """The rows as a JSON array built by PostgreSQL (in the statement's order)."""
+async def batches(
+    conn: AsyncConnection[Any],
+    sql: str,
+    scope: Scope,
+    now: datetime,
+    *,
+    size: int,
+    row_factory: Any = dict_row,
+) -> AsyncGenerator[list[Any], None]:
+    """`sql`'s rows, `size` at a time, as PostgreSQL sends them (libpq's chunked rows): memory
+    holds a batch, never the report. Close it (`aclosing`) when stopping early. Chunked rows
+    need libpq 17 or later: psycopg[binary] ships its own (18 in the lock)."""
     await tune(conn)
-    async with conn.cursor() as cur:
-        await cur.execute(
-            f"SELECT coalesce(json_agg(t), '[]'::json)::text FROM ({sql}) t",  # noqa: S608
-            scope.params(now),
-            prepare=False,
+    batch: list[Any] = []
+    async with conn.cursor(row_factory=row_factory) as cur:
+        # Closed here, not by the garbage collector: stopping early cancels the query now and
+        # leaves the connection usable.
+        stream = cast("AsyncGenerator[Any, None]", cur.stream(sql, scope.params(now), size=size))
+        async with aclosing(stream):
+            async for row in stream:
+                batch.append(row)
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+    if batch:
+        yield batch
+
+
+def check_xlsx_rows(rows: int) -> None:
+    if rows > MAX_XLSX_ROWS:
+        raise FormatNotAvailable(
+            f"Too many rows for an XLSX sheet ({rows}); use CSV or JSON", max_rows=MAX_XLSX_ROWS
         )
-        row = await cur.fetchone()
-        return str(row[0] if row else "[]").encode()
+
+
+def xlsx_fits_inline(kind: str, filters: Filters, rows: int) -> bool:
+    """Whether an XLSX of `rows` rows is small enough to build in an API request's /tmp."""
+    cells = (rows + 2) * len(render.sheet_columns(kind, filters.from_date, filters.to_date))
+    return cells <= MAX_INLINE_XLSX_CELLS
 
 
 def headline(kind: str, rows: list[dict[str, Any]], daily: list[dict[str, Any]]) -> dict[str, Any]:
@@ -273,11 +318,16 @@ def sql_for(kind: str, filters: Filters, layout: str = "generic") -> str:
     return queries.TIMESHEET
 
 
+# json_agg's separator between two records: the streamed array is byte for byte its value.
+_JSON_SEPARATOR = ", \n "
+
+
 async def json_document(
     conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime, meta: render.Meta
-) -> bytes:
-    """The JSON answer: particulars, then the rows exactly as PostgreSQL serialised them."""
-    rows = await json_rows(conn, sql, scope, now)
+) -> AsyncGenerator[bytes, None]:
+    """The JSON answer in pieces of about `JSON_BATCH` rows: particulars, then the rows exactly
+    as PostgreSQL serialises them (each `row_to_json`, joined as `json_agg` joins them, which
+    built the whole array as one text value: 1 GB at most, and all of it in memory)."""
     head = orjson.dumps(
         {
             "kind": meta.kind,
@@ -287,16 +337,65 @@ async def json_document(
             "generated_at": meta.generated_at,
         }
     )
-    return head[:-1] + b',"rows":' + rows + b"}"
+    yield head[:-1] + b',"rows":['
+    statement = f"SELECT row_to_json(t)::text FROM ({sql}) t"  # noqa: S608
+    separator = ""
+    async with aclosing(
+        batches(conn, statement, scope, now, size=JSON_BATCH, row_factory=scalar_row)
+    ) as rows:
+        async for batch in rows:
+            yield (separator + _JSON_SEPARATOR.join(batch)).encode()
+            separator = _JSON_SEPARATOR
+    yield b"]}"
+
+
+async def write_xlsx(
+    conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime, meta: render.Meta,
+    path: str, *, tmpdir: str | None = None,
+) -> int:  # fmt: skip
+    """Write the XLSX to `path` a batch at a time; returns its row count. xlsxwriter runs in a
+    thread on one batch while the event loop fetches the next (and keeps serving scans); the
+    sheet's rows wait in xlsxwriter's temporary file in `tmpdir`, not in memory."""
+    book = await anyio.to_thread.run_sync(partial(render.XlsxBook, path, meta, tmpdir=tmpdir))
+    writing: asyncio.Future[None] | None = None
+    try:
+        async with aclosing(batches(conn, sql, scope, now, size=XLSX_BATCH)) as rows:
+            async for batch in rows:
+                check_xlsx_rows(book.rows + len(batch))
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(anyio.to_thread.run_sync(book.write, batch))
+        if writing is not None:
+            await writing
+        await anyio.to_thread.run_sync(book.close)
+    finally:
+        # A thread cannot be stopped: let it finish before the caller removes its file.
+        if writing is not None and not writing.done():
+            await asyncio.wait([writing])
+    return book.rows
+
+
+@asynccontextmanager
+async def xlsx_file(
+    conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime, meta: render.Meta
+) -> AsyncIterator[tuple[Path, int]]:
+    """The XLSX in a temporary directory (the pods' /tmp) for the block's time: (path, rows).
+    The directory holds the file and, while it is written, xlsxwriter's uncompressed sheet."""
+    with tempfile.TemporaryDirectory(prefix="tapwork-xlsx-") as tmp:
+        path = Path(tmp) / "report.xlsx"
+        rows = await write_xlsx(conn, sql, scope, now, meta, str(path), tmpdir=tmp)
+        yield path, rows
 
 
 async def file_document(
     conn: AsyncConnection[Any], sql: str, scope: Scope, now: datetime, meta: render.Meta, fmt: str
 ) -> bytes:
-    """XLSX or PDF bytes; rendering runs in a thread so the event loop keeps serving scans."""
-    rows = await fetch(conn, sql, scope, now)
+    """XLSX or PDF bytes (for the inline answer of at most REPORT_INLINE_ROWS rows, and mail
+    attachments); rendering runs in a thread so the event loop keeps serving scans."""
     if fmt == "xlsx":
-        return await anyio.to_thread.run_sync(render.xlsx, rows, meta)
+        async with xlsx_file(conn, sql, scope, now, meta) as (path, _):
+            return await anyio.Path(path).read_bytes()
+    rows = await fetch(conn, sql, scope, now)
     if len(rows) > MAX_PDF_ROWS:
         raise FormatNotAvailable(
             f"Too many rows for a PDF ({len(rows)}); use CSV or XLSX", max_rows=MAX_PDF_ROWS
