@@ -235,8 +235,7 @@ class _Writer:
         await self.flush()
         await self._update({
             "status": "done", "progress_done": done, "rows": rows, "size_bytes": self.size,
-            "heartbeat_at": self.heartbeat(), "finished_at": self.heartbeat(),
-            "expires_at": self.heartbeat() + ttl,
+            "heartbeat_at": self.heartbeat(), "finished_at": self.now, "expires_at": self.now + ttl,
         })  # fmt: skip
 
 
