@@ -27,7 +27,7 @@ NAMES = [
     "50% off %(name)s {{ x }}",
     "",
     "x" * 119,
-    "y" * 200,  # longer than a hole: rendered in full
+    "y" * 290,  # a subject that is cut: rendered in full
     "two  spaces",  # not one plain line: rendered in full
     " edge",
     "line\nbreak",

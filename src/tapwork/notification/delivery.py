@@ -213,7 +213,9 @@ async def claim(
         .cte("due")
     )
     exhausted = due.c.exhausted
-    rows = await session.execute(
+    # On the session's connection: the same transaction without the ORM's execute path.
+    connection = await session.connection()
+    rows = await connection.execute(
         update(_OUTBOX)
         .where(_OUTBOX.c.id == due.c.id)
         .values(
@@ -255,7 +257,8 @@ async def mark_sent(session: AsyncSession, sent: list[tuple[Claimed, str, dateti
     """Record delivered rows: (row, rendered subject, sent at). One statement for all."""
     if not sent:
         return
-    await session.execute(
+    connection = await session.connection()  # Core: the ORM's execute path costs more
+    await connection.execute(
         _MARK_SENT,
         {
             "ids": [row.id for row, _, _ in sent],

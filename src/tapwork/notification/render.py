@@ -290,7 +290,6 @@ def _kind(kind: str) -> Kind:
 _SKELETON_KINDS = frozenset({Kind.ATTENDANCE_CONFIRMATION, Kind.LATE_ALERT})
 # Context values shown as they are (escaped in HTML) and only tested for being non-empty.
 _HOLES = ("first_name", "full_name", "employee_name", "location", "department")
-_HOLE_MAX = 120  # longer values render in full (the subject is cut at SUBJECT_MAX)
 _MARK = "\x1a"  # SUB: not whitespace (the subject's clean-up keeps it), unchanged by escaping
 _MARKED = re.compile(_MARK + r"(\d+)" + _MARK)
 _SKELETONS_MAX = 1024
@@ -332,16 +331,16 @@ def _from_skeleton(
     language: str,
     unsubscribe_url: str,
 ) -> Rendered | None:
-    """The mail from its skeleton, or None when it must be rendered in full: a value that
-    is not a plain one-line string of a modest size, a context with lists or attachments,
-    or a shape whose skeleton did not give the templates' bytes."""
+    """The mail from its skeleton, or None when it must be rendered in full: a name that is
+    not a plain one-line string, a context with lists or attachments, a subject long enough
+    to be cut, or a shape whose skeleton did not give the templates' bytes."""
     names: list[str] = []
     values: list[str] = []
     for name in (*_HOLES, "unsubscribe_url"):
         value = unsubscribe_url if name == "unsubscribe_url" else context.get(name)
         if not isinstance(value, str) or not value:
             continue  # absent or empty: part of the shape, rendered as it is
-        if len(value) > _HOLE_MAX or " ".join(value.split()) != value or _MARK in value:
+        if " ".join(value.split()) != value or _MARK in value:
             return None
         names.append(name)
         values.append(value)
@@ -373,7 +372,10 @@ def _from_skeleton(
     candidate = _Skeleton(marked.subject, marked.text, marked.html)
     if len(_skeletons) >= _SKELETONS_MAX:
         _skeletons.clear()
-    fits = len(real.subject) < SUBJECT_MAX and candidate.fill(values) == real
+    # Subjects are cut at SUBJECT_MAX: a skeleton is for subjects that were not.
+    fits = (
+        max(len(marked.subject), len(real.subject)) < SUBJECT_MAX and candidate.fill(values) == real
+    )
     _skeletons[key] = candidate if fits and not real.inline and not real.attachments else None
     return real
 
