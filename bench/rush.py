@@ -12,8 +12,9 @@ is one keep-alive connection sending its employees' check-ins back to back. Repo
 
 - the time from the first scan sent to the last scan answered, and to the last mail accepted
   by the sink (every confirmation and late alert, counted against the outbox);
-- CPU per scan, from /proc: API processes, the bench database's backends, the workers (the
-  sink's is the relay's, shown apart). The load generator's own CPU is not counted.
+- CPU per scan, from /proc: API processes, the bench database's backends (the share of the
+  workers' backends shown apart: they run with PGAPPNAME), the workers (the sink's is the
+  relay's, shown apart). The load generator's own CPU is not counted.
 """
 
 from __future__ import annotations
