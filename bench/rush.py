@@ -12,8 +12,9 @@ is one keep-alive connection sending its employees' check-ins back to back. Repo
 
 - the time from the first scan sent to the last scan answered, and to the last mail accepted
   by the sink (every confirmation and late alert, counted against the outbox);
-- CPU per scan, from /proc: API processes, the bench database's backends, the workers (the
-  sink's is the relay's, shown apart). The load generator's own CPU is not counted.
+- CPU per scan, from /proc: API processes, the bench database's backends (the share of the
+  workers' backends shown apart: they run with PGAPPNAME), the workers (the sink's is the
+  relay's, shown apart). The load generator's own CPU is not counted.
 """
 
 from __future__ import annotations
@@ -42,6 +43,35 @@ import scan as scan_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = ZoneInfo("Europe/Madrid")  # the seed's location
+WORKER_APP = "tapwork-bench-rush-worker"
+
+
+class SplitMeter(scan_bench.CpuMeter):
+    """scan.py's meter, with the database's CPU split by whose backend it is: the worker's
+    (PGAPPNAME, and the outbox owner's own connection) or the API's."""
+
+    def worker_backends(self) -> set[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND "
+            "(application_name = %s OR application_name = 'tapwork-outbox-owner')",
+            (scan_bench.DB_NAME, WORKER_APP),
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def split(self, before: dict[int, int], worker_pids: set[int]) -> tuple[float, float, float]:
+        """CPU seconds since `before` of (the API processes, the other backends, the
+        worker's backends), from one snapshot."""
+        after = self.snapshot()
+        api = api_db = worker_db = 0
+        for pid, ticks in after.items():
+            used = ticks - before.get(pid, 0)
+            if pid in self.api_pids:
+                api += used
+            elif pid in worker_pids:
+                worker_db += used
+            else:
+                api_db += used
+        return api / self.hz, api_db / self.hz, worker_db / self.hz
 
 
 def shape_shifts(bench_url: str, late_share: float) -> int:
@@ -121,6 +151,9 @@ def start_workers(bench_url: str, smtp_port: int, count: int) -> list[subprocess
         "LOG_LEVEL": "INFO",
         "LOG_JSON": "true",
         "PYTHONUNBUFFERED": "1",
+        # libpq's default application_name: the worker's backends are told apart from the
+        # API's, so the database's CPU is split into the scans' share and the mail's.
+        "PGAPPNAME": WORKER_APP,
     }
     tmp = Path(tempfile.mkdtemp(prefix="tapwork-bench-rush-"))
     logs = [tmp / f"worker{n}.log" for n in range(count)]
@@ -220,7 +253,7 @@ def main() -> None:
         workers = start_workers(bench_url, sink.port, args.workers)
         print("workers up", file=sys.stderr, flush=True)
         time.sleep(2)  # the API's workers import and connect
-        meter = scan_bench.CpuMeter(api.pid, bench_url)
+        meter = SplitMeter(api.pid, bench_url)
         before = meter.snapshot()
         worker_ticks = sum(scan_bench._ticks(w.pid) for w in workers)
         sink_ticks = scan_bench._ticks(sink.pid)
@@ -229,7 +262,9 @@ def main() -> None:
         first, last_scan, bad = asyncio.run(drive(port, pairs, args.kiosks))
         print(f"scans done in {last_scan - first:.1f} s, waiting for mail", file=sys.stderr)
         mails = wait_mail(bench_url)
-        api_cpu, db_cpu = meter.used(before)
+        worker_backends = meter.worker_backends()
+        api_cpu, db_scan, db_mail = meter.split(before, worker_backends)
+        db_cpu = db_scan + db_mail
         worker_cpu = (sum(scan_bench._ticks(w.pid) for w in workers) - worker_ticks) / hz
         sink_cpu = (scan_bench._ticks(sink.pid) - sink_ticks) / hz
     finally:
@@ -263,6 +298,10 @@ def main() -> None:
         f"{per_scan['worker']:.2f} = {sum(per_scan.values()):.2f} ms "
         f"(worker {worker_cpu / max(mails, 1) * 1000:.2f} ms per mail; "
         f"the sink {sink_cpu / max(mails, 1) * 1000:.2f} ms per mail, not counted)"
+    )
+    print(
+        f"  DB per scan: the worker's backends {db_mail / scans * 1000:.2f} ms of it "
+        f"(the outbox's claims and updates), the rest {db_scan / scans * 1000:.2f} ms"
     )
     print(json.dumps({k: round(v, 3) for k, v in per_scan.items()}))
 

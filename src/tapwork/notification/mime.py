@@ -49,16 +49,18 @@ def check_address(address: str) -> str:
 
 
 def _encoded_words(text: str) -> str:
+    """Words of at most _WORD_BYTES of UTF-8 each, never splitting a character: the longest
+    prefix that fits, cut back to a character boundary (continuation bytes are 0b10xxxxxx)."""
+    data = text.encode()
     words: list[str] = []
-    chunk = bytearray()
-    for char in text:
-        encoded = char.encode()
-        if len(chunk) + len(encoded) > _WORD_BYTES:
-            words.append(_word(bytes(chunk)))
-            chunk.clear()
-        chunk.extend(encoded)
-    if chunk:
-        words.append(_word(bytes(chunk)))
+    start, size = 0, len(data)
+    while start < size:
+        end = start + _WORD_BYTES
+        if end < size:
+            while data[end] & 0xC0 == 0x80:
+                end -= 1
+        words.append(_word(data[start:end]))
+        start = end
     return "\r\n ".join(words)
 
 

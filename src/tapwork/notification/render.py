@@ -27,6 +27,7 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.visitor import NodeTransformer
+from markupsafe import escape
 
 from tapwork.config import Settings
 from tapwork.notification import alerts, i18n
@@ -254,11 +255,136 @@ def render(
     """Subject, text and HTML for one mail in `language`; images it embeds (the welcome QR).
 
     `unsubscribe_url` (optional kinds) is shown in the footer as the one-click way out.
+    Per-scan kinds come from a skeleton when one fits (`_Skeleton`): the same bytes.
     """
+    known = _kind(kind)
+    if environment is None and known in _SKELETON_KINDS:
+        filled = _from_skeleton(known, context, settings, i18n.supported(language), unsubscribe_url)
+        if filled is not None:
+            return filled
+    return _render(
+        kind,
+        context,
+        settings=settings,
+        language=language,
+        unsubscribe_url=unsubscribe_url,
+        environment=environment,
+    )
+
+
+def _kind(kind: str) -> Kind:
     try:
-        known = Kind(kind)
+        return Kind(kind)
     except ValueError as exc:
         raise UnknownKind(f"no templates for email kind {kind!r}") from exc
+
+
+# A confirmation per scan, a late alert per late check-in: most of the mail there is, and
+# their renders differ mostly in names. Rendering two Jinja2 templates cost about a quarter
+# of a mail's worker CPU; a skeleton is rendered once per shape and the names put in.
+_SKELETON_KINDS = frozenset({Kind.ATTENDANCE_CONFIRMATION, Kind.LATE_ALERT})
+# Context values shown as they are (escaped in HTML) and only tested for being non-empty.
+_HOLES = ("first_name", "full_name", "employee_name", "location", "department")
+_MARK = "\x1a"  # SUB: not whitespace (the subject's clean-up keeps it), unchanged by escaping
+_MARKED = re.compile(_MARK + r"(\d+)" + _MARK)
+_SKELETONS_MAX = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Skeleton:
+    """A mail rendered with a mark (SUB, its number, SUB) for each hole value: filling in the
+    values (as they are in the subject and text, escaped in the HTML) gives the bytes the
+    templates give. Trusted only after it did so once for real values (`_from_skeleton`)."""
+
+    subject: str
+    text: str
+    html: str
+
+    def fill(self, values: list[str]) -> Rendered:
+        escaped = [str(escape(v)) for v in values]
+
+        def plain(match: re.Match[str]) -> str:
+            return values[int(match.group(1))]
+
+        def html(match: re.Match[str]) -> str:
+            return escaped[int(match.group(1))]
+
+        return Rendered(
+            subject=_MARKED.sub(plain, self.subject),
+            text=_MARKED.sub(plain, self.text),
+            html=_MARKED.sub(html, self.html),
+        )
+
+
+_skeletons: dict[tuple[Any, ...], _Skeleton | None] = {}
+
+
+def _from_skeleton(
+    kind: Kind,
+    context: Mapping[str, Any],
+    settings: Settings,
+    language: str,
+    unsubscribe_url: str,
+) -> Rendered | None:
+    """The mail from its skeleton, or None when it must be rendered in full: a name that is
+    not a plain one-line string, a context with lists or attachments, a subject long enough
+    to be cut, or a shape whose skeleton did not give the templates' bytes."""
+    names: list[str] = []
+    values: list[str] = []
+    for name in (*_HOLES, "unsubscribe_url"):
+        value = unsubscribe_url if name == "unsubscribe_url" else context.get(name)
+        if not isinstance(value, str) or not value:
+            continue  # absent or empty: part of the shape, rendered as it is
+        if " ".join(value.split()) != value or _MARK in value:
+            return None
+        names.append(name)
+        values.append(value)
+    shape = []
+    for name, value in context.items():
+        if name in names:
+            continue
+        if value is not None and not isinstance(value, str | int | float | bool):
+            return None  # lists (a digest), objects (an attachment): render in full
+        if isinstance(value, str) and _MARK in value:
+            return None
+        shape.append((name, type(value).__name__, value))  # True == 1, but not here
+    key = (kind, language, settings.public_url, tuple(names), tuple(sorted(shape)))
+    if key in _skeletons:
+        skeleton = _skeletons[key]
+        if skeleton is None:
+            return None
+        filled = skeleton.fill(values)
+        return filled if len(filled.subject) < SUBJECT_MAX else None
+    marks = {name: f"{_MARK}{n}{_MARK}" for n, name in enumerate(names)}
+    leave = marks.pop("unsubscribe_url", unsubscribe_url)
+    marked = _render(
+        kind.value, {**context, **marks}, settings=settings, language=language,
+        unsubscribe_url=leave,
+    )  # fmt: skip
+    real = _render(
+        kind.value, context, settings=settings, language=language, unsubscribe_url=unsubscribe_url
+    )
+    candidate = _Skeleton(marked.subject, marked.text, marked.html)
+    if len(_skeletons) >= _SKELETONS_MAX:
+        _skeletons.clear()
+    # Subjects are cut at SUBJECT_MAX: a skeleton is for subjects that were not.
+    fits = (
+        max(len(marked.subject), len(real.subject)) < SUBJECT_MAX and candidate.fill(values) == real
+    )
+    _skeletons[key] = candidate if fits and not real.inline and not real.attachments else None
+    return real
+
+
+def _render(
+    kind: str,
+    context: Mapping[str, Any],
+    *,
+    settings: Settings,
+    language: str = i18n.DEFAULT_LANGUAGE,
+    unsubscribe_url: str = "",
+    environment: Environment | None = None,
+) -> Rendered:
+    known = _kind(kind)
     env = environment or _environment(i18n.supported(language))
     values: dict[str, Any] = {
         **context,
