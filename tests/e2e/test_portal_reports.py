@@ -18,14 +18,14 @@ from tapwork.report import exports
 from tapwork.report.models import ReportSchedule
 from tapwork.worker import jobs
 from tests.e2e.conftest import Kiosks, screenshot
-from tests.e2e.test_portal import Db, make_org, nav_to, sign_in
+from tests.e2e.test_portal import Db, Org, make_org, nav_to, sign_in
 from tests.support import factories as f
 
 
-async def test_hr_previews_and_downloads_a_report(
-    browser: Browser, kiosks: Kiosks, e2e_db: Db, api_server: str
-) -> None:
-    org = await make_org(e2e_db)
+async def _worked_yesterday(
+    e2e_db: Db, org: Org, *, until: tuple[int, int], worked: int, overtime: int
+) -> datetime:
+    """Mina, on the books for a month, worked yesterday from 08:00 to `until` (UTC)."""
     yesterday = datetime.now(UTC) - timedelta(days=1)
     async with e2e_db() as session:
         mine = await session.merge(org.mine)
@@ -34,11 +34,20 @@ async def test_hr_previews_and_downloads_a_report(
             AttendanceRecord(
                 user_id=mine.id, shift_id=mine.shift_id, location_id=mine.location_id,
                 work_date=yesterday.date(), check_in_at=yesterday.replace(hour=8, minute=0),
-                check_out_at=yesterday.replace(hour=16, minute=0), status="on_time",
-                minutes_late=0, worked_minutes=480, overtime_minutes=0, early_leave_minutes=0,
+                check_out_at=yesterday.replace(hour=until[0], minute=until[1]),
+                status="on_time", minutes_late=0, worked_minutes=worked,
+                overtime_minutes=overtime, early_leave_minutes=0,
             )
         )  # fmt: skip
         await session.commit()
+    return yesterday
+
+
+async def test_hr_previews_and_downloads_a_report(
+    browser: Browser, kiosks: Kiosks, e2e_db: Db, api_server: str
+) -> None:
+    org = await make_org(e2e_db)
+    yesterday = await _worked_yesterday(e2e_db, org, until=(16, 0), worked=480, overtime=0)
     page = await (await kiosks.context(browser)).new_page()
     await sign_in(page, org.hr)
     # The dashboard HR lands on reads the same SQL (GET /reports/dashboard).
@@ -123,19 +132,7 @@ async def test_my_history_totals_are_the_attendance_reports_figures(
     browser: Browser, kiosks: Kiosks, e2e_db: Db, api_server: str
 ) -> None:
     org = await make_org(e2e_db)
-    yesterday = datetime.now(UTC) - timedelta(days=1)
-    async with e2e_db() as session:
-        mine = await session.merge(org.mine)
-        mine.created_at = yesterday - timedelta(days=30)
-        session.add(
-            AttendanceRecord(
-                user_id=mine.id, shift_id=mine.shift_id, location_id=mine.location_id,
-                work_date=yesterday.date(), check_in_at=yesterday.replace(hour=8, minute=0),
-                check_out_at=yesterday.replace(hour=17, minute=30), status="on_time",
-                minutes_late=0, worked_minutes=570, overtime_minutes=90, early_leave_minutes=0,
-            )
-        )  # fmt: skip
-        await session.commit()
+    yesterday = await _worked_yesterday(e2e_db, org, until=(17, 30), worked=570, overtime=90)
     start, end = (yesterday - timedelta(days=6)).date().isoformat(), yesterday.date().isoformat()
     async with httpx.AsyncClient(base_url=api_server) as client:
         login = await client.post(
