@@ -241,8 +241,11 @@ def test_data_survives_restarts_and_a_killed_supervisor_leaves_no_orphans(up: Up
 
 def test_a_busy_port_is_reported_and_nothing_is_started(up: Up) -> None:
     with socket.socket() as holder:
-        holder.bind(("127.0.0.1", up.ports["api"]))
+        # The port the OS hands us, held from the start: a port picked free earlier can be
+        # taken meanwhile by another test's server (xdist), and the bind would fail here.
+        holder.bind(("127.0.0.1", 0))
         holder.listen()
+        up.ports["api"] = holder.getsockname()[1]
         with pytest.raises(AssertionError, match="exited"):
             up.start()
         assert up.process is not None
